@@ -1,0 +1,45 @@
+# The two commands: `make demo` and `make test`. Each creates .venv on first use (nothing else
+# needs to be installed beforehand but python3 >= 3.10 with venv).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+OUT ?= out
+
+.PHONY: demo test bench train eval colcon clean help
+
+help:
+	@echo "make demo   - live ROS 2 demo (source -> fusion node -> sink), writes $(OUT)/demo/"
+	@echo "make test   - the test suite (what CI runs)"
+	@echo "make bench  - benchmark table written to docs/benchmark.md"
+	@echo "make train  - retrain the three shipped models with their default recipes"
+	@echo "make eval   - held-out leaderboard + mosaic in docs/"
+
+$(VENV)/.runtime: requirements/runtime.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements/runtime.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+	$(PIP) install -r requirements/dev.txt
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(VENV)/bin/fusion-ros demo --out $(OUT)/demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.runtime
+	$(VENV)/bin/fusion-ros bench --out docs/benchmark.md
+
+train: $(VENV)/.dev
+	for m in mmdrfuse mobilefuse aenetv2; do $(VENV)/bin/fusion-ros train --model $$m --export fusion_ros/weights || exit 1; done
+
+eval: $(VENV)/.dev
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
+	  --model mmdrfuse --model mobilefuse --model aenetv2 --baselines --out docs/eval_tno
+
+clean:
+	rm -rf build install log $(OUT)

@@ -1,0 +1,2 @@
+"""fusion_ros: real-time visible + thermal image fusion for ROS 2."""
+__version__ = "0.1.0"

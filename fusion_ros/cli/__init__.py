@@ -1,0 +1,1 @@
+"""`fusion-ros` command line: one verb per job."""

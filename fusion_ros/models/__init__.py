@@ -1,0 +1,11 @@
+"""Pure-torch fusion networks (no ROS): MobileFuse, AE-Netv2-GCB, MMDRFuse student/teacher."""
+from .aenetv2 import AENetV2, aenetv2, aenetv2_gcb
+from .mmdrfuse import MMDRFuseStudent, MMDRFuseTeacher, mmdrfuse_student, mmdrfuse_teacher
+from .mobilefuse import MobileFuse, mobilefuse
+from .registry import MODELS, SHIPPED_MODELS, ModelSpec, build_model, count_parameters, get_spec
+
+__all__ = [
+    "AENetV2", "aenetv2", "aenetv2_gcb", "MMDRFuseStudent", "MMDRFuseTeacher", "mmdrfuse_student",
+    "mmdrfuse_teacher", "MobileFuse", "mobilefuse", "MODELS", "SHIPPED_MODELS", "ModelSpec",
+    "build_model", "count_parameters", "get_spec",
+]
