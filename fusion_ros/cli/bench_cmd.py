@@ -1,0 +1,119 @@
+"""`fusion-ros bench`: measured speed and memory of every model on this machine.
+
+Two numbers per model, because users ask two questions: how long does one frame take in the
+pipeline (pre-processing + inference + post-processing, in-process, no transport), and what
+latency does a consumer see through the running node (capture stamp -> fused frame received,
+inter-process DDS included). Peak resident memory of the node process is reported too.
+Targets (issue 2): MMDRFuse student <= 5 ms and MobileFuse <= 30 ms per frame at 640x512.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
+TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", nargs="+", default=list(SHIPPED))
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--frames", type=int, default=200, help="timed frames per model (pipeline)")
+    parser.add_argument("--node-seconds", type=float, default=6.0, help="live stream per model (0 = skip)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def bench_pipeline(model: str, backend: str, frames: int, progress=None) -> dict[str, float]:
+    """Per-frame pipeline times on the demo stream (640x512 bgr8 visible, mono16 thermal)."""
+    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.runtime import load_pipeline
+
+    pipeline = load_pipeline(model, backend=backend)
+    seq = DemoSequence()
+    for i in range(10):  # warm-up: allocator, ORT kernels, AGC smoothing
+        f = seq.frame(i)
+        pipeline.fuse(f.visible, f.thermal)
+    pre, inf, post, total = [], [], [], []
+    for i in range(frames):
+        f = seq.frame(i)
+        t0 = time.perf_counter()
+        res = pipeline.fuse(f.visible, f.thermal)
+        total.append((time.perf_counter() - t0) * 1e3)
+        pre.append(res.times.preprocess_ms)
+        inf.append(res.times.inference_ms)
+        post.append(res.times.postprocess_ms)
+        if progress:
+            progress()
+    return {"pre_p50": float(np.median(pre)), "inference_p50": float(np.median(inf)),
+            "post_p50": float(np.median(post)), "total_p50": float(np.median(total)),
+            "total_p95": float(np.percentile(total, 95)), "providers": ",".join(pipeline.providers)}
+
+
+def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None):
+    """Stream the demo through a fresh node process for this model; return RunStats."""
+    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live_stats import summarise
+
+    frames = int(round(seconds * 30))
+    with LiveSession(model, backend, log_path=log_dir / f"bench_node_{model}.log") as live:
+        live.wait_ready()
+        live.stream(frames, on_progress=progress, drain_s=1.5)
+        stats = summarise(model, frames, live.sink.snapshot())
+        stats.node_peak_memory_mb = node_peak_memory_mb(live.process.pid)
+    return stats
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console()
+    rows = []
+    log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    with Progress(console=console) as progress:
+        for model in args.models:
+            task = progress.add_task(f"{model} pipeline", total=args.frames)
+            pipe = bench_pipeline(model, args.backend, args.frames, lambda: progress.advance(task))
+            node = None
+            if args.node_seconds > 0:
+                task2 = progress.add_task(f"{model} node", total=int(round(args.node_seconds * 30)))
+                node = bench_node(model, args.backend, args.node_seconds, log_dir,
+                                  lambda n, t=task2: progress.advance(t, n))
+            rows.append((model, pipe, node))
+
+    header = ("| model | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 ms | target | "
+              "node e2e p50 ms | node e2e p95 ms | delivered | node peak RSS MB |")
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+    for model, p, n in rows:
+        target = f"<= {TARGET_MS[model]:.0f} ms" if model in TARGET_MS else "as measured"
+        node_cols = (f"{n.latency_p50_ms:.1f} | {n.latency_p95_ms:.1f} | {n.received}/{n.published} | "
+                     f"{n.node_peak_memory_mb:.0f}" if n else "- | - | - | -")
+        lines.append(f"| {model} | {p['pre_p50']:.2f} | {p['inference_p50']:.2f} | {p['post_p50']:.2f} | "
+                     f"**{p['total_p50']:.2f}** | {p['total_p95']:.2f} | {target} | {node_cols} |")
+    meta = (f"Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), backend "
+            f"{args.backend} ({rows[0][1]['providers'] if rows else '-'}), 640x512 bgr8 visible + mono16 thermal, "
+            f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
+            f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
+            f"{' --out ' + str(args.out) if args.out else ''}`")
+    text = meta + "\n\n" + "\n".join(lines) + "\n"
+    console.print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("# Benchmark\n\n" + text)
+    return 0

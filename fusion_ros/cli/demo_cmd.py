@@ -1,0 +1,112 @@
+"""`fusion-ros demo`: the whole product on this machine in one minute.
+
+A real ROS 2 graph: the demo camera pair publishes the bundled TNO sequence at 30 Hz, the fusion
+node (its own process, as `ros2 run` would start it) fuses it, a sink measures what arrives. The
+model is switched at run time between passes, as `ros2 param set` would. It ends with a summary
+and writes a mosaic (visible | thermal | fused) per model plus a latency plot.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models", nargs="+", default=list(SHIPPED), help="models to run, in order")
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--seconds", type=float, default=8.0, help="stream length per model (s)")
+    parser.add_argument("--thermal-encoding", default="mono16", choices=["mono16", "mono8"])
+    parser.add_argument("--latency-budget-ms", type=float, default=50.0)
+    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for pictures and summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live_stats import summarise
+    from fusion_ros.visuals import latency_plot, mosaic, save_image, stack_rows
+
+    console = Console()
+    args.out.mkdir(parents=True, exist_ok=True)
+    frames_per_model = int(round(args.seconds * 30))
+    results, series, rows = [], {}, []
+    console.print(f"[bold]fusion_ros demo[/]: TNO sequence, 640x512 @ 30 Hz, models {', '.join(args.models)}")
+    with LiveSession(args.models[0], args.backend, {"latency_budget_ms": args.latency_budget_ms},
+                     log_path=args.out / "fusion_node.log", thermal_encoding=args.thermal_encoding) as live:
+        keep: dict[int, tuple] = {}
+        keep_lock = threading.Lock()
+        per_scene = live.source.sequence.frames_per_scene
+
+        def remember(frame, stamp_ns: int) -> None:
+            if frame.index % per_scene == per_scene // 2:
+                with keep_lock:
+                    keep[stamp_ns] = (frame.scene, frame.visible.copy(), frame.thermal.copy())
+                with live.sink.lock:
+                    live.sink.keep_stamps.add(stamp_ns)
+
+        live.source.on_frame = remember
+        with console.status("starting the fusion node..."):
+            live.wait_ready()
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=console)
+        with progress:
+            for i, model in enumerate(args.models):
+                task = progress.add_task(f"{model:<11}", total=frames_per_model)
+                if i > 0:
+                    ok, reason = live.set_parameters(model=model)
+                    if not ok:
+                        console.print(f"[red]switching to {model} was rejected: {reason}[/]")
+                        continue
+                live.sink.reset()
+                with keep_lock:
+                    keep.clear()
+                live.stream(frames_per_model, on_progress=lambda n, t=task: progress.advance(t, n), drain_s=1.5)
+                record = live.sink.snapshot()
+                stats = summarise(model, frames_per_model, record)
+                stats.node_peak_memory_mb = node_peak_memory_mb(live.process.pid)
+                results.append(stats)
+                series[model] = np.array([a.latency_ms for a in record.arrivals])
+                with keep_lock:
+                    kept = sorted(keep.items())
+                for stamp, (scene, vis, thermal) in kept:
+                    if stamp in record.kept_images:
+                        rows.append((model, scene, mosaic([vis, thermal, record.kept_images[stamp]],
+                                                          ["visible", "thermal", f"fused: {model}"], height=256)))
+        exit_code = live.stop_node()
+
+    table = Table(title="fusion_ros demo: 640x512 @ 30 Hz, fusion node in its own process")
+    for col in ("model", "frames in", "fused out", "fps out", "e2e p50 ms", "e2e p95 ms", "e2e max ms",
+                "stage p50 ms (node)", "node peak MB"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for s in results:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in s.stages_p50_ms.items()) or "-"
+        mem = f"{s.node_peak_memory_mb:.0f}" if s.node_peak_memory_mb else "-"
+        table.add_row(s.model, str(s.published), str(s.received), f"{s.fps:.1f}", f"{s.latency_p50_ms:.1f}",
+                      f"{s.latency_p95_ms:.1f}", f"{s.latency_max_ms:.1f}", stages, mem)
+    console.print(table)
+
+    pictures = []
+    for model in args.models:
+        model_rows = [r for m, _, r in rows if m == model]
+        if model_rows:
+            pictures.append(save_image(args.out / f"mosaic_{model}.png", stack_rows(model_rows)))
+    if series:
+        pictures.append(latency_plot(args.out / "latency.png", series, {s.model: s.stages_p50_ms for s in results},
+                                     args.latency_budget_ms))
+    (args.out / "summary.json").write_text(json.dumps([s.as_dict() for s in results], indent=2))
+    console.print("pictures: " + ", ".join(str(p) for p in pictures))
+    console.print(f"fusion node exited with code {exit_code} (log: {args.out / 'fusion_node.log'})")
+    lost = [s.model for s in results if s.received == 0]
+    if lost or len(results) != len(args.models):
+        console.print(f"[red]no fused output for: {', '.join(lost) or 'a rejected model'}[/]")
+        return 1
+    return 0

@@ -1,0 +1,56 @@
+"""Numbers from a live run: per-model delivery, rate and latency, from the sink's record."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from fusion_ros.nodes.demo_sink_node import SinkRecord
+
+_P50_KEY = re.compile(r"^(?P<stage>.+?)[ _]*p50", re.IGNORECASE)
+_STAGE_WORDS = ("sync", "pre", "infer", "post")
+
+
+@dataclass
+class RunStats:
+    """What one model delivered during a live run."""
+
+    model: str
+    published: int
+    received: int
+    fps: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_max_ms: float
+    stages_p50_ms: dict[str, float]
+    node_peak_memory_mb: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def stage_p50s(diagnostics: dict[str, str]) -> dict[str, float]:
+    """Per-stage p50 latencies from one fusion-node diagnostic status (keys like 'inference p50 ms')."""
+    stages: dict[str, float] = {}
+    for key, value in diagnostics.items():
+        match = _P50_KEY.match(key)
+        if not match or not any(w in key.lower() for w in _STAGE_WORDS):
+            continue
+        try:
+            stages[match.group("stage").strip(" _:").replace("_ms", "")] = float(value)
+        except ValueError:
+            continue
+    return stages
+
+
+def summarise(model: str, published: int, record: SinkRecord) -> RunStats:
+    """Delivery and latency of one model's run; stages from its latest diagnostics."""
+    arrivals = record.arrivals
+    lat = np.array([a.latency_ms for a in arrivals]) if arrivals else np.array([np.nan])
+    span_s = (arrivals[-1].receive_ns - arrivals[0].receive_ns) / 1e9 if len(arrivals) > 1 else 0.0
+    fps = (len(arrivals) - 1) / span_s if span_s > 0 else 0.0
+    own = [d for d in record.diagnostics if d.get("_hardware_id", "") == model] or record.diagnostics
+    stages = stage_p50s(own[-1]) if own else {}
+    return RunStats(model, published, len(arrivals), round(fps, 2), float(np.nanpercentile(lat, 50)),
+                    float(np.nanpercentile(lat, 95)), float(np.nanmax(lat)), stages)

@@ -1,0 +1,33 @@
+"""Where installed files live, whether from `colcon build` (share/fusion_ros) or a source checkout."""
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def share_file(relative: str) -> Path:
+    """Find `config/...` or `launch/...`: the ament share directory first, then the source tree."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        try:
+            candidate = Path(get_package_share_directory("fusion_ros")) / relative
+            if candidate.exists():
+                return candidate
+        except PackageNotFoundError:
+            pass
+    except ImportError:
+        pass
+    candidate = SOURCE_ROOT / relative
+    if candidate.exists():
+        return candidate
+    raise FileNotFoundError(f"{relative} not found in the fusion_ros share directory or {SOURCE_ROOT}")
+
+
+def fastdds_profile() -> Path | None:
+    """The shipped Fast DDS profile (big shared-memory segment for 1 MB frames), if present."""
+    try:
+        return share_file("config/fastdds.xml")
+    except FileNotFoundError:
+        return None
