@@ -1,0 +1,384 @@
+"""fusion_node: approximate-time synchronised visible + thermal cameras in, fused image out.
+
+Topics (node-relative, remappable):
+  in:  visible/image_raw, thermal/image_raw (sensor_msgs/Image; with input_transport=compressed:
+       visible/image_raw/compressed, thermal/image_raw/compressed, sensor_msgs/CompressedImage),
+       visible/camera_info (sensor_msgs/CameraInfo, optional)
+  out: fused/image_raw (header = the visible frame's header), fused/camera_info (the latest visible
+       camera_info with the fused stamp, once one was received), /diagnostics
+
+Threads: the executor (subscriptions, parameter services, diagnostics timer) only records
+arrivals and pairs messages; each pair replaces the one waiting for a dedicated fusion worker
+thread, which decodes, fuses and publishes. So when frames come faster than the model runs, the
+node fuses the newest pair and counts the replaced ones (``frames_skipped``) instead of building a
+queue, and the executor is never blocked by inference. A model switch loads the new pipeline in
+the parameter callback, then swaps it under the pipeline lock, so an in-flight frame finishes on the
+old one.
+
+Bad input (unsupported encoding, truncated data, empty image, size mismatch with
+size_mismatch=reject, undecodable compressed data) never stops the node: the pair is dropped, a
+throttled log line and the diagnostics say why, and the next good pair is fused.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from functools import partial
+from typing import Any, Dict, List, Optional, Tuple
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from fusion_ros.ros import parameters as P
+from fusion_ros.ros.diagnostics import FusionDiagnostics, HealthConfig, diagnostic_array
+from fusion_ros.ros.image_msgs import fused_encoding, message_to_numpy, numpy_to_image, stamp_to_ns
+from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
+from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
+from fusion_ros.runtime import FusionInputError, ProcessingOptions, load_pipeline
+
+INPUTS = ("visible", "thermal")
+LOG_THROTTLE_S = 2.0
+
+
+def classify_input_error(message: str) -> str:
+    """A short error kind (for ``errors_<kind>`` counters) from a FusionInputError message."""
+    text = message.lower()
+    if "encoding" in text or "unsupported" in text:
+        return "unsupported_encoding"
+    if "mismatch" in text or ("size" in text and "differ" in text):
+        return "size_mismatch"
+    if "truncat" in text or "too short" in text or "step" in text or "bytes" in text:
+        return "truncated_data"
+    if "empty" in text or "zero" in text or "0x" in text:
+        return "empty_image"
+    if "decode" in text or "compressed" in text or "format" in text:
+        return "decode_failed"
+    return "bad_input"
+
+
+class FusionNode(Node):
+    """Visible + thermal fusion (see the module docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("fusion_node", **kwargs)
+        self._values: Dict[str, Any] = P.declare_all(self)
+        self.diag = FusionDiagnostics(INPUTS, window_s=self._values["diagnostics_window"])
+        self._log_times: Dict[str, float] = {}
+        self._suppressed: Dict[str, int] = {}
+
+        # The pipeline; swapped under _pipe_lock (held by the worker while it fuses).
+        self._pipe_lock = threading.Lock()
+        self._pipeline = None
+        self._pipeline_model = self._values["model"]
+        self._pipe_order = self._values["visible_order"]  # visible_order the pipeline runs with
+        self._load_error = ""
+        try:
+            self._pipeline = self._load(self._values)
+            self._log_pipeline("loaded")
+        except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
+            self._load_error = f"{self._values['model']}: {exc}"
+            self.diag.set_pipeline_error(self._load_error)
+            self.diag.record_error("model_load", self._load_error)
+            self.get_logger().error(
+                f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
+                "Running without a model; set a valid one with "
+                "`ros2 param set /fusion_node model <name|path.onnx>`.")
+
+        # Outputs.
+        self.fused_pub = self.create_publisher(Image, "fused/image_raw", image_qos(),
+                                               qos_overriding_options=overrides())
+        self.info_pub = self.create_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
+                                              qos_overriding_options=overrides())
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
+
+        # Synchronisation and the single-slot hand-over to the worker.
+        self._sync_lock = threading.Lock()
+        self._sync = self._make_sync(self._values)
+        self._sync_pairs_base = 0            # counts of synchronizers replaced by a param change
+        self._sync_dropped_base = [0, 0]
+        self._slot_cv = threading.Condition()
+        self._slot: Optional[Tuple[StampedMessage, StampedMessage, float]] = None
+        self._stopping = False
+        self._camera_info: Optional[CameraInfo] = None
+        self._info_lock = threading.Lock()
+
+        # Inputs.
+        transport = self._values["input_transport"]
+        msg_type = CompressedImage if transport == "compressed" else Image
+        self.input_topics: List[str] = []
+        for index, name in enumerate(INPUTS):
+            topic = self.resolve_topic_name(f"{name}/image_raw")
+            if transport == "compressed":
+                topic += "/compressed"  # image_transport: <base topic>/compressed
+            self.input_topics.append(topic)
+            self.create_subscription(msg_type, topic, partial(self._on_image, index), image_qos(),
+                                     qos_overriding_options=overrides())
+        self.create_subscription(CameraInfo, "visible/camera_info", self._on_camera_info,
+                                 camera_info_qos(), qos_overriding_options=overrides())
+
+        self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
+        self._worker.start()
+        self._diag_timer = self.create_timer(self._values["diagnostics_period"],
+                                             self._publish_diagnostics)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.get_logger().info(
+            f"fusing {self.input_topics[0]} + {self.input_topics[1]} -> "
+            f"{self.resolve_topic_name('fused/image_raw')} (sync slop "
+            f"{self._values['sync_slop'] * 1e3:.0f} ms, {self._sync.backend} synchronizer)")
+
+    # ------------------------------------------------------------------ helpers
+    def _load(self, values: Dict[str, Any]):
+        options = ProcessingOptions(**P.processing_kwargs(values))
+        return load_pipeline(values["model"], backend=values["backend"],
+                             weights_dir=values["weights_dir"] or None, options=options)
+
+    def _log_pipeline(self, verb: str) -> None:
+        pipe = self._pipeline
+        providers = ", ".join(getattr(pipe, "providers", []) or [])
+        self.get_logger().info(f"{verb} model '{self._pipeline_model}' "
+                               f"(backend {self._values['backend']}: {providers})")
+        for warning in getattr(pipe, "warnings", []) or []:
+            self.get_logger().warning(str(warning))
+
+    def _make_sync(self, values: Dict[str, Any]) -> PairSynchronizer:
+        return PairSynchronizer(values["sync_queue_size"], values["sync_slop"], self._on_pair,
+                                inter_message_lower_bound_s=values["sync_inter_message_lower_bound"])
+
+    def _throttled(self, kind: str, level: str, text: str) -> None:
+        """At most one log line per kind every LOG_THROTTLE_S, saying how many were suppressed."""
+        now = time.monotonic()
+        last = self._log_times.get(kind)
+        if last is not None and now - last < LOG_THROTTLE_S:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return
+        self._log_times[kind] = now
+        more = self._suppressed.pop(kind, 0)
+        if more:
+            text += f" ({more} more since the last report)"
+        getattr(self.get_logger(), level)(text)
+
+    def _bad_input(self, kind: str, text: str) -> None:
+        self.diag.record_error(kind, text)
+        self._throttled(kind, "error", f"dropped frame pair: {text}")
+
+    # ------------------------------------------------------------------ executor side
+    def _on_image(self, index: int, msg) -> None:
+        arrival_ns = time.monotonic_ns()
+        self.diag.record_input(INPUTS[index])
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        with self._sync_lock:
+            if self._sync.add(index, msg, stamp_ns, arrival_ns):
+                self.get_logger().warning(
+                    f"{INPUTS[index]} stamp jumped back in time: synchronizer reset")
+            self.diag.record_sync(
+                self._sync_pairs_base + self._sync.pairs,
+                [b + d for b, d in zip(self._sync_dropped_base, self._sync.dropped_by_stream)])
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        with self._info_lock:
+            self._camera_info = msg
+
+    def _on_pair(self, visible: StampedMessage, thermal: StampedMessage) -> None:
+        """Synchronizer output (executor thread): hand the pair to the worker, newest wins."""
+        sync_wait_ms = abs(visible.arrival_ns - thermal.arrival_ns) / 1e6
+        with self._slot_cv:
+            if self._slot is not None:
+                self.diag.record_skipped()
+            self._slot = (visible, thermal, sync_wait_ms)
+            self._slot_cv.notify()
+
+    # ------------------------------------------------------------------ worker side
+    def _work_loop(self) -> None:
+        while True:
+            with self._slot_cv:
+                while self._slot is None and not self._stopping:
+                    self._slot_cv.wait()
+                if self._stopping:
+                    return
+                visible, thermal, sync_wait_ms = self._slot
+                self._slot = None
+            try:
+                self._fuse_and_publish(visible, thermal, sync_wait_ms)
+            except Exception as exc:  # never let the worker die
+                if self._stopping or not self.context.ok():
+                    return
+                self.diag.record_error("internal", f"{type(exc).__name__}: {exc}")
+                self._throttled("internal", "error", f"fusion failed: {type(exc).__name__}: {exc}")
+
+    def _fuse_and_publish(self, visible: StampedMessage, thermal: StampedMessage,
+                          sync_wait_ms: float) -> None:
+        t0 = time.perf_counter()
+        arrays = []
+        for name, item in zip(INPUTS, (visible, thermal)):
+            try:
+                arrays.append(message_to_numpy(item.msg))
+            except FusionInputError as exc:
+                self._bad_input(classify_input_error(str(exc)), f"{name} image: {exc}")
+                return
+        t1 = time.perf_counter()
+        order = self._visible_order(visible.msg, arrays[0])
+        with self._pipe_lock:
+            pipe = self._pipeline
+            if pipe is None:
+                return  # no model: the diagnostics already say ERROR
+            try:
+                if order is not None and order != self._pipe_order:
+                    pipe.update_options(ProcessingOptions(**dict(
+                        P.processing_kwargs(self._values), visible_order=order)))
+                    self._pipe_order = order
+                result = pipe.fuse(arrays[0], arrays[1])
+            except FusionInputError as exc:
+                self._bad_input(classify_input_error(str(exc)), str(exc))
+                return
+            except Exception as exc:
+                self.diag.record_error("inference", f"{type(exc).__name__}: {exc}")
+                self._throttled("inference", "error",
+                                f"inference failed: {type(exc).__name__}: {exc}")
+                return
+        t2 = time.perf_counter()
+        out = numpy_to_image(result.image, fused_encoding(visible.msg, result.image),
+                             header=visible.msg.header)
+        self.fused_pub.publish(out)
+        with self._info_lock:
+            info = self._camera_info
+        if info is not None:
+            info = copy.copy(info)
+            info.header = copy.copy(info.header)
+            info.header.stamp = visible.msg.header.stamp
+            self.info_pub.publish(info)
+        t3 = time.perf_counter()
+        now = self.diag.now()
+        e2e_ms = (self.get_clock().now().nanoseconds - visible.stamp_ns) / 1e6
+        times = result.times
+        for stage, ms in (("sync_wait", sync_wait_ms), ("decode", (t1 - t0) * 1e3),
+                          ("preprocess", times.preprocess_ms), ("inference", times.inference_ms),
+                          ("postprocess", times.postprocess_ms), ("publish", (t3 - t2) * 1e3),
+                          ("end_to_end", e2e_ms)):
+            self.diag.record_stage(stage, ms, now)
+        self.diag.record_output(now)
+
+    def _visible_order(self, msg, array) -> Optional[str]:
+        """Channel order of a 3-channel visible array, from its message's encoding."""
+        if array.ndim != 3:
+            return None
+        encoding = getattr(msg, "encoding", "").lower()
+        if encoding.startswith("rgb"):
+            return "rgb"
+        if encoding.startswith("bgr") or isinstance(msg, CompressedImage):
+            return "bgr"
+        return self._values["visible_order"]
+
+    # ------------------------------------------------------------------ diagnostics
+    def _health(self) -> HealthConfig:
+        v = self._values
+        return HealthConfig(latency_budget_ms=v["latency_budget_ms"],
+                            input_timeout_s=v["input_timeout"], bad_input_hold_s=v["bad_input_hold"])
+
+    def _publish_diagnostics(self) -> None:
+        pipe = self._pipeline
+        extra = [("model", str(self._pipeline_model if pipe is not None else self._values["model"])),
+                 ("backend", str(self._values["backend"])),
+                 ("providers", ", ".join(getattr(pipe, "providers", []) or []) if pipe else "none"),
+                 ("input_transport", self._values["input_transport"]),
+                 ("synchronizer", self._sync.backend),
+                 ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
+        status = self.diag.status(f"{self.get_name()}: fusion",
+                                  str(self._pipeline_model if pipe is not None else self._values["model"]),
+                                  self._health(), extra)
+        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
+
+    # ------------------------------------------------------------------ parameters
+    def _on_set_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params if p.name in P.PARAMETERS}
+        if not changes:
+            return SetParametersResult(successful=True)
+        if "homography" in changes and changes["homography"] is not None:
+            changes["homography"] = list(changes["homography"])
+        reason = P.validate(changes, self._values)
+        if reason:
+            self.get_logger().warning(f"rejected parameter change: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
+        merged = dict(self._values)
+        merged.update(changes)
+        try:
+            options = ProcessingOptions(**P.processing_kwargs(merged))
+        except (TypeError, ValueError) as exc:
+            return SetParametersResult(successful=False, reason=f"invalid processing options: {exc}")
+        groups = {P.PARAMETERS[n].group for n in changes}
+
+        if P.PIPELINE in groups:
+            try:
+                new_pipe = self._load(merged)
+            except Exception as exc:
+                reason = (f"cannot load model '{merged['model']}' with backend "
+                          f"'{merged['backend']}': {exc}")
+                self.get_logger().error(f"{reason}; keeping the running model")
+                return SetParametersResult(successful=False, reason=reason)
+            with self._pipe_lock:  # waits for an in-flight frame on the old pipeline
+                self._pipeline = new_pipe
+                self._pipeline_model = merged["model"]
+                self._pipe_order = merged["visible_order"]
+            self._values = merged
+            self.diag.set_pipeline_error("")
+            self._log_pipeline("switched to")
+        elif P.PROCESSING in groups and self._pipeline is not None:
+            with self._pipe_lock:
+                try:
+                    self._pipeline.update_options(options)
+                except (TypeError, ValueError) as exc:
+                    return SetParametersResult(successful=False,
+                                               reason=f"invalid processing options: {exc}")
+                self._pipe_order = merged["visible_order"]
+        self._values = merged
+
+        if P.SYNC in groups:
+            with self._sync_lock:
+                old = self._sync
+                old.reset()  # pending messages are dropped (and counted)
+                self._sync_pairs_base += old.pairs
+                self._sync_dropped_base = [b + d for b, d in
+                                           zip(self._sync_dropped_base, old.dropped_by_stream)]
+                self._sync = self._make_sync(merged)
+        if "diagnostics_period" in changes:
+            self._diag_timer.cancel()
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = self.create_timer(merged["diagnostics_period"],
+                                                 self._publish_diagnostics)
+        self.get_logger().info("parameters set: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+        return SetParametersResult(successful=True)
+
+    # ------------------------------------------------------------------ shutdown
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the worker (the frame in flight finishes)."""
+        with self._slot_cv:
+            self._stopping = True
+            self._slot_cv.notify_all()
+        if self._worker.is_alive() and self._worker is not threading.current_thread():
+            self._worker.join(timeout)
+
+    def destroy_node(self) -> None:
+        self.stop()
+        super().destroy_node()
+
+
+def main(args: Optional[List[str]] = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = FusionNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

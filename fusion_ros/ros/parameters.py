@@ -1,0 +1,265 @@
+"""Every parameter of the fusion node, in one table: declaration, validation, documentation.
+
+``PARAMETERS`` is the single source: the node declares them from it (with a ``ParameterDescriptor``
+carrying the description, range and read-only flag), validates ``ros2 param set`` requests against
+it, the launch-file test checks launch/config keys against it and the README table is generated
+from it (:func:`markdown_table`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+
+BACKENDS = ("auto", "cpu", "cuda", "tensorrt")
+MODEL_NAMES = ("mmdrfuse", "mobilefuse", "aenetv2")
+IDENTITY_HOMOGRAPHY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+
+#: What each group does when it changes at run time.
+PIPELINE = "pipeline"      # reload the model (validated by loading it)
+PROCESSING = "processing"  # ProcessingOptions of the running pipeline
+SYNC = "sync"              # rebuild the synchronizer (pending messages are dropped)
+HEALTH = "health"          # diagnostics thresholds, read when used
+STARTUP = "startup"        # read-only: fixed for the node's lifetime
+
+_TYPES = {
+    str: ParameterType.PARAMETER_STRING,
+    float: ParameterType.PARAMETER_DOUBLE,
+    int: ParameterType.PARAMETER_INTEGER,
+    bool: ParameterType.PARAMETER_BOOL,
+    list: ParameterType.PARAMETER_DOUBLE_ARRAY,
+}
+_TYPE_NAMES = {str: "string", float: "double", int: "integer", bool: "bool", list: "double[9]"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any
+    type: type
+    description: str
+    group: str
+    min: Optional[float] = None
+    max: Optional[float] = None
+    choices: Tuple[str, ...] = ()
+    read_only: bool = False
+    length: Optional[int] = None  # arrays
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES[self.type]
+
+    @property
+    def range_text(self) -> str:
+        if self.choices:
+            return " \\| ".join(f"`{c}`" for c in self.choices)
+        if self.min is not None:
+            return f"{_fmt(self.min)} .. {_fmt(self.max)}"
+        if self.length:
+            return f"{self.length} values"
+        return ""
+
+    def descriptor(self) -> ParameterDescriptor:
+        text = self.description
+        if self.choices:
+            text += f" One of: {', '.join(self.choices)}."
+        desc = ParameterDescriptor(name=self.name, type=_TYPES[self.type], description=text,
+                                   read_only=self.read_only)
+        if self.choices:
+            desc.additional_constraints = "one of: " + ", ".join(self.choices)
+        if self.length:
+            desc.additional_constraints = f"exactly {self.length} values"
+        if self.min is not None and self.type is float:
+            desc.floating_point_range = [FloatingPointRange(
+                from_value=float(self.min), to_value=float(self.max), step=0.0)]
+        elif self.min is not None and self.type is int:
+            desc.integer_range = [IntegerRange(from_value=int(self.min), to_value=int(self.max), step=1)]
+        return desc
+
+    def validate(self, value: Any) -> Optional[str]:
+        """None when ``value`` is acceptable, else the reason."""
+        if self.type is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"{self.name} must be a number (double), got {value!r}"
+            if not math.isfinite(float(value)):
+                return f"{self.name} must be finite, got {value!r}"
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{self.name} must be an integer, got {value!r}"
+        elif self.type is str:
+            if not isinstance(value, str):
+                return f"{self.name} must be a string, got {value!r}"
+        elif self.type is bool:
+            if not isinstance(value, bool):
+                return f"{self.name} must be true or false, got {value!r}"
+        elif self.type is list:
+            try:
+                values = [float(v) for v in value]
+            except (TypeError, ValueError):
+                return f"{self.name} must be a list of numbers, got {value!r}"
+            if self.length is not None and len(values) != self.length:
+                return f"{self.name} must have exactly {self.length} values, got {len(values)}"
+            if not all(math.isfinite(v) for v in values):
+                return f"{self.name} values must be finite"
+        if self.min is not None and not (self.min <= value <= self.max):
+            return f"{self.name} = {value} is out of range [{_fmt(self.min)}, {_fmt(self.max)}]"
+        if self.choices and value not in self.choices:
+            return f"{self.name} = '{value}' is not one of: {', '.join(self.choices)}"
+        return None
+
+
+def _fmt(x: Optional[float]) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+_SPECS: List[ParamSpec] = [
+    # --- the model -------------------------------------------------------------------------
+    ParamSpec("model", "mmdrfuse", str,
+              "Fusion network: a shipped model name (mmdrfuse, mobilefuse, aenetv2) or the path of "
+              "an .onnx file with its model card (.json) beside it. Changing it loads the new model "
+              "first; the running one stays if loading fails.", PIPELINE),
+    ParamSpec("backend", "auto", str,
+              "ONNX Runtime execution provider. auto = best available (TensorRT, then CUDA, then "
+              "CPU); an unavailable GPU backend falls back with a warning.", PIPELINE,
+              choices=BACKENDS),
+    ParamSpec("weights_dir", "", str,
+              "Directory searched for NAME.onnx + NAME.json before the shipped weights "
+              "(empty = shipped weights only).", PIPELINE),
+    # --- processing (fusion_ros.runtime.ProcessingOptions) --------------------------------
+    ParamSpec("thermal_agc", "percentile", str,
+              "Thermal automatic gain control to 8 bits: percentile (clip at the low/high "
+              "percentiles), minmax, fixed (agc_min..agc_max counts) or none (plain scaling).",
+              PROCESSING, choices=("percentile", "minmax", "fixed", "none")),
+    ParamSpec("agc_low_percentile", 1.0, float,
+              "Percentile of the thermal image mapped to black (thermal_agc=percentile).",
+              PROCESSING, min=0.0, max=100.0),
+    ParamSpec("agc_high_percentile", 99.0, float,
+              "Percentile of the thermal image mapped to white (thermal_agc=percentile); must be "
+              "above agc_low_percentile.", PROCESSING, min=0.0, max=100.0),
+    ParamSpec("agc_min", 0.0, float,
+              "Thermal value (raw counts) mapped to black with thermal_agc=fixed.",
+              PROCESSING, min=0.0, max=65535.0),
+    ParamSpec("agc_max", 65535.0, float,
+              "Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above "
+              "agc_min.", PROCESSING, min=0.0, max=65535.0),
+    ParamSpec("agc_smoothing", 0.9, float,
+              "Temporal smoothing of the AGC limits between frames (0 = none, towards 1 = slower "
+              "changes, avoids flicker).", PROCESSING, min=0.0, max=0.999),
+    ParamSpec("homography", list(IDENTITY_HOMOGRAPHY), list,
+              "3x3 row-major homography that maps thermal pixel coordinates onto the visible image "
+              "(registration); identity when the cameras are already aligned.", PROCESSING, length=9),
+    ParamSpec("size_mismatch", "resize", str,
+              "Thermal and visible sizes differ (after the homography): resize the thermal image "
+              "to the visible size, or reject the pair (counted as an error).", PROCESSING,
+              choices=("resize", "reject")),
+    ParamSpec("process_scale", 1.0, float,
+              "Run the network at this fraction of the visible resolution (output keeps the "
+              "visible size); lower = faster.", PROCESSING, min=0.1, max=1.0),
+    ParamSpec("visible_order", "bgr", str,
+              "Channel order of 3-channel visible arrays handed to the runtime; the node sets it "
+              "from each message's encoding (rgb8 -> rgb), this is the fallback for encodings "
+              "that do not say.", PROCESSING, choices=("bgr", "rgb")),
+    # --- inputs and synchronisation -------------------------------------------------------
+    ParamSpec("input_transport", "raw", str,
+              "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
+              "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
+              "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
+    ParamSpec("sync_slop", 0.015, float,
+              "Largest stamp difference (s) between a visible and a thermal frame to be fused "
+              "together (message_filters' slop / max interval).", SYNC, min=0.0, max=1.0),
+    ParamSpec("sync_queue_size", 5, int,
+              "Messages per camera kept while waiting for a partner.", SYNC, min=1, max=100),
+    ParamSpec("sync_inter_message_lower_bound", 0.02, float,
+              "Lower bound (s) on the interval between two frames of the same camera. Lets a pair "
+              "out as soon as its second frame arrives instead of waiting for the next frame "
+              "(about one frame period of latency). Keep it below the fastest camera's period; "
+              "0 = always wait (message_filters' default).", SYNC, min=0.0, max=1.0),
+    # --- health and diagnostics -----------------------------------------------------------
+    ParamSpec("latency_budget_ms", 50.0, float,
+              "Diagnostics turn WARN when the p95 end-to-end latency (publish time minus visible "
+              "capture stamp) exceeds this.", HEALTH, min=1.0, max=60000.0),
+    ParamSpec("input_timeout", 2.0, float,
+              "Diagnostics turn ERROR, naming the camera, when an input has been silent longer "
+              "than this (s).", HEALTH, min=0.1, max=3600.0),
+    ParamSpec("bad_input_hold", 5.0, float,
+              "How long (s) a rejected frame keeps the diagnostics at WARN (ERROR if nothing was "
+              "fused meanwhile), with the last error message.", HEALTH, min=0.0, max=3600.0),
+    ParamSpec("diagnostics_period", 1.0, float,
+              "Period (s) of the /diagnostics status.", HEALTH, min=0.05, max=60.0),
+    ParamSpec("diagnostics_window", 10.0, float,
+              "Latency percentiles and rates cover the last this many seconds.", STARTUP,
+              min=1.0, max=600.0, read_only=True),
+]
+
+PARAMETERS: Dict[str, ParamSpec] = {p.name: p for p in _SPECS}
+#: Processing parameters, i.e. the fields of fusion_ros.runtime.ProcessingOptions.
+PROCESSING_PARAMETERS: Tuple[str, ...] = tuple(p.name for p in _SPECS if p.group == PROCESSING)
+#: Parameters every ROS 2 node has (may appear in launch files and params files).
+BUILTIN_PARAMETERS: Tuple[str, ...] = ("use_sim_time", "start_type_description_service")
+
+
+def declare_all(node) -> Dict[str, Any]:
+    """Declare every parameter on ``node``; returns their (possibly overridden) values."""
+    values = {}
+    for spec in _SPECS:
+        default = list(spec.default) if spec.type is list else spec.default
+        values[spec.name] = node.declare_parameter(spec.name, default, spec.descriptor()).value
+    for name in ("homography",):
+        values[name] = [float(v) for v in values[name]]
+    return values
+
+
+def validate(changes: Mapping[str, Any], current: Mapping[str, Any]) -> Optional[str]:
+    """None when applying ``changes`` on top of ``current`` gives a valid configuration."""
+    for name, value in changes.items():
+        spec = PARAMETERS.get(name)
+        if spec is None:
+            continue
+        reason = spec.validate(value)
+        if reason:
+            return reason
+    merged = dict(current)
+    merged.update(changes)
+    if merged["agc_low_percentile"] >= merged["agc_high_percentile"]:
+        return (f"agc_low_percentile ({merged['agc_low_percentile']}) must be below "
+                f"agc_high_percentile ({merged['agc_high_percentile']})")
+    if merged["agc_min"] >= merged["agc_max"]:
+        return f"agc_min ({merged['agc_min']}) must be below agc_max ({merged['agc_max']})"
+    if not str(merged["model"]).strip():
+        return "model must not be empty"
+    h = [float(v) for v in merged["homography"]]
+    det = (h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6])
+           + h[2] * (h[3] * h[7] - h[4] * h[6]))
+    if abs(det) < 1e-12:
+        return "homography is singular (determinant 0)"
+    return None
+
+
+def processing_kwargs(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """ProcessingOptions keyword arguments from parameter values."""
+    kwargs = {name: values[name] for name in PROCESSING_PARAMETERS}
+    kwargs["homography"] = tuple(float(v) for v in kwargs["homography"])
+    return kwargs
+
+
+def markdown_table(names: Optional[Iterable[str]] = None) -> str:
+    """The README's parameter table."""
+    rows = ["| name | type | default | range | description |", "|---|---|---|---|---|"]
+    for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
+        default = spec.default
+        if spec.type is list:
+            default = "identity" if tuple(default) == IDENTITY_HOMOGRAPHY else default
+        elif spec.type is str:
+            default = f'"{default}"'
+        ro = " (read-only)" if spec.read_only else ""
+        rows.append(f"| `{spec.name}` | {spec.type_name} | {default} | {spec.range_text} | "
+                    f"{spec.description}{ro} |")
+    return "\n".join(rows)
+
+
+def names() -> Sequence[str]:
+    return [p.name for p in _SPECS]

@@ -1,0 +1,123 @@
+"""Differentiable fusion losses and quality scores in torch (training; the numpy metrics in
+`fusion_ros.metrics` are for evaluation).
+
+All images are [N, 1, H, W] float tensors in [0, 1] unless said otherwise.
+
+- `sobel_gradient(x)`: |Gx| + |Gy| with 3x3 Sobel kernels (replicate padding).
+- `intensity_loss(o, ir, vis)`: L1(o, max(ir, vis))                       (MMDRFuse L_int)
+- `max_gradient_loss(o, ir, vis)`: L1(|grad o|, max(|grad ir|, |grad vis|)) (MMDRFuse L_grad)
+- `ssim(x, y)`: per-sample SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5,
+  K1 = 0.01, K2 = 0.03, data range 1), shape [N].
+- `gmsd(x, y)`: per-sample Gradient Magnitude Similarity Deviation (Xue et al. 2014: 2x2 average
+  downsampling, 3x3 Prewitt gradients, c = 170 / 255^2 for data range 1, std of the similarity
+  map), shape [N]; 0 = identical gradients, lower is better.
+- `fusion_ssim(o, ir, vis)` = SSIM(o, ir) + SSIM(o, vis) (higher better) and
+  `fusion_gmsd(o, ir, vis)` = GMSD(o, ir) + GMSD(o, vis) (lower better): the two per-sample scores
+  MMDRFuse's dynamic refresh ranks historical outputs by.
+- `attention_map(f, p)`: spatial attention of a feature map (Zagoruyko & Komodakis 2017): sum over
+  channels of |f|^p, flattened per sample and L2-normalised, shape [N, H*W].
+- `attention_distill_loss(fs, ft, p)`: mean squared distance between the student's and teacher's
+  attention maps (MMDRFuse's feature-level digestible distillation).
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch.nn import functional as F
+
+_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+_PREWITT_X = torch.tensor([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]]) / 3.0
+
+
+def _pair_kernel(kx: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return torch.stack([kx, kx.t()]).unsqueeze(1).to(like)
+
+
+def _grads(x: torch.Tensor, kx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel x/y gradients with replicate padding: ([N,C,H,W], [N,C,H,W])."""
+    n, c, h, w = x.shape
+    k = _pair_kernel(kx, x)
+    g = F.conv2d(F.pad(x.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate"), k)
+    return g[:, 0:1].reshape(n, c, h, w), g[:, 1:2].reshape(n, c, h, w)
+
+
+def sobel_gradient(x: torch.Tensor) -> torch.Tensor:
+    """|Gx| + |Gy| (Sobel), same shape as x."""
+    gx, gy = _grads(x, _SOBEL_X)
+    return gx.abs() + gy.abs()
+
+
+def intensity_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    return F.l1_loss(o, torch.maximum(ir, vis))
+
+
+def max_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    return F.l1_loss(sobel_gradient(o), torch.maximum(sobel_gradient(ir), sobel_gradient(vis)))
+
+
+@functools.lru_cache(maxsize=8)
+def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2.0
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    return (g[:, None] * g[None, :]).float()
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """SSIM map ('valid' windows, as in the reference implementation), [N, C, H-10, W-10]."""
+    c = x.shape[1]
+    size = min(window, x.shape[-2], x.shape[-1])
+    k = _gaussian_window(size, sigma).to(x).expand(c, 1, size, size)
+    c1, c2 = 0.01**2, 0.03**2
+    mu_x, mu_y = F.conv2d(x, k, groups=c), F.conv2d(y, k, groups=c)
+    sxx = F.conv2d(x * x, k, groups=c) - mu_x**2
+    syy = F.conv2d(y * y, k, groups=c) - mu_y**2
+    sxy = F.conv2d(x * y, k, groups=c) - mu_x * mu_y
+    return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean SSIM, [N]."""
+    return ssim_map(x, y).flatten(1).mean(1)
+
+
+def gmsd(x: torch.Tensor, y: torch.Tensor, downsample: bool = True) -> torch.Tensor:
+    """Per-sample GMSD of x against reference y, [N] (lower = more similar gradients)."""
+    if downsample and min(x.shape[-2:]) >= 8:
+        x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
+    c = 170.0 / 255.0**2
+    gx, gy = _grads(x, _PREWITT_X)
+    rx, ry = _grads(y, _PREWITT_X)
+    m1 = torch.sqrt(gx**2 + gy**2 + 1e-12)
+    m2 = torch.sqrt(rx**2 + ry**2 + 1e-12)
+    gms = (2 * m1 * m2 + c) / (m1**2 + m2**2 + c)
+    return gms.flatten(1).std(1, unbiased=False)
+
+
+def fusion_ssim(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    """SSIM(o, ir) + SSIM(o, vis) per sample (higher better, max 2)."""
+    return ssim(o, ir) + ssim(o, vis)
+
+
+def fusion_gmsd(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    """GMSD(o, ir) + GMSD(o, vis) per sample (lower better)."""
+    return gmsd(o, ir) + gmsd(o, vis)
+
+
+def attention_map(f: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """Spatial attention: sum_c |f|^p, vectorised per sample, L2-normalised -> [N, H*W]."""
+    a = f.abs().pow(p).sum(1).flatten(1)
+    return F.normalize(a, p=2, dim=1, eps=1e-8)
+
+
+def attention_distill_loss(f_student: torch.Tensor, f_teacher: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """MSE between the spatial attention maps of student and teacher features (same H, W)."""
+    return (attention_map(f_student, p) - attention_map(f_teacher, p)).pow(2).sum(1).mean()
+
+
+def intensity_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, w_int: float = 1.0,
+                            w_grad: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """w_int * L_int + w_grad * L_grad (the no-VGG part of the comprehensive loss)."""
+    li, lg = intensity_loss(o, ir, vis), max_gradient_loss(o, ir, vis)
+    return w_int * li + w_grad * lg, {"intensity": float(li.detach()), "gradient": float(lg.detach())}

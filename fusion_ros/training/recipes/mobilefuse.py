@@ -1,0 +1,148 @@
+"""MobileFuse recipe (Perreault et al., "MobileFuse: multimodal image fusion at the edge").
+
+Stage 1, "synthetic" (the paper's recipe): plain MSE between the network's output - the blending
+module's `vis * M + ir * (1 - M)`, never the mask itself - and the ground truth of synthetic pairs
+made from single natural images (`fusion_ros.training.synthetic`): multi-lighting (bright /
+over-saturated copy + dark copy) and multi-focus (foreground sharp / background blurred and the
+reverse), the original being the ground truth, every batch holding as many pairs of each kind.
+Adam at cfg.lr, fresh pairs every epoch.
+
+Stage 2, "finetune" (ours, optional, on by default, short): the synthetic pairs teach "pick the
+well-exposed, in-focus source", but both copies come from one visible image; real infrared differs
+in statistics (hot targets, no texture on sky, inverted contrasts). A short stage on the real
+registered llvip/train pairs adapts the two streams to their modalities with the unsupervised loss
+
+    L_ft = w_int * L1(O, max(IR, VIS)) + w_grad * L1(|grad O|, max(|grad IR|, |grad VIS|))  (Sobel)
+           + w_synth * MSE on a synthetic batch (rehearsal, so stage 1 is not forgotten)
+
+Why this loss: it is the established unsupervised IR/visible objective (the intensity + max-gradient
+terms of MMDRFuse's comprehensive loss and of most CNN fusion papers); for a *blending* network it
+has a clear meaning - the intensity term moves the mask towards the brighter source (warm targets
+from the infrared, lit areas from the visible), the gradient term towards the source with the
+stronger local structure - and the blending module keeps the output a convex combination of the
+sources, so it cannot hallucinate texture to lower the gradient term. We weight the gradient term
+higher (w_grad 2, as MMDRFuse does) because the intensity term alone reduces the network to pixel
+max. Lower lr (finetune_lr, default cfg.lr / 10) and few epochs keep the synthetic-stage prior.
+
+cfg.extra keys (defaults): natural_image_dirs ([llvip/train/vi]), natural_max_side (800),
+natural_limit (null), synthetic_units (512: units per epoch, one unit = one multi-lighting + one
+multi-focus pair), synthetic_epochs (cfg.epochs), synthetic_crop (cfg.crop), local_lighting_prob
+(0.5), finetune (true), finetune_epochs (2), finetune_lr (cfg.lr / 10), finetune_batch
+(cfg.batch_size), w_int (1.0), w_grad (2.0), w_synth (0.5), synthetic_time_fraction (0.75).
+cfg.batch_size counts *pairs* per synthetic batch (so cfg.batch_size / 2 units, rounded up).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from fusion_ros.models import build_model, count_parameters, get_spec
+
+from ..config import TrainConfig
+from ..data import Pair, PatchDataset
+from ..hooks import TrainingHooks
+from ..losses import intensity_loss, max_gradient_loss
+from ..synthetic import DEFAULT_IMAGE_DIRS, SyntheticFusionDataset, load_natural_images, split_units
+from ..trainer import TimeBudget, fit
+
+DEFAULTS: dict[str, Any] = {
+    "natural_image_dirs": list(DEFAULT_IMAGE_DIRS), "natural_max_side": 800, "natural_limit": None,
+    "synthetic_units": 512, "synthetic_epochs": None, "synthetic_crop": None, "local_lighting_prob": 0.5,
+    "finetune": True, "finetune_epochs": 2, "finetune_lr": None, "finetune_batch": None,
+    "w_int": 1.0, "w_grad": 2.0, "w_synth": 0.5, "synthetic_time_fraction": 0.75,
+}
+
+
+def recipe_settings(cfg: TrainConfig) -> dict[str, Any]:
+    unknown = set(cfg.extra) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown mobilefuse settings in extra: {', '.join(sorted(unknown))}")
+    s = {**DEFAULTS, **cfg.extra}
+    s["synthetic_epochs"] = int(s["synthetic_epochs"] or cfg.epochs)
+    s["synthetic_crop"] = int(s["synthetic_crop"] or cfg.crop)
+    s["finetune_lr"] = float(s["finetune_lr"] or cfg.lr / 10.0)
+    s["finetune_batch"] = int(s["finetune_batch"] or cfg.batch_size)
+    return s
+
+
+def _check_multiple(crop: int, multiple: int, what: str) -> None:
+    if crop % multiple:
+        raise ValueError(f"MobileFuse needs {what} to be a multiple of {multiple}, got {crop}")
+
+
+def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hooks: TrainingHooks,
+          checkpoint_dir: Path | None) -> tuple[nn.Module, dict]:
+    s = recipe_settings(cfg)
+    torch.manual_seed(cfg.seed)
+    multiple = get_spec(cfg.model).size_multiple
+    _check_multiple(s["synthetic_crop"], multiple, "synthetic_crop")
+    model = build_model(cfg.model)
+    budget = TimeBudget(cfg.max_minutes)
+    summary: dict[str, Any] = {
+        "recipe_description": "MobileFuse: MSE on the blended output vs the original image, balanced "
+                              "multi-lighting + multi-focus synthetic pairs from natural images; then a "
+                              "short unsupervised fine-tune on real IR/visible pairs",
+        "settings": s, "parameters": count_parameters(model), "stages": [],
+    }
+
+    # ---------------- stage 1: synthetic pairs, MSE ----------------
+    images = load_natural_images(s["natural_image_dirs"], s["natural_max_side"], s["natural_limit"])
+    synth = SyntheticFusionDataset(images, crop=s["synthetic_crop"], units=s["synthetic_units"], seed=cfg.seed,
+                                   local_lighting_prob=s["local_lighting_prob"])
+    units_per_batch = max(1, -(-cfg.batch_size // 2))
+
+    def synthetic_loss(batch, indices, step):
+        x, gt = split_units(batch)
+        out = model(x)
+        loss = F.mse_loss(out, gt)
+        b = batch.shape[0]
+        with torch.no_grad():
+            light = F.mse_loss(out[:b], gt[:b])
+            focus = F.mse_loss(out[b:], gt[b:])
+        return loss, {"mse": float(loss.detach()), "mse_lighting": float(light), "mse_focus": float(focus)}, out
+
+    synth_budget = budget.share(s["synthetic_time_fraction"]) if s["finetune"] else budget
+    res1 = fit(model, synth, synthetic_loss, cfg, hooks, checkpoint_dir, stage="synthetic",
+               epochs=s["synthetic_epochs"], batch_size=units_per_batch, val_pairs=val_pairs,
+               size_multiple=multiple, budget=synth_budget, resample_each_epoch=True)
+    summary["stages"].append({**res1.summary(), "images": len(images), "units_per_epoch": len(synth),
+                              "pairs_per_batch": 2 * units_per_batch})
+    summary["synthetic_loss_curve"] = res1.loss_curve
+    final = res1
+
+    # ---------------- stage 2: real pairs, unsupervised fine-tune ----------------
+    if s["finetune"] and train_pairs:
+        _check_multiple(cfg.crop, multiple, "crop")
+        real = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed)
+        rehearsal = SyntheticFusionDataset(images, crop=cfg.crop, units=10**9, seed=cfg.seed + 1,
+                                           local_lighting_prob=s["local_lighting_prob"])
+        rehearsal_units = max(1, s["finetune_batch"] // 4)
+
+        def finetune_loss(batch, indices, step):
+            ir, vis = batch[:, 0:1], batch[:, 1:2]
+            out = model(batch)
+            li, lg = intensity_loss(out, ir, vis), max_gradient_loss(out, ir, vis)
+            loss = s["w_int"] * li + s["w_grad"] * lg
+            terms = {"intensity": float(li.detach()), "gradient": float(lg.detach())}
+            if s["w_synth"]:
+                first = step * rehearsal_units
+                x, gt = rehearsal.batch(range(first, first + rehearsal_units))
+                ls = F.mse_loss(model(x), gt)
+                loss = loss + s["w_synth"] * ls
+                terms["rehearsal_mse"] = float(ls.detach())
+            return loss, terms, out
+
+        res2 = fit(model, real, finetune_loss, cfg, hooks, checkpoint_dir, stage="finetune",
+                   epochs=s["finetune_epochs"], batch_size=s["finetune_batch"], lr=s["finetune_lr"],
+                   val_pairs=val_pairs, size_multiple=multiple, budget=budget, resample_each_epoch=True)
+        summary["stages"].append({**res2.summary(), "patches_per_epoch": len(real)})
+        final = res2
+
+    summary["stopped_early"] = any(st.get("stopped_early") for st in summary["stages"])
+    summary["val_metrics"] = final.val_metrics
+    model.eval()
+    return model, summary

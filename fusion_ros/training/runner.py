@@ -1,0 +1,100 @@
+"""One training run end to end: data -> recipe -> weights file -> ONNX + model card.
+
+Used by `fusion-ros train` and the ROS train node. Layout of `out_dir` (the run folder):
+
+    out_dir/checkpoints/<stage>.pt   resumable checkpoints (cleared unless resume=True)
+    out_dir/<model>.pt               final weights (state_dict) of the exported network
+    out_dir/summary.json             the recipe's summary + timings + validation metrics
+    export_dir/<model>.onnx/.json    when export_dir is given (else out_dir/export/)
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+from .data import Pair, load_sources, split_pairs
+from .hooks import TrainingHooks
+from .recipes import get_recipe
+from .trainer import Checkpointer, configure_threads, seed_everything
+
+
+def describe_sources(sources: list[Any]) -> list[Any]:
+    return [s if isinstance(s, (str, dict, list, tuple)) else repr(s) for s in sources]
+
+
+def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
+    """Training and validation pairs for a config (explicit val_sources, else a split)."""
+    defaults = {"max_side": cfg.max_side, "limit": cfg.limit_pairs}
+    pairs = load_sources(cfg.train_sources, **defaults)
+    if cfg.val_sources:
+        return pairs, load_sources(cfg.val_sources, **defaults)
+    return split_pairs(pairs, cfg.val_fraction, cfg.seed)
+
+
+def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: str | os.PathLike = "runs/train",
+                 export_dir: str | os.PathLike | None = None, resume: bool = False,
+                 train_pairs: list[Pair] | None = None, val_pairs: list[Pair] | None = None,
+                 card_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train `cfg.model` with `cfg.recipe`, save weights, export ONNX + card. Returns a dict with
+    the summary and the paths (onnx, card, weights, summary)."""
+    hooks = hooks or TrainingHooks()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    configure_threads(cfg)
+    seed_everything(cfg.seed)
+    ckpt_dir = out_dir / "checkpoints"
+    if not resume:
+        Checkpointer(ckpt_dir).clear()
+    if train_pairs is None:
+        train_pairs, loaded_val = load_data(cfg)
+        val_pairs = loaded_val if val_pairs is None else val_pairs
+    val_pairs = val_pairs or []
+    train = get_recipe(cfg.recipe)
+    hooks.on_start({"model": cfg.model, "recipe": cfg.recipe, "config": cfg.name, "train_pairs": len(train_pairs),
+                    "val_pairs": len(val_pairs), "max_minutes": cfg.max_minutes})
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    model, summary = train(cfg, train_pairs, val_pairs, hooks, ckpt_dir)
+    duration = time.monotonic() - t0
+    summary = dict(summary)
+    summary.setdefault("duration_s", round(duration, 1))
+    weights = out_dir / f"{cfg.model}.pt"
+    torch.save(model.state_dict(), weights)
+    hooks.on_end({**summary, "duration_s": duration})
+
+    from .export import export_onnx, git_commit
+
+    training = {
+        "recipe": cfg.recipe,
+        "config": cfg.name or "custom",
+        "config_values": cfg.to_dict(),
+        "data": {
+            "train_sources": describe_sources(cfg.train_sources),
+            "train_pairs": [p.name for p in train_pairs],
+            "val_pairs": [p.name for p in val_pairs],
+            "max_side": cfg.max_side,
+            "held_out_never_trained_on": ["llvip/test", "tno"],
+        },
+        "started_utc": started.isoformat(timespec="seconds"),
+        "duration_s": round(duration, 1),
+        "git_commit": git_commit(),
+        "torch": torch.__version__,
+        "summary": {k: v for k, v in summary.items() if k != "val_metrics"},
+    }
+    fields = {"training": training, "metrics": {"validation": summary.get("val_metrics", {}),
+                                                 "validation_pairs": len(val_pairs),
+                                                 "scored_at_max_side": cfg.val_max_side}}
+    fields.update(card_fields or {})
+    export_to = Path(export_dir) if export_dir else out_dir / "export"
+    onnx_path, card_path = export_onnx(model, cfg.model, export_to, fields)
+    result = {"summary": summary, "onnx": str(onnx_path), "card": str(card_path), "weights": str(weights),
+              "duration_s": duration}
+    (out_dir / "summary.json").write_text(json.dumps({**result, "training": training}, indent=2, default=str) + "\n")
+    return result

@@ -1,0 +1,425 @@
+"""The real fusion node as a separate process, driven over a real rclpy graph.
+
+One node process for the main scenario (bgr8/mono8/rgb8 fusion, camera_info, diagnostics, model
+switch, invalid parameters, SIGINT) and one for compressed input with QoS overrides. Plus fast
+in-process checks of the parameter table and the diagnostics bookkeeping.
+"""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from ros_helpers import (VISIBLE_FRAME_ID, Harness, NodeProcess, ROOT, make_onnx_model,
+                         pattern_pair, stream_pairs)
+
+H, W = 64, 80  # small frames keep the test fast; the transport measurement is in the report
+
+
+# ----------------------------------------------------------------------------- fast, in-process
+def test_parameter_table_matches_runtime_processing_options():
+    import dataclasses
+
+    from fusion_ros.ros import parameters as P
+    from fusion_ros.runtime import ProcessingOptions
+
+    defaults = ProcessingOptions()
+    if dataclasses.is_dataclass(defaults):
+        fields = {f.name for f in dataclasses.fields(defaults)}
+        assert set(P.PROCESSING_PARAMETERS) <= fields, set(P.PROCESSING_PARAMETERS) - fields
+    for name in P.PROCESSING_PARAMETERS:
+        ours, theirs = P.PARAMETERS[name].default, getattr(defaults, name)
+        if isinstance(theirs, (tuple, list)):
+            assert list(ours) == [float(v) for v in theirs], name
+        else:
+            assert ours == theirs, f"{name}: node default {ours!r} != ProcessingOptions {theirs!r}"
+    # The node's defaults make valid ProcessingOptions.
+    ProcessingOptions(**P.processing_kwargs({n: p.default for n, p in P.PARAMETERS.items()}))
+
+
+def test_parameter_validation_reasons():
+    from fusion_ros.ros import parameters as P
+
+    current = {n: p.default for n, p in P.PARAMETERS.items()}
+    assert P.validate({"sync_slop": 0.03, "thermal_agc": "minmax"}, current) is None
+    bad = {
+        "backend": ("quantum", "one of"),
+        "thermal_agc": ("bogus", "one of"),
+        "homography": ([1.0] * 8, "exactly 9"),
+        "process_scale": (0.01, "out of range"),
+        "sync_queue_size": (0, "out of range"),
+        "agc_low_percentile": (99.5, "below agc_high_percentile"),
+        "model": ("  ", "must not be empty"),
+        "sync_slop": ("fast", "number"),
+    }
+    for name, (value, fragment) in bad.items():
+        reason = P.validate({name: value}, current)
+        assert reason and fragment in reason, (name, reason)
+    assert "singular" in P.validate({"homography": [0.0] * 9}, current)
+    table = P.markdown_table()
+    assert all(f"`{n}`" in table for n in P.PARAMETERS)
+    desc = P.PARAMETERS["sync_slop"].descriptor()
+    assert desc.floating_point_range[0].to_value == 1.0 and desc.description
+    assert P.PARAMETERS["input_transport"].descriptor().read_only
+
+
+def test_diagnostics_levels_and_statistics():
+    from fusion_ros.ros.diagnostics import ERROR, OK, WARN, FusionDiagnostics, HealthConfig
+
+    now = [100.0]
+    d = FusionDiagnostics(["visible", "thermal"], window_s=10.0, clock=lambda: now[0])
+    cfg = HealthConfig(latency_budget_ms=20.0, input_timeout_s=2.0, bad_input_hold_s=5.0)
+    for k in range(30):  # 1 s of 30 Hz input and output
+        now[0] = 100.0 + k / 30
+        d.record_input("visible")
+        d.record_input("thermal")
+        d.record_stage("end_to_end", 10.0 + k % 3)
+        d.record_stage("inference", 2.0)
+        d.record_output()
+    level, message, values = d.evaluate(cfg)
+    kv = dict(values)
+    assert level == OK, message
+    assert float(kv["end_to_end_p50_ms"]) == pytest.approx(11.0)
+    assert float(kv["end_to_end_max_ms"]) == 12.0
+    assert float(kv["rate_visible_hz"]) == pytest.approx(30.0, rel=0.05)
+    assert float(kv["rate_output_hz"]) == pytest.approx(30.0, rel=0.05)
+
+    d.record_stage("end_to_end", 500.0)  # p95 over the budget
+    for _ in range(5):
+        d.record_stage("end_to_end", 500.0)
+    level, message, _ = d.evaluate(cfg)
+    assert level == WARN and "budget" in message
+
+    d.record_error("size_mismatch", "thermal 32x40 vs visible 64x80")
+    level, message, values = d.evaluate(cfg)
+    assert level == WARN and "32x40" in message
+    assert dict(values)["errors_size_mismatch"] == "1"
+
+    now[0] += 3.0  # thermal silent for 3 s > 2 s timeout, visible keeps coming
+    d.record_input("visible")
+    level, message, _ = d.evaluate(cfg)
+    assert level == ERROR and "thermal camera silent" in message and "visible camera" not in message
+
+    d.set_pipeline_error("model.onnx: not found")
+    status = d.status("fusion_node: fusion", "mmdrfuse", cfg)
+    assert status.level == bytes([ERROR]) and "no model loaded" in status.message
+    assert status.hardware_id == "mmdrfuse"
+
+    # Statistics forget samples older than the window.
+    now[0] += 60.0
+    d.record_input("visible")
+    d.record_input("thermal")
+    kv = dict(d.evaluate(cfg)[2])
+    assert "end_to_end_p50_ms" not in kv
+
+
+def test_synchronizer_fallback_without_message_filters(monkeypatch):
+    import sys
+
+    from fusion_ros.ros import synchronizer as S
+
+    monkeypatch.setitem(sys.modules, "message_filters", None)  # import fails
+    assert not S.message_filters_available()
+    pairs = []
+    sync = S.PairSynchronizer(5, 0.01, lambda v, t: pairs.append((v.msg, t.msg)),
+                              inter_message_lower_bound_s=0.02)
+    assert sync.backend == "fusion_ros"
+
+    class Msg:
+        def __init__(self, ns):
+            from builtin_interfaces.msg import Time
+            from std_msgs.msg import Header
+
+            self.header = Header(stamp=Time(sec=ns // 10**9, nanosec=ns % 10**9))
+
+    base = 10**12
+    a, b = Msg(base), Msg(base + 3_000_000)
+    sync.add(0, a, base, 1)
+    sync.add(1, b, base + 3_000_000, 2)
+    assert pairs == [(a, b)]
+    # A far-away visible frame is never paired and is counted once it is certain.
+    sync.add(0, Msg(base + 10**8), base + 10**8, 3)
+    sync.add(1, Msg(base + 2 * 10**8), base + 2 * 10**8, 4)
+    assert sync.dropped_by_stream[0] == 1
+    # Time jumping back (bag loop) resets instead of dropping everything afterwards.
+    assert sync.add(0, Msg(base - 10**10), base - 10**10, 5)
+    assert sync.resets == 1 and sync.pairs == 1
+
+
+def test_synchronizer_message_filters_branch(monkeypatch):
+    """The message_filters adapter, against a minimal stand-in with message_filters' Python API."""
+    import sys
+    import types
+
+    from fusion_ros.ros import synchronizer as S
+
+    fake = types.ModuleType("message_filters")
+
+    class SimpleFilter:
+        def __init__(self):
+            self.callbacks = {}
+
+        def registerCallback(self, cb, *args):
+            self.callbacks[len(self.callbacks)] = (cb, args)
+
+        def signalMessage(self, *msg):
+            for cb, args in list(self.callbacks.values()):
+                cb(*(msg + args))
+
+    class ApproximateTimeSynchronizer(SimpleFilter):  # greedy, like message_filters' Python one
+        def __init__(self, fs, queue_size, slop):
+            super().__init__()
+            self.queues = [{} for _ in fs]
+            self.slop = slop
+            for i, f in enumerate(fs):
+                f.registerCallback(self.add, self.queues[i], i)
+
+        def add(self, msg, queue, index):
+            t = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            queue[t] = msg
+            other = self.queues[1 - index]
+            for s in sorted(other):
+                if abs(s - t) <= self.slop * 1e9:
+                    pair = [None, None]
+                    pair[index], pair[1 - index] = msg, other.pop(s)
+                    del queue[t]
+                    self.signalMessage(*pair)
+                    return
+
+    fake.SimpleFilter, fake.ApproximateTimeSynchronizer = SimpleFilter, ApproximateTimeSynchronizer
+    monkeypatch.setitem(sys.modules, "message_filters", fake)
+    pairs = []
+    sync = S.PairSynchronizer(5, 0.01, lambda v, t: pairs.append((v.stamp_ns, t.stamp_ns)))
+    assert sync.backend == "message_filters"
+
+    from std_msgs.msg import Header
+
+    def msg(ns):
+        m = types.SimpleNamespace(header=Header())
+        m.header.stamp.sec, m.header.stamp.nanosec = divmod(ns, 10**9)
+        return m
+
+    sync.add(0, msg(10**12), 10**12, 0)
+    sync.add(1, msg(10**12 + 2_000_000), 10**12 + 2_000_000, 0)
+    assert pairs == [(10**12, 10**12 + 2_000_000)] and sync.pairs == 1
+    sync.add(0, msg(10**12 + 5 * 10**8), 10**12 + 5 * 10**8, 0)
+    assert sync.dropped_by_stream == [0, 0]  # still waiting in message_filters' queue
+    sync.reset()
+    assert sync.dropped_by_stream == [1, 0] and sync.pairs == 1
+
+
+# ----------------------------------------------------------------------------- the real node
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    d = tmp_path_factory.mktemp("models")
+    return {"a": make_onnx_model(d / "blend_a.onnx", 0.5), "b": make_onnx_model(d / "blend_b.onnx", 0.9)}
+
+
+@pytest.fixture(scope="module")
+def graph(models, tmp_path_factory):
+    log = tmp_path_factory.mktemp("node") / "fusion_node.log"
+    node = NodeProcess(log, {"model": str(models["a"]), "backend": "cpu", "diagnostics_period": 0.3,
+                             "input_timeout": 30.0},
+                       extra_args=["--params-file", str(ROOT / "config" / "fusion.yaml"),
+                                   "-p", f"model:={models['a']}", "-p", "backend:=cpu",
+                                   "-p", "diagnostics_period:=0.3", "-p", "input_timeout:=30.0"])
+    harness = Harness()
+    try:
+        harness.wait_connected(node)
+        yield harness, node
+    finally:
+        harness.close()
+        node.close()
+
+
+def _fused_since(h: Harness, start: int):
+    with h.lock:
+        return [m for _, m in h.fused[start:]]
+
+
+@pytest.mark.parametrize("visible_encoding, thermal_encoding, expected", [
+    ("bgr8", "mono16", "bgr8"), ("mono8", "mono8", "mono8"), ("rgb8", "mono16", "rgb8")])
+def test_pairs_are_fused_with_visible_header(graph, visible_encoding, thermal_encoding, expected):
+    h, node = graph
+    vis, thermal = pattern_pair(H, W)
+    if visible_encoding == "mono8":
+        vis = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    if thermal_encoding == "mono8":
+        thermal = (thermal >> 8).astype(np.uint8)
+    start, infos = h.fused_count(), len(h.fused_infos)
+    stamps = stream_pairs(h, vis, thermal, 12, visible_encoding=visible_encoding,
+                          thermal_encoding=thermal_encoding)
+    h.wait_for(lambda: len(h.fused) - start >= 10, 20, f"fused {expected} images", node)
+    fused = _fused_since(h, start)
+    for msg in fused:
+        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        assert stamp in stamps  # the visible frame's stamp, not the thermal one
+        assert msg.header.frame_id == VISIBLE_FRAME_ID
+        assert (msg.height, msg.width, msg.encoding) == (H, W, expected)
+        channels = 1 if expected == "mono8" else 3
+        assert msg.step == W * channels and len(msg.data) == H * W * channels
+    # Stamps come out in order, each at most once.
+    got = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in fused]
+    assert got == sorted(set(got))
+    # camera_info is republished with the fused stamps.
+    h.wait_for(lambda: len(h.fused_infos) - infos >= len(fused) - 1, 5, "fused camera_info", node)
+    with h.lock:
+        info_stamps = {i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in h.fused_infos[infos:]}
+        assert all(i.header.frame_id == VISIBLE_FRAME_ID and i.width == W for i in h.fused_infos[infos:])
+    assert info_stamps <= set(stamps) and len(info_stamps & set(got)) >= len(got) - 1
+
+
+def test_fused_content_follows_the_model(graph, models):
+    """The output is the model's blend of visible luminance and (AGC'd) thermal, not a copy."""
+    h, node = graph
+    vis, thermal = pattern_pair(H, W)
+    gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    start = h.fused_count()
+    stream_pairs(h, gray, thermal, 5, visible_encoding="mono8")
+    h.wait_for(lambda: len(h.fused) - start >= 3, 15, "fused frames", node)
+    fused = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8).reshape(H, W)
+    assert not np.array_equal(fused, gray)
+    assert abs(np.corrcoef(fused.ravel(), gray.ravel())[0, 1]) > 0.2
+
+
+def test_diagnostics_report_latency_and_rates(graph, models):
+    h, node = graph
+    vis, thermal = pattern_pair(H, W)
+    stream_pairs(h, vis, thermal, 15)
+    d = h.wait_diag(lambda d: "end_to_end_p95_ms" in d and float(d.get("rate_output_hz", 0)) > 0,
+                    10, "diagnostics with latency", node)
+    assert d["_name"] == "fusion_node: fusion"
+    assert d["_hardware_id"] == str(models["a"])
+    for stage in ("sync_wait", "decode", "preprocess", "inference", "postprocess", "publish", "end_to_end"):
+        for stat in ("p50", "p95", "max"):
+            assert float(d[f"{stage}_{stat}_ms"]) >= 0.0
+    assert float(d["end_to_end_p50_ms"]) < 1000.0
+    for key in ("rate_visible_hz", "rate_thermal_hz", "rate_output_hz", "frames_skipped",
+                "sync_dropped_visible", "sync_dropped_thermal", "errors_total", "pairs_synced"):
+        assert key in d
+    assert d["errors_total"] == "0" and d["_level"] == 0, d["_message"]
+
+
+def test_switch_model_at_run_time(graph, models):
+    h, node = graph
+    vis, thermal = pattern_pair(H, W)
+    gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    start = h.fused_count()
+    stream_pairs(h, gray, thermal, 4, visible_encoding="mono8")
+    h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fused frames (model a)", node)
+    before = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8)
+
+    results = h.set_parameters(model=str(models["b"]))
+    assert results[0].successful, results[0].reason
+    start = h.fused_count()
+    stream_pairs(h, gray, thermal, 6, visible_encoding="mono8")
+    h.wait_for(lambda: len(h.fused) - start >= 4, 10, "fused frames (model b)", node)
+    after = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8)
+    assert not np.array_equal(before, after)  # a different blend: the new model runs
+    h.wait_diag(lambda d: d["_hardware_id"] == str(models["b"]), 5, "diagnostics naming model b", node)
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("model", "/nonexistent/model.onnx", "cannot load"),
+    ("backend", "quantum", "one of"),
+    ("homography", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0], "9"),
+    ("thermal_agc", "bogus", "one of"),
+    ("process_scale", 3.0, "range"),
+    ("agc_low_percentile", 99.9, "agc_high_percentile"),
+    ("input_transport", "compressed", "read-only"),
+])
+def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, value, fragment):
+    h, node = graph
+    results = h.set_parameters(**{name: value})
+    assert not results[0].successful
+    assert fragment in results[0].reason, results[0].reason
+    vis, thermal = pattern_pair(H, W)
+    start = h.fused_count()
+    stream_pairs(h, vis, thermal, 3)
+    h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fusion after a rejected parameter", node)
+    d = h.wait_diag(lambda d: True, 5, "diagnostics", node)
+    assert d["_hardware_id"] in (str(models["a"]), str(models["b"]))
+
+
+def test_processing_and_sync_parameters_change_live(graph):
+    h, node = graph
+    results = h.set_parameters(thermal_agc="minmax", process_scale=0.5, sync_slop=0.02,
+                               homography=[1.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0])
+    assert all(r.successful for r in results), [r.reason for r in results]
+    vis, thermal = pattern_pair(H, W)
+    start = h.fused_count()
+    stream_pairs(h, vis, thermal, 5)
+    h.wait_for(lambda: len(h.fused) - start >= 3, 10, "fusion after live reconfiguration", node)
+    assert all((m.height, m.width) == (H, W) for m in _fused_since(h, start))
+
+
+def test_sigint_exits_cleanly(graph):
+    """Last test of the module: Ctrl-C stops the node with exit code 0 and no traceback."""
+    h, node = graph
+    assert node.alive()
+    assert node.interrupt() == 0
+    log = node.log()
+    assert "Traceback" not in log, log[-3000:]
+    assert "loaded model" in log
+
+
+# ----------------------------------------------------------------------------- compressed input
+def test_compressed_transport_and_qos_overrides(models, tmp_path):
+    from rclpy.qos import ReliabilityPolicy
+
+    node = NodeProcess(tmp_path / "node.log", {
+        "model": str(models["a"]), "backend": "cpu", "input_transport": "compressed",
+        "diagnostics_period": 0.3,
+        "qos_overrides./thermal/image_raw/compressed.subscription.reliability": "best_effort",
+        "qos_overrides./fused/image_raw.publisher.depth": 3,
+    })
+    h = Harness(compressed=True)
+    try:
+        h.wait_connected(node)
+        def qos_of(topic):
+            infos = [i for i in h.node.get_subscriptions_info_by_topic(topic) if i.node_name == "fusion_node"]
+            return infos[0].qos_profile if infos else None
+
+        h.wait_for(lambda: qos_of("/thermal/image_raw/compressed") is not None, 10,
+                   "the node's subscription in the graph", node)
+        assert qos_of("/thermal/image_raw/compressed").reliability == ReliabilityPolicy.BEST_EFFORT
+        assert qos_of("/visible/image_raw/compressed").reliability == ReliabilityPolicy.RELIABLE
+        # Depth is not visible in the graph: read the declared override parameters instead.
+        assert h.get_parameters("qos_overrides./fused/image_raw.publisher.depth",
+                                "qos_overrides./fused/image_raw.publisher.reliability") == [3, "reliable"]
+
+        from sensor_msgs.msg import CompressedImage
+
+        vis, thermal = pattern_pair(H, W)
+
+        def compressed(array, fmt, ext, stamp, frame):
+            msg = CompressedImage()
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 10**9)
+            msg.header.frame_id = frame
+            msg.format = fmt
+            msg.data = cv2.imencode(ext, array)[1].tobytes()
+            return msg
+
+        stamps = []
+        for _ in range(10):
+            t = h.now_ns()
+            stamps.append(t)
+            h.visible_pub.publish(compressed(vis, "bgr8; jpeg compressed bgr8", ".jpg", t, VISIBLE_FRAME_ID))
+            h.thermal_pub.publish(compressed(thermal, "mono16; png compressed mono16", ".png",
+                                             t + 2_000_000, "camera_thermal_optical_frame"))
+            time.sleep(1 / 30)
+        h.wait_for(lambda: len(h.fused) >= 6, 20, "fused images from compressed input", node)
+        with h.lock:
+            msgs = [m for _, m in h.fused]
+        assert all(m.encoding == "bgr8" and (m.height, m.width) == (H, W) for m in msgs)
+        assert {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} <= set(stamps)
+        d = h.wait_diag(lambda d: "end_to_end_p50_ms" in d, 5, "diagnostics", node)
+        assert d["input_transport"] == "compressed"
+        assert d["visible_topic"] == "/visible/image_raw/compressed"
+    finally:
+        h.close()
+        rc = node.interrupt()
+        node.close()
+    assert rc == 0 and "Traceback" not in node.log()
