@@ -53,30 +53,26 @@ def make_onnx_model(path: Path, ir_weight: float = 0.5, *, name: Optional[str] =
 
 
 def write_card(onnx_path: Path, name: str) -> Path:
-    """A model card beside the model; fields from fusion_ros.runtime.model_card when present."""
+    """A model card beside the model, in the shape of the shipped ones (fusion_ros/weights/*.json)."""
+    import hashlib
+
+    onnx_path = Path(onnx_path)
     card = {
-        "name": name, "architecture": "test 1x1 conv", "parameters": 2, "size_multiple": 1,
-        "input": "input", "output": "fused", "input_channels": ["infrared", "visible_luminance"],
-        "opset": 13, "license": "Apache-2.0", "training": "none (test model)",
-        "description": "tiny model written by the tests",
+        "name": name,
+        "architecture": "test model (1x1 convolution blend)",
+        "version": "test",
+        "onnx": onnx_path.name,
+        "input": {"name": "input", "shape": ["N", 2, "H", "W"], "dtype": "float32",
+                  "channels": ["ir", "vis_y"], "range": [0.0, 1.0]},
+        "output": {"name": "fused", "shape": ["N", 1, "H", "W"], "dtype": "float32",
+                   "range": [0.0, 1.0]},
+        "size_multiple": 1,
+        "parameters": 2,
+        "training": {"recipe": "none (written by the tests)"},
+        "metrics": {},
+        "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
     }
-    try:  # fill required fields of the real card type with harmless values
-        from fusion_ros.runtime import model_card as mc
-
-        cls = next((getattr(mc, n) for n in ("ModelCard", "Card") if hasattr(mc, n)), None)
-        if cls is not None and hasattr(cls, "__dataclass_fields__"):
-            import dataclasses
-
-            for f in dataclasses.fields(cls):
-                if f.name in card:
-                    continue
-                if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-                    continue
-                card[f.name] = {int: 0, float: 0.0, str: "", list: [], dict: {}}.get(
-                    f.type if isinstance(f.type, type) else None, "")
-    except Exception:
-        pass
-    card_path = Path(onnx_path).with_suffix(".json")
+    card_path = onnx_path.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=2))
     return card_path
 
@@ -95,9 +91,13 @@ def ros_env(**extra: str) -> Dict[str, str]:
 class NodeProcess:
     """``python -m fusion_ros.nodes.fusion_node --ros-args -p k:=v ...``; always stopped."""
 
-    def __init__(self, log_path: Path, params: Dict[str, object], extra_args: Sequence[str] = ()) -> None:
+    def __init__(self, log_path: Path, params: Dict[str, object], extra_args: Sequence[str] = (),
+                 namespace: str = "") -> None:
         self.log_path = Path(log_path)
+        self.namespace = namespace
         args = [sys.executable, "-m", "fusion_ros.nodes.fusion_node", "--ros-args"]
+        if namespace:  # keeps nodes of different tests apart on the same domain
+            args += ["-r", f"__ns:=/{namespace.strip('/')}"]
         for key, value in params.items():
             if isinstance(value, bool):
                 value = "true" if value else "false"
@@ -114,7 +114,8 @@ class NodeProcess:
         return self.proc.poll() is None
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def interrupt(self, timeout: float = 15.0) -> int:
@@ -127,7 +128,8 @@ class NodeProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.returncode = self.proc.returncode
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.returncode
 
     def close(self) -> None:
@@ -190,7 +192,11 @@ def diag_entry(status) -> dict:
 class Harness:
     """The cameras and the consumer, in the test process, on their own rclpy context."""
 
-    def __init__(self, namespace: str = "", compressed: bool = False) -> None:
+    def __init__(self, namespace: str = "", compressed: bool = False,
+                 sim_time_offset_ns: Optional[int] = None) -> None:
+        """Topics relative to ``namespace``; keeps only the diagnostics of the fusion node in it.
+        With ``sim_time_offset_ns``, publishes /clock (wall time minus the offset) at 100 Hz and
+        stamps frames with that simulated time."""
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.context import Context
@@ -198,6 +204,9 @@ class Harness:
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+        self.namespace = namespace.strip("/")
+        self.status_name = (f"{self.namespace}/" if self.namespace else "") + "fusion_node: fusion"
+        self.node_name = (f"/{self.namespace}" if self.namespace else "") + "/fusion_node"
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node("fusion_test_harness", namespace=namespace, context=self.context)
@@ -214,6 +223,17 @@ class Harness:
         self.node.create_subscription(Image, "fused/image_raw", self._on_fused, qos)
         self.node.create_subscription(CameraInfo, "fused/camera_info", self._on_info, qos)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
+        self.sim_time_offset_ns = sim_time_offset_ns
+        if sim_time_offset_ns is not None:
+            from rosgraph_msgs.msg import Clock
+
+            clock_pub = self.node.create_publisher(Clock, "/clock", 1)
+
+            def tick():
+                msg = Clock()
+                msg.clock.sec, msg.clock.nanosec = divmod(self.now_ns(), 1_000_000_000)
+                clock_pub.publish(msg)
+            self.node.create_timer(0.01, tick)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -236,7 +256,7 @@ class Harness:
     def _on_diag(self, msg) -> None:
         with self.lock:
             for status in msg.status:
-                if status.name.endswith(": fusion"):
+                if status.name == self.status_name:
                     self.diagnostics.append(diag_entry(status))
 
     # -- waiting ---------------------------------------------------------------------------
@@ -292,6 +312,8 @@ class Harness:
         return stamp_ns
 
     def now_ns(self) -> int:
+        if self.sim_time_offset_ns is not None:
+            return time.time_ns() - self.sim_time_offset_ns
         return self.node.get_clock().now().nanoseconds
 
     def fused_count(self) -> int:
@@ -303,13 +325,13 @@ class Harness:
             return [m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec for _, m in self.fused]
 
     # -- parameters ------------------------------------------------------------------------
-    def set_parameters(self, node_name: str = "/fusion_node", timeout: float = 30.0,
+    def set_parameters(self, node_name: Optional[str] = None, timeout: float = 30.0,
                        **values) -> List:
         """Call <node>/set_parameters like `ros2 param set`; returns the SetParametersResults."""
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
 
-        client = self.node.create_client(SetParameters, f"{node_name}/set_parameters")
+        client = self.node.create_client(SetParameters, f"{node_name or self.node_name}/set_parameters")
         try:
             assert client.wait_for_service(timeout_sec=timeout), "set_parameters not available"
             request = SetParameters.Request()
@@ -323,12 +345,12 @@ class Harness:
         finally:
             self.node.destroy_client(client)
 
-    def get_parameters(self, *names: str, node_name: str = "/fusion_node", timeout: float = 10.0) -> List:
+    def get_parameters(self, *names: str, node_name: Optional[str] = None, timeout: float = 10.0) -> List:
         """Call <node>/get_parameters; returns the values (rclpy Parameter values)."""
         from rcl_interfaces.srv import GetParameters
         from rclpy.parameter import parameter_value_to_python
 
-        client = self.node.create_client(GetParameters, f"{node_name}/get_parameters")
+        client = self.node.create_client(GetParameters, f"{node_name or self.node_name}/get_parameters")
         try:
             assert client.wait_for_service(timeout_sec=timeout), "get_parameters not available"
             future = client.call_async(GetParameters.Request(names=list(names)))

@@ -366,29 +366,31 @@ def test_sigint_exits_cleanly(graph):
 
 
 # ----------------------------------------------------------------------------- compressed input
-def test_compressed_transport_and_qos_overrides(models, tmp_path):
+def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
+    """input_transport=compressed, QoS overrides from parameters, and use_sim_time: the
+    end-to-end latency is measured on /clock (1000 s behind the wall clock here)."""
     from rclpy.qos import ReliabilityPolicy
 
     node = NodeProcess(tmp_path / "node.log", {
         "model": str(models["a"]), "backend": "cpu", "input_transport": "compressed",
-        "diagnostics_period": 0.3,
-        "qos_overrides./thermal/image_raw/compressed.subscription.reliability": "best_effort",
-        "qos_overrides./fused/image_raw.publisher.depth": 3,
-    })
-    h = Harness(compressed=True)
+        "diagnostics_period": 0.3, "use_sim_time": True,
+        "qos_overrides./cmp/thermal/image_raw/compressed.subscription.reliability": "best_effort",
+        "qos_overrides./cmp/fused/image_raw.publisher.depth": 3,
+    }, namespace="cmp")
+    h = Harness(namespace="cmp", compressed=True, sim_time_offset_ns=1000 * 10**9)
     try:
         h.wait_connected(node)
         def qos_of(topic):
             infos = [i for i in h.node.get_subscriptions_info_by_topic(topic) if i.node_name == "fusion_node"]
             return infos[0].qos_profile if infos else None
 
-        h.wait_for(lambda: qos_of("/thermal/image_raw/compressed") is not None, 10,
+        h.wait_for(lambda: qos_of("/cmp/thermal/image_raw/compressed") is not None, 10,
                    "the node's subscription in the graph", node)
-        assert qos_of("/thermal/image_raw/compressed").reliability == ReliabilityPolicy.BEST_EFFORT
-        assert qos_of("/visible/image_raw/compressed").reliability == ReliabilityPolicy.RELIABLE
+        assert qos_of("/cmp/thermal/image_raw/compressed").reliability == ReliabilityPolicy.BEST_EFFORT
+        assert qos_of("/cmp/visible/image_raw/compressed").reliability == ReliabilityPolicy.RELIABLE
         # Depth is not visible in the graph: read the declared override parameters instead.
-        assert h.get_parameters("qos_overrides./fused/image_raw.publisher.depth",
-                                "qos_overrides./fused/image_raw.publisher.reliability") == [3, "reliable"]
+        assert h.get_parameters("qos_overrides./cmp/fused/image_raw.publisher.depth",
+                                "qos_overrides./cmp/fused/image_raw.publisher.reliability") == [3, "reliable"]
 
         from sensor_msgs.msg import CompressedImage
 
@@ -416,10 +418,121 @@ def test_compressed_transport_and_qos_overrides(models, tmp_path):
         assert all(m.encoding == "bgr8" and (m.height, m.width) == (H, W) for m in msgs)
         assert {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} <= set(stamps)
         d = h.wait_diag(lambda d: "end_to_end_p50_ms" in d, 5, "diagnostics", node)
+        assert 0.0 <= float(d["end_to_end_p50_ms"]) < 2000.0  # sim time, not 1000 s of wall time
         assert d["input_transport"] == "compressed"
-        assert d["visible_topic"] == "/visible/image_raw/compressed"
+        assert d["visible_topic"] == "/cmp/visible/image_raw/compressed"
+        assert d["_name"] == "cmp/fusion_node: fusion"
     finally:
         h.close()
         rc = node.interrupt()
         node.close()
     assert rc == 0 and "Traceback" not in node.log()
+
+
+# ----------------------------------------------------------------------------- threading model
+class _SlowPipeline:
+    """Stands in for a runtime pipeline whose inference takes 150 ms."""
+
+    def __init__(self, name, events):
+        self.name, self.events = name, events
+        self.providers, self.warnings = ["FakeProvider"], []
+
+    def update_options(self, options):
+        pass
+
+    def fuse(self, visible, thermal):
+        import types
+
+        start = time.monotonic()
+        time.sleep(0.15)
+        self.events.append((self.name, start, time.monotonic()))
+        return types.SimpleNamespace(image=visible.copy(), times=types.SimpleNamespace(
+            preprocess_ms=0.1, inference_ms=150.0, postprocess_ms=0.1))
+
+
+@pytest.fixture
+def inprocess_node(monkeypatch):
+    """A FusionNode in this process (own context) with a slow fake pipeline and no DDS output."""
+    import threading
+
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.parameter import Parameter
+
+    from fusion_ros.nodes import fusion_node as fn
+
+    events = []
+    monkeypatch.setattr(fn, "load_pipeline", lambda model, **kw: _SlowPipeline(model, events))
+    context = Context()
+    rclpy.init(context=context)
+    node = fn.FusionNode(context=context, parameter_overrides=[
+        Parameter("model", value="slow_a"), Parameter("input_timeout", value=60.0)])
+    published = []
+    lock = threading.Lock()
+
+    class Recorder:
+        def publish(self, msg):
+            with lock:
+                published.append(msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)
+
+    node.fused_pub = Recorder()
+    try:
+        yield node, events, published
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+
+
+def _feed_pair(node, stamp_ns, vis, thermal):
+    from ros_helpers import image_msg
+
+    node._on_image(0, image_msg(vis, "bgr8", stamp_ns, VISIBLE_FRAME_ID))
+    node._on_image(1, image_msg(thermal, "mono16", stamp_ns + 3_000_000, "thermal"))
+
+
+def test_only_the_latest_pair_waits_while_the_model_is_busy(inprocess_node):
+    node, events, published = inprocess_node
+    vis, thermal = pattern_pair(H, W)
+    base = 10**15
+    stamps = [base + k * 33_333_333 for k in range(12)]
+    for s in stamps:  # 12 pairs in ~60 ms, inference takes 150 ms each
+        _feed_pair(node, s, vis, thermal)
+        time.sleep(0.005)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (not published or published[-1] != stamps[-1]):
+        time.sleep(0.02)
+    time.sleep(0.2)
+    assert published[-1] == stamps[-1]  # the newest pair is always fused
+    assert len(published) <= 3  # no backlog of stale frames
+    skipped = node.diag.frames_skipped
+    assert skipped == len(stamps) - len(published) and skipped >= 9
+    assert node.diag.pairs_synced == len(stamps)
+
+
+def test_model_swap_waits_for_the_frame_in_flight(inprocess_node):
+    import threading
+
+    from rclpy.parameter import Parameter
+
+    node, events, published = inprocess_node
+    vis, thermal = pattern_pair(H, W)
+    _feed_pair(node, 10**15, vis, thermal)
+    time.sleep(0.05)  # the worker is now inside slow_a.fuse()
+    swapped = {}
+
+    def swap():
+        result = node.set_parameters([Parameter("model", value="slow_b")])[0]
+        swapped["ok"], swapped["t"] = result.successful, time.monotonic()
+
+    thread = threading.Thread(target=swap)
+    thread.start()
+    thread.join(5)
+    assert swapped["ok"]
+    assert events and events[0][0] == "slow_a"
+    assert swapped["t"] >= events[0][2]  # the swap waited until slow_a finished its frame
+    _feed_pair(node, 10**15 + 33_333_333, vis, thermal)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and len(events) < 2:
+        time.sleep(0.02)
+    assert [e[0] for e in events] == ["slow_a", "slow_b"]
+    assert len(published) == 2

@@ -83,7 +83,7 @@ class FusionNode(Node):
         except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
             self._load_error = f"{self._values['model']}: {exc}"
             self.diag.set_pipeline_error(self._load_error)
-            self.diag.record_error("model_load", self._load_error)
+            self.diag.record_error("model_load", self._load_error, bad_input=False)
             self.get_logger().error(
                 f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
                 "Running without a model; set a valid one with "
@@ -253,12 +253,14 @@ class FusionNode(Node):
             self.info_pub.publish(info)
         t3 = time.perf_counter()
         now = self.diag.now()
-        e2e_ms = (self.get_clock().now().nanoseconds - visible.stamp_ns) / 1e6
+        clock_ns = self.get_clock().now().nanoseconds  # ROS time: /clock with use_sim_time
         times = result.times
-        for stage, ms in (("sync_wait", sync_wait_ms), ("decode", (t1 - t0) * 1e3),
-                          ("preprocess", times.preprocess_ms), ("inference", times.inference_ms),
-                          ("postprocess", times.postprocess_ms), ("publish", (t3 - t2) * 1e3),
-                          ("end_to_end", e2e_ms)):
+        stages = [("sync_wait", sync_wait_ms), ("decode", (t1 - t0) * 1e3),
+                  ("preprocess", times.preprocess_ms), ("inference", times.inference_ms),
+                  ("postprocess", times.postprocess_ms), ("publish", (t3 - t2) * 1e3)]
+        if clock_ns > 0:  # 0: simulated time has not started (no /clock yet)
+            stages.append(("end_to_end", (clock_ns - visible.stamp_ns) / 1e6))
+        for stage, ms in stages:
             self.diag.record_stage(stage, ms, now)
         self.diag.record_output(now)
 
@@ -287,7 +289,8 @@ class FusionNode(Node):
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
-        status = self.diag.status(f"{self.get_name()}: fusion",
+        # "fusion_node: fusion" in the root namespace, "ns/fusion_node: fusion" elsewhere.
+        status = self.diag.status(f"{self.get_fully_qualified_name().lstrip('/')}: fusion",
                                   str(self._pipeline_model if pipe is not None else self._values["model"]),
                                   self._health(), extra)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))

@@ -229,10 +229,10 @@ class TrainNode(Node):
                                        resume=self.resume)
             stopped = bool(self.result["summary"].get("stopped_early"))
             self.publish_status(1 if stopped else 0, "stopped early; exported" if stopped else "finished; exported")
-            self._safe(lambda: self.get_logger().info(f"exported {self.result['onnx']}"))
+            self.get_logger().info(f"exported {self.result['onnx']}")
         except Exception as exc:  # report, never hang the node
             self.error = f"{type(exc).__name__}: {exc}"
-            self._safe(lambda: self.get_logger().error("training failed:\n" + traceback.format_exc()))
+            self.get_logger().error("training failed:\n" + traceback.format_exc())
             self.publish_status(2, self.error)
         finally:
             self.finished.set()

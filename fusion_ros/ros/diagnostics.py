@@ -119,7 +119,8 @@ class _ErrorLog:
     total: int = 0
     last_kind: str = ""
     last_message: str = ""
-    last_time: Optional[float] = None
+    last_time: Optional[float] = None  # of the last bad-input error
+    last_bad_input: str = ""
 
 
 class FusionDiagnostics:
@@ -168,13 +169,19 @@ class FusionDiagnostics:
             for name, n in zip(self.inputs, dropped_by_input):
                 self.sync_dropped[name] = int(n)
 
-    def record_error(self, kind: str, message: str, now: Optional[float] = None) -> None:
+    def record_error(self, kind: str, message: str, now: Optional[float] = None,
+                     bad_input: bool = True) -> None:
+        """Count an error of ``kind``. ``bad_input`` errors (a dropped frame pair) raise the
+        level for ``bad_input_hold_s``; others (e.g. a model that failed to load, which has its
+        own ERROR through set_pipeline_error) are only counted and shown in ``last_error``."""
         with self._lock:
             log = self.errors
             log.counts[kind] = log.counts.get(kind, 0) + 1
             log.total += 1
             log.last_kind, log.last_message = kind, message
-            log.last_time = self.now() if now is None else now
+            if bad_input:
+                log.last_time = self.now() if now is None else now
+                log.last_bad_input = f"bad input ({kind}): {message}"
 
     def set_pipeline_error(self, message: str) -> None:
         """Non-empty: no model is loaded (reason); empty: a model is running."""
@@ -234,7 +241,7 @@ class FusionDiagnostics:
                 out_since = self.output_rate.last is not None and \
                     self.output_rate.last >= now - config.bad_input_hold_s
                 level = WARN if out_since else ERROR
-                problems.append((level, f"bad input ({log.last_kind}): {log.last_message}"))
+                problems.append((level, log.last_bad_input))
 
             if problems:
                 level = max(p[0] for p in problems)

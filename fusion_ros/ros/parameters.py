@@ -131,9 +131,12 @@ _SPECS: List[ParamSpec] = [
               "(empty = shipped weights only).", PIPELINE),
     # --- processing (fusion_ros.runtime.ProcessingOptions) --------------------------------
     ParamSpec("thermal_agc", "percentile", str,
-              "Thermal automatic gain control to 8 bits: percentile (clip at the low/high "
-              "percentiles), minmax, fixed (agc_min..agc_max counts) or none (plain scaling).",
-              PROCESSING, choices=("percentile", "minmax", "fixed", "none")),
+              "Gain control of 16-bit (radiometric) thermal images: percentile (clip at "
+              "agc_low/high_percentile and stretch), minmax, fixed (agc_min..agc_max counts) or "
+              "none (/65535).", PROCESSING, choices=("percentile", "minmax", "fixed", "none")),
+    ParamSpec("thermal_agc_8bit", "none", str,
+              "Gain control of 8-bit thermal images: none (/255), percentile, minmax or fixed.",
+              PROCESSING, choices=("none", "percentile", "minmax", "fixed")),
     ParamSpec("agc_low_percentile", 1.0, float,
               "Percentile of the thermal image mapped to black (thermal_agc=percentile).",
               PROCESSING, min=0.0, max=100.0),
@@ -146,19 +149,27 @@ _SPECS: List[ParamSpec] = [
     ParamSpec("agc_max", 65535.0, float,
               "Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above "
               "agc_min.", PROCESSING, min=0.0, max=65535.0),
-    ParamSpec("agc_smoothing", 0.9, float,
-              "Temporal smoothing of the AGC limits between frames (0 = none, towards 1 = slower "
-              "changes, avoids flicker).", PROCESSING, min=0.0, max=0.999),
+    ParamSpec("agc_smoothing", 0.0, float,
+              "Temporal smoothing of the gain limits across frames (weight of the previous "
+              "limits): 0 = per-frame gain, 0.9 = slow and flicker-free, 1 = keep the first "
+              "frame's gain.", PROCESSING, min=0.0, max=1.0),
+    ParamSpec("agc_min_span", 64.0, float,
+              "Smallest gain window in 16-bit counts, so a uniform scene is not stretched into "
+              "noise.", PROCESSING, min=0.0, max=65535.0),
     ParamSpec("homography", list(IDENTITY_HOMOGRAPHY), list,
-              "3x3 row-major homography that maps thermal pixel coordinates onto the visible image "
-              "(registration); identity when the cameras are already aligned.", PROCESSING, length=9),
+              "Row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) to visible "
+              "pixel coordinates (e.g. from cv2.findHomography(thermal_pts, visible_pts)); "
+              "identity = cameras already registered.", PROCESSING, length=9),
     ParamSpec("size_mismatch", "resize", str,
-              "Thermal and visible sizes differ (after the homography): resize the thermal image "
-              "to the visible size, or reject the pair (counted as an error).", PROCESSING,
-              choices=("resize", "reject")),
+              "Thermal size differs from the visible size: resize the thermal image (with a "
+              "homography the warp does it), or reject the pair (counted as an error).",
+              PROCESSING, choices=("resize", "reject")),
     ParamSpec("process_scale", 1.0, float,
-              "Run the network at this fraction of the visible resolution (output keeps the "
-              "visible size); lower = faster.", PROCESSING, min=0.1, max=1.0),
+              "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
+              "back, chroma stays full resolution); lower = faster.", PROCESSING, min=0.1, max=1.0),
+    ParamSpec("threads", 0, int,
+              "ONNX Runtime intra-op threads (0 = all CPU cores available to the process).",
+              PROCESSING, min=0, max=256),
     ParamSpec("visible_order", "bgr", str,
               "Channel order of 3-channel visible arrays handed to the runtime; the node sets it "
               "from each message's encoding (rgb8 -> rgb), this is the fallback for encodings "

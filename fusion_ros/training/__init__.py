@@ -1,0 +1,15 @@
+"""Offline training of the fusion networks (torch; never imported by the runtime or the nodes
+that only fuse).
+
+- `data`: pairs in memory (`Pair`, `load_pairs`, `load_pairs_from_source`), `split_pairs`,
+  `PatchDataset` (fixed random patches with stable sample ids).
+- `config`: `TrainConfig` and `load_config(model, "default" | "tiny" | PATH)`; configs in `configs/`.
+- `hooks`: `TrainingHooks` (progress callbacks), `ProgressHooks`, `HistoryHooks`, `CompositeHooks`.
+- `trainer`: `fit` (one resumable, time-budgeted, validated training stage), checkpoints, seeding.
+- `recipes`: `RECIPES` registry, `get_recipe(name)` -> `train(cfg, train_pairs, val_pairs, hooks,
+  checkpoint_dir) -> (model, summary)`.
+- `losses`, `perception`, `refresh`: MMDRFuse's loss terms, VGG-19 / filter-bank features,
+  dynamic refresh memory.
+- `export`: `export_onnx(model, name, out_dir, card_fields)` -> ONNX + model card.
+- `runner`: `run_training(cfg, hooks, out_dir, export_dir, resume)`: everything end to end.
+"""

@@ -38,7 +38,8 @@ class TrainConfig:
     batch_size: int = 16
     crop: int = 64  # square training patch side (pixels, after `max_side` resizing)
     patches_per_pair: int = 32
-    augment: bool = True
+    augment: bool = True  # flips / transposes
+    photometric: float = 0.0  # per-sample per-modality gamma 2**U(-x, x) (0 = off), see PatchDataset
     lr: float = 1e-3
     lr_schedule: str = "constant"  # "constant" | "cosine" | "step"
     lr_milestones: list[float] = field(default_factory=list)  # "step": fractions of the run

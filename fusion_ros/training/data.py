@@ -203,11 +203,13 @@ class PatchDataset(Dataset):
     Sample `i` comes from pair `i // patches_per_pair`; its position (and, with `augment`, its
     horizontal/vertical flips and 90-degree rotation for square crops) is drawn once from `seed`, so
     the same index always returns the same patch until `resample(epoch)` is called. Pairs smaller
-    than `crop` are reflect-padded.
+    than `crop` are reflect-padded. `photometric` > 0 adds a fixed per-sample, per-modality gamma
+    2**u, u ~ U(-photometric, photometric) (LLVIP is all night scenes; without it a tiny network
+    can learn a mapping that only works for dark images).
     """
 
     def __init__(self, pairs: Sequence[Pair], crop: int, patches_per_pair: int, augment: bool = True,
-                 seed: int = 0, return_index: bool = False) -> None:
+                 seed: int = 0, return_index: bool = False, photometric: float = 0.0) -> None:
         if not pairs:
             raise ValueError("PatchDataset needs at least one pair")
         self.pairs = list(pairs)
@@ -216,6 +218,7 @@ class PatchDataset(Dataset):
         self.augment = augment
         self.seed = int(seed)
         self.return_index = return_index
+        self.photometric = float(photometric)
         self._stacked = [self._padded(p.stacked()) for p in self.pairs]
         self.resample(0)
 
@@ -236,6 +239,9 @@ class PatchDataset(Dataset):
         self._y = (rng.random(n) * (heights - self.crop + 1)).astype(np.int64)
         self._x = (rng.random(n) * (widths - self.crop + 1)).astype(np.int64)
         self._flips = rng.integers(0, 8, n) if self.augment else np.zeros(n, np.int64)
+        # per-sample, per-modality gamma 2**u, u ~ U(-photometric, photometric) (1 = off)
+        self._gamma = (2.0 ** rng.uniform(-self.photometric, self.photometric, (n, 2))).astype(np.float32) \
+            if self.photometric > 0 else None
 
     def __len__(self) -> int:
         return len(self.pairs) * self.patches_per_pair
@@ -252,7 +258,10 @@ class PatchDataset(Dataset):
             p = p[:, ::-1, :]
         if f & 4:
             p = p.transpose(0, 2, 1)
-        return np.ascontiguousarray(p, dtype=np.float32)
+        p = np.ascontiguousarray(p, dtype=np.float32)
+        if self._gamma is not None:
+            p = np.power(np.clip(p, 0.0, 1.0), self._gamma[index][:, None, None])
+        return p
 
     def __getitem__(self, index: int):
         t = torch.from_numpy(self.patch(int(index)))

@@ -78,9 +78,9 @@ def _gauss(hwk: np.ndarray) -> np.ndarray:
     return _filter_stack(lambda x: cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT), hwk)
 
 
-def _sobel(hwk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    gx = _filter_stack(lambda x: cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE), hwk)
-    gy = _filter_stack(lambda x: cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE), hwk)
+def _sobel(hwk: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> tuple[np.ndarray, np.ndarray]:
+    gx = _filter_stack(lambda x: cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3, borderType=border), hwk)
+    gy = _filter_stack(lambda x: cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3, borderType=border), hwk)
     return gx, gy
 
 
@@ -112,10 +112,13 @@ def _mutual_information(q_src: np.ndarray, q_f: np.ndarray, bins: int, h_src: fl
 
 
 def _avg_gradient(hwk: np.ndarray) -> np.ndarray:
-    """VIFB's AG: mean of sqrt((dx^2 + dy^2) / 2) with forward differences (valid region)."""
-    dx = hwk[:-1, 1:] - hwk[:-1, :-1]
-    dy = hwk[1:, :-1] - hwk[:-1, :-1]
-    return np.sqrt((dx * dx + dy * dy) / 2.0).mean(axis=(0, 1))
+    """VIFB's AG: sqrt((dx^2 + dy^2) / 2) with MATLAB `gradient` differences (central inside,
+    one-sided at the border), summed and divided by (rows - 1)(cols - 1)."""
+    rows, cols = hwk.shape[:2]
+    if rows < 2 or cols < 2:
+        return np.zeros(hwk.shape[2], np.float64)
+    dy, dx = np.gradient(hwk, axis=(0, 1))
+    return np.sqrt((dx * dx + dy * dy) / 2.0).sum(axis=(0, 1)) / ((rows - 1) * (cols - 1))
 
 
 def _ssim(x: np.ndarray, mu_x: np.ndarray, sxx: np.ndarray, y: np.ndarray, mu_y: np.ndarray, syy: np.ndarray) -> np.ndarray:
@@ -195,17 +198,25 @@ class QualityEvaluator:
     """Weighted sum of normalised metrics (see the module docstring). Higher is better.
 
     `weights` may name any subset of COMPONENTS; `cap` bounds the information ratios; `bins` is the
-    histogram resolution of EN/MI (64: less small-sample bias than 256 on 128x128 patches)."""
+    histogram resolution of EN/MI (64: less small-sample bias than 256 on 128x128 patches);
+    `qabf_border` the Sobel border for Qabf: "replicate" (default: on 128x128 patches VIFB's zero
+    padding would add a frame of strong fake edges that every candidate "transfers" perfectly) or
+    "zero" (VIFB's convention, used by `raw_metrics` to compare with fusion_ros.metrics)."""
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     cap: float = 1.2
     bins: int = 64
+    qabf_border: str = "replicate"  # "zero" reproduces VIFB's zero-padded Sobel (a bright frame of fake edges)
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(COMPONENTS)
         if unknown:
             raise KeyError(f"unknown quality components {sorted(unknown)}; known: {COMPONENTS}")
         self.weights = {k: float(v) for k, v in self.weights.items() if v}
+        borders = {"replicate": cv2.BORDER_REPLICATE, "zero": cv2.BORDER_CONSTANT}
+        if self.qabf_border not in borders:
+            raise ValueError(f"qabf_border must be one of {sorted(borders)}, not {self.qabf_border!r}")
+        self._border = borders[self.qabf_border]
 
     # -- sources --
     def source_stats(self, ir: np.ndarray, vis: np.ndarray) -> SourceStats:
@@ -218,7 +229,7 @@ class QualityEvaluator:
         h = _hist_entropy(q, self.bins)
         mu = _gauss(ab)
         s = _gauss(ab * ab) - mu * mu
-        gx, gy = _sobel(ab)
+        gx, gy = _sobel(ab, self._border)
         g = np.sqrt(gx * gx + gy * gy)
         ang = _angle(gx, gy)
         ag = _avg_gradient(ab)
@@ -253,7 +264,7 @@ class QualityEvaluator:
             s_f = _gauss(f * f) - mu_f * mu_f
             out["SSIM"] = 0.5 * (_ssim(st.a, st.mu_a, st.s_a, f, mu_f, s_f) + _ssim(st.b, st.mu_b, st.s_b, f, mu_f, s_f))
         if "Qabf" in want:
-            gx, gy = _sobel(f)
+            gx, gy = _sobel(f, self._border)
             g_f = np.sqrt(gx * gx + gy * gy)
             a_f = _angle(gx, gy)
             q_af = _edge_preservation(st.g_a, st.ang_a, g_f, a_f)
@@ -286,17 +297,19 @@ class QualityEvaluator:
 
 # --- raw (unnormalised) metric values, for checking against fusion_ros.metrics ----------------------
 
-def raw_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 256) -> dict[str, float]:
-    """This module's metric implementations in the conventional units (images scaled to [0, 255]
-    for SD/AG; EN and MI in bits with `bins` bins; SSIM as SSIM(F,A) + SSIM(F,B); Qabf)."""
-    ev = QualityEvaluator(weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins)
+def raw_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 256,
+                qabf_border: str = "zero") -> dict[str, float]:
+    """This module's metric implementations in the units of `fusion_ros.metrics` (images scaled to
+    [0, 255] for SD/AG; EN in bits and MI in nats with `bins` bins; SSIM as SSIM(F,A) + SSIM(F,B);
+    Qabf with VIFB's zero-padded Sobel by default)."""
+    ev = QualityEvaluator(weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins, qabf_border=qabf_border)
     st = ev.source_stats(ir, vis)
     f = _stack([np.clip(fused, 0, 1)])
     q_f = _quantise(f, bins)
     h_f = _hist_entropy(q_f, bins)
     mi = _mutual_information(st.q_a, q_f, bins, st.h_a, h_f) + _mutual_information(st.q_b, q_f, bins, st.h_b, h_f)
     comps = ev.components_many(ir, vis, [fused], st)
-    return {"EN": float(h_f[0]), "MI": float(mi[0]), "SD": float(f.std() * 255.0),
+    return {"EN": float(h_f[0]), "MI": float(mi[0] * np.log(2.0)), "SD": float(f.std() * 255.0),
             "AG": float(_avg_gradient(f)[0] * 255.0), "SSIM": float(2.0 * comps["SSIM"][0]), "Qabf": float(comps["Qabf"][0])}
 
 

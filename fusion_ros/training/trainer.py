@@ -406,8 +406,8 @@ def fit(
             epoch += 1 if step % steps_per_epoch == 0 else 0
         break
     done = not stopped
-    if done and val_pairs and (not val_metrics or step % steps_per_epoch != 0):
-        val_metrics = evaluate(val_model, val_pairs, cfg, size_multiple)
+    if val_pairs and step > start_step and (stopped or not val_metrics or step % steps_per_epoch != 0):
+        val_metrics = evaluate(val_model, val_pairs, cfg, size_multiple)  # metrics of the final weights
     save(done, epoch, last)
     return FitResult(stage, step, total_steps, epoch, stopped, time.monotonic() - t0, resumed_from=start_step,
                      last_losses=last, val_metrics=val_metrics, loss_curve=curve)

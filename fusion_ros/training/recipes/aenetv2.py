@@ -218,31 +218,25 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         return loss_fn
 
     total_epochs = s["stage1_epochs"] + s["stage2_epochs"]
+    opt1 = torch.optim.Adam(model.parameters(), lr=s["stage1_lr"], weight_decay=cfg.weight_decay)
     res1 = fit(model, dataset, make_loss(1), cfg, hooks, checkpoint_dir, stage="stage1",
-               epochs=s["stage1_epochs"], lr=s["stage1_lr"], val_pairs=val_pairs, size_multiple=multiple,
-               budget=budget.share(s["stage1_epochs"] / max(1, total_epochs)), state={"targets": memory})
+               epochs=s["stage1_epochs"], lr=s["stage1_lr"], optimizer=opt1, val_pairs=val_pairs,
+               size_multiple=multiple, budget=budget.share(s["stage1_epochs"] / max(1, total_epochs)),
+               state={"targets": memory})
     summary["stages"].append({**res1.summary(), "lr": s["stage1_lr"], "targets": memory.stats()})
 
-    # stage 2: same Adam (moments kept), lr / 10
-    opt = torch.optim.Adam(model.parameters(), lr=s["stage2_lr"], weight_decay=cfg.weight_decay)
+    # stage 2: the same Adam moments, lr / 10
+    opt2 = torch.optim.Adam(model.parameters(), lr=s["stage2_lr"], weight_decay=cfg.weight_decay)
+    opt2.load_state_dict(opt1.state_dict())
+    for group in opt2.param_groups:
+        group["lr"] = s["stage2_lr"]
+        group.pop("initial_lr", None)
     res2 = fit(model, dataset, make_loss(2), cfg, hooks, checkpoint_dir, stage="stage2",
-               epochs=s["stage2_epochs"], lr=s["stage2_lr"], optimizer=_carry_moments(opt, res1, model, s, cfg),
-               val_pairs=val_pairs, size_multiple=multiple, budget=budget, state={"targets": memory})
+               epochs=s["stage2_epochs"], lr=s["stage2_lr"], optimizer=opt2, val_pairs=val_pairs,
+               size_multiple=multiple, budget=budget, state={"targets": memory})
     summary["stages"].append({**res2.summary(), "lr": s["stage2_lr"], "targets": memory.stats()})
     summary["targets_final"] = memory.stats()
     summary["stopped_early"] = res1.stopped_early or res2.stopped_early
     summary["val_metrics"] = res2.val_metrics
     model.eval()
     return model, summary
-
-
-def _carry_moments(opt: torch.optim.Optimizer, res1, model: nn.Module, s: dict[str, Any], cfg: TrainConfig
-                   ) -> torch.optim.Optimizer:
-    """Hand stage 1's Adam moments to stage 2's optimizer when stage 1 trained in this process."""
-    prev = getattr(res1, "optimizer_state", None)
-    if prev:
-        opt.load_state_dict(prev)
-        for g in opt.param_groups:
-            g["lr"] = s["stage2_lr"]
-            g.pop("initial_lr", None)
-    return opt

@@ -123,7 +123,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
 
     # ---------------- stage 1: teacher ----------------
     teacher = build_model("mmdrfuse_teacher")
-    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed)
+    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
+                           photometric=cfg.photometric)
     if s["teacher_checkpoint"]:
         load_model_weights(teacher, s["teacher_checkpoint"], stage="teacher")
         summary["teacher"] = {"reused": str(s["teacher_checkpoint"])}

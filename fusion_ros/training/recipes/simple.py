@@ -27,7 +27,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     w_int = float(cfg.extra.get("w_int", 1.0))
     w_grad = float(cfg.extra.get("w_grad", 1.0))
     w_ssim = float(cfg.extra.get("w_ssim", 0.0))
-    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed)
+    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
+                           photometric=cfg.photometric)
 
     def loss_fn(batch, indices, step):
         ir, vis = batch[:, 0:1], batch[:, 1:2]
