@@ -282,6 +282,22 @@ class Harness:
                     and self.node.count_publishers("fused/image_raw") > 0)
         self.wait_for(ready, timeout, "the fusion node's topics", node)
 
+    def prime(self, node: NodeProcess, visible: np.ndarray, thermal: np.ndarray,
+              timeout: float = 30.0, **kw) -> None:
+        """Publish pairs until the first fused image comes back: discovery is complete both ways
+        (a reliable writer drops what it publishes before it has matched a reader)."""
+        deadline = time.monotonic() + timeout
+        start = self.fused_count()
+        while time.monotonic() < deadline:
+            self.publish_pair(visible, thermal, self.now_ns(), **kw)
+            time.sleep(0.1)
+            if self.fused_count() > start:
+                time.sleep(0.2)
+                return
+            if not node.alive():
+                break
+        raise AssertionError(f"no fused image within {timeout} s\n{node.log()[-4000:]}")
+
     def latest_diag(self, predicate: Callable[[dict], bool] = lambda d: True) -> Optional[dict]:
         with self.lock:
             for entry in reversed(self.diagnostics):

@@ -26,6 +26,7 @@ def graph(good_model, tmp_path_factory):
     harness = Harness()
     try:
         harness.wait_connected(node)
+        harness.prime(node, *pattern_pair(H, W))
         yield harness, node
     finally:
         harness.close()
@@ -68,15 +69,15 @@ def _bad_frames(kind: str):
     raise ValueError(kind)
 
 
-@pytest.mark.parametrize("kind, text", [
-    ("unsupported_encoding", "nonsense8"),
-    ("size_mismatch", ""),
-    ("truncated_visible", ""),
-    ("truncated_thermal", ""),
-    ("zero_size", ""),
-    ("step_too_small", ""),
+@pytest.mark.parametrize("kind, counter, text", [
+    ("unsupported_encoding", "unsupported_encoding", "nonsense8"),
+    ("size_mismatch", "size_mismatch", "thermal"),
+    ("truncated_visible", "truncated_data", "visible"),
+    ("truncated_thermal", "truncated_data", "thermal"),
+    ("zero_size", "empty_image", "visible"),
+    ("step_too_small", "invalid_step", "step"),
 ])
-def test_bad_frame_is_dropped_and_reported(graph, kind, text):
+def test_bad_frame_is_dropped_and_reported(graph, kind, counter, text):
     h, node = graph
     _good_pair_still_fused(h, node)
     before = h.latest_diag(lambda d: "errors_total" in d)
@@ -94,8 +95,8 @@ def test_bad_frame_is_dropped_and_reported(graph, kind, text):
     bad_stamp = bad_v.header.stamp.sec * 10**9 + bad_v.header.stamp.nanosec
     _good_pair_still_fused(h, node)
     assert bad_stamp not in h.fused_stamps()[start:]
-    if kind == "size_mismatch":
-        assert int(d.get("errors_size_mismatch", 0)) >= 1, d
+    assert int(d.get(f"errors_{counter}", 0)) >= 1, d
+    assert f"({counter})" in d["_message"], d["_message"]
     assert "dropped frame pair" in node.log()
 
 

@@ -228,6 +228,7 @@ def graph(models, tmp_path_factory):
     harness = Harness()
     try:
         harness.wait_connected(node)
+        harness.prime(node, *pattern_pair(H, W))
         yield harness, node
     finally:
         harness.close()
@@ -251,7 +252,7 @@ def test_pairs_are_fused_with_visible_header(graph, visible_encoding, thermal_en
     start, infos = h.fused_count(), len(h.fused_infos)
     stamps = stream_pairs(h, vis, thermal, 12, visible_encoding=visible_encoding,
                           thermal_encoding=thermal_encoding)
-    h.wait_for(lambda: len(h.fused) - start >= 10, 20, f"fused {expected} images", node)
+    h.wait_for(lambda: len(h.fused) - start >= 8, 20, f"fused {expected} images", node)
     fused = _fused_since(h, start)
     for msg in fused:
         stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
@@ -321,6 +322,25 @@ def test_switch_model_at_run_time(graph, models):
     h.wait_diag(lambda d: d["_hardware_id"] == str(models["b"]), 5, "diagnostics naming model b", node)
 
 
+def test_shipped_models_switch(graph):
+    """With the shipped weights (fusion_ros/weights): mmdrfuse -> mobilefuse -> aenetv2 live."""
+    from fusion_ros.runtime import ModelLoadError, load_pipeline
+
+    try:
+        load_pipeline("mmdrfuse", backend="cpu")
+    except ModelLoadError as exc:
+        pytest.skip(f"shipped weights do not load: {exc}")
+    h, node = graph
+    vis, thermal = pattern_pair(H, W)
+    for model in ("mmdrfuse", "mobilefuse", "aenetv2"):
+        results = h.set_parameters(model=model)
+        assert results[0].successful, results[0].reason
+        start = h.fused_count()
+        stream_pairs(h, vis, thermal, 4)
+        h.wait_for(lambda: len(h.fused) - start >= 2, 15, f"fused frames ({model})", node)
+        h.wait_diag(lambda d: d["_hardware_id"] == model, 5, f"diagnostics naming {model}", node)
+
+
 @pytest.mark.parametrize("name, value, fragment", [
     ("model", "/nonexistent/model.onnx", "cannot load"),
     ("backend", "quantum", "one of"),
@@ -332,6 +352,7 @@ def test_switch_model_at_run_time(graph, models):
 ])
 def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, value, fragment):
     h, node = graph
+    running = h.wait_diag(lambda d: True, 5, "diagnostics", node)["_hardware_id"]
     results = h.set_parameters(**{name: value})
     assert not results[0].successful
     assert fragment in results[0].reason, results[0].reason
@@ -340,7 +361,7 @@ def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, va
     stream_pairs(h, vis, thermal, 3)
     h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fusion after a rejected parameter", node)
     d = h.wait_diag(lambda d: True, 5, "diagnostics", node)
-    assert d["_hardware_id"] in (str(models["a"]), str(models["b"]))
+    assert d["_hardware_id"] == running
 
 
 def test_processing_and_sync_parameters_change_live(graph):
@@ -404,24 +425,44 @@ def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
             msg.data = cv2.imencode(ext, array)[1].tobytes()
             return msg
 
-        stamps = []
-        for _ in range(10):
+        def send():
             t = h.now_ns()
-            stamps.append(t)
             h.visible_pub.publish(compressed(vis, "bgr8; jpeg compressed bgr8", ".jpg", t, VISIBLE_FRAME_ID))
             h.thermal_pub.publish(compressed(thermal, "mono16; png compressed mono16", ".png",
                                              t + 2_000_000, "camera_thermal_optical_frame"))
             time.sleep(1 / 30)
-        h.wait_for(lambda: len(h.fused) >= 6, 20, "fused images from compressed input", node)
+            return t
+
+        deadline = time.monotonic() + 20
+        while h.fused_count() == 0 and time.monotonic() < deadline:  # until discovery is complete
+            send()
+            time.sleep(0.05)
+        stamps = [send() for _ in range(10)]
+        h.wait_for(lambda: len(h.fused) >= 7, 20, "fused images from compressed input", node)
         with h.lock:
             msgs = [m for _, m in h.fused]
         assert all(m.encoding == "bgr8" and (m.height, m.width) == (H, W) for m in msgs)
-        assert {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} <= set(stamps)
+        assert len({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} & set(stamps)) >= 6
         d = h.wait_diag(lambda d: "end_to_end_p50_ms" in d, 5, "diagnostics", node)
-        assert 0.0 <= float(d["end_to_end_p50_ms"]) < 2000.0  # sim time, not 1000 s of wall time
+        # Sim time, not 1000 s of wall time; /clock ticks every 10 ms, so it may lag a stamp.
+        assert -50.0 <= float(d["end_to_end_p50_ms"]) < 2000.0
         assert d["input_transport"] == "compressed"
         assert d["visible_topic"] == "/cmp/visible/image_raw/compressed"
         assert d["_name"] == "cmp/fusion_node: fusion"
+
+        # A corrupt JPEG is dropped and reported; the next good pair is fused.
+        bad = compressed(vis, "bgr8; jpeg compressed bgr8", ".jpg", h.now_ns(), VISIBLE_FRAME_ID)
+        bad.data = bytes(bad.data)[:40]
+        h.visible_pub.publish(bad)
+        h.thermal_pub.publish(compressed(thermal, "mono16; png compressed mono16", ".png",
+                                         h.now_ns(), "camera_thermal_optical_frame"))
+        d = h.wait_diag(lambda d: int(d.get("errors_decode_failed", 0)) >= 1, 5,
+                        "the corrupt JPEG in the diagnostics", node)
+        assert "visible" in d["last_error"]
+        start = h.fused_count()
+        for _ in range(3):
+            send()
+        h.wait_for(lambda: len(h.fused) > start, 10, "fusion after a corrupt JPEG", node)
     finally:
         h.close()
         rc = node.interrupt()
@@ -440,7 +481,7 @@ class _SlowPipeline:
     def update_options(self, options):
         pass
 
-    def fuse(self, visible, thermal):
+    def fuse(self, visible, thermal, *, visible_order=None):
         import types
 
         start = time.monotonic()

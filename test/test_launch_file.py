@@ -47,16 +47,15 @@ def _kw(call, name):
 
 
 def _console_scripts():
-    """setup.py's console_scripts, read with ast (running setup.py would build)."""
+    """setup.py's console_scripts {name: "module:function"}, read with ast (running it would build)."""
     tree = ast.parse((ROOT / "setup.py").read_text())
     scripts = {}
     for call in _calls(tree, "setup"):
         entry_points = ast.literal_eval(_kw(call, "entry_points"))
         for line in entry_points["console_scripts"]:
-            name, target = (s.strip() for s in line.split("="))
+            name, target = (part.strip() for part in line.split("="))
             scripts[name] = target
-    return scripts, ast.literal_eval(_kw(next(_calls(tree, "setup")), "name")) \
-        if isinstance(_kw(next(_calls(tree, "setup")), "name"), ast.Constant) else "fusion_ros"
+    return scripts
 
 
 def test_launch_file_compiles_and_defines_generate_launch_description():
@@ -76,7 +75,7 @@ def test_launch_arguments():
 
 
 def test_executables_exist_in_setup_entry_points():
-    scripts, _ = _console_scripts()
+    scripts = _console_scripts()
     assert scripts.get("fusion_node") == "fusion_ros.nodes.fusion_node:main"
     nodes = list(_calls(_tree(), "Node"))
     assert nodes, "no Node action"
@@ -185,7 +184,8 @@ def test_rviz_config():
 def test_fastdds_profile():
     ns = {"d": "http://www.eprosima.com"}
     root = ET.parse(FASTDDS).getroot()
-    descriptors = {d.find("d:transport_id", ns).text: d for d in root.iter(f"{{{ns['d']}}}transport_descriptor")}
+    descriptors = {d.find("d:transport_id", ns).text: d
+                   for d in root.iter(f"{{{ns['d']}}}transport_descriptor")}
     kinds = {d.find("d:type", ns).text for d in descriptors.values()}
     assert kinds == {"SHM", "UDPv4"}
     shm = next(d for d in descriptors.values() if d.find("d:type", ns).text == "SHM")

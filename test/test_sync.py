@@ -105,7 +105,8 @@ orders = st.lists(st.integers(0, 1), max_size=120)
 
 
 @settings(max_examples=300, deadline=None)
-@given(streams=distinct_streams, order=orders, slop=st.integers(0, 40), penalty=st.sampled_from([0.0, 0.1, 0.5]))
+@given(streams=distinct_streams, order=orders, slop=st.integers(0, 40),
+       penalty=st.sampled_from([0.0, 0.1, 0.5]))
 def test_matches_batch_reference_for_any_arrival_interleaving(streams, order, slop, penalty):
     slop_ns = slop * MS
     rec = Recorder(slop_ns=slop_ns, age_penalty=penalty)

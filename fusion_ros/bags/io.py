@@ -145,14 +145,6 @@ def numpy_to_compressed(array: np.ndarray, stamp: int, frame_id: str, fmt: str =
                                        data=np.frombuffer(bytes(data), np.uint8))
 
 
-def fused_encoding(visible_encoding: str, fused: np.ndarray) -> str:
-    """Encoding of a fused image: the visible layout (as the fusion node does): bgr8 -> bgr8,
-    rgb8 -> rgb8, mono -> mono8; compressed colour decodes to BGR, so bgr8."""
-    if fused.ndim == 2 or (fused.ndim == 3 and fused.shape[2] == 1):
-        return "mono8"
-    return "rgb8" if visible_encoding.lower().startswith("rgb") else "bgr8"
-
-
 # ----------------------------------------------------------------------------- reading
 @dataclass(frozen=True)
 class TopicInfo:
@@ -200,11 +192,20 @@ class ImageFrame:
         return image_to_numpy(self.msg)
 
 
+@lru_cache(maxsize=1)
 def _storage_errors() -> Tuple[type, ...]:
+    """What rosbags' storage plugins raise on damaged files (its sqlite3 plugin uses apsw)."""
     from rosbags.rosbag2 import ReaderError
 
-    return (ReaderError, sqlite3.Error, struct.error, OSError, EOFError, ValueError, KeyError,
-            IndexError, AssertionError)
+    errors: Tuple[type, ...] = (ReaderError, sqlite3.Error, struct.error, OSError, EOFError,
+                                ValueError, KeyError, IndexError, AssertionError)
+    try:
+        import apsw
+
+        errors += (apsw.Error,)
+    except ImportError:
+        pass
+    return errors
 
 
 def _describe(storage: str) -> str:

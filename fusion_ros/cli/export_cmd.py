@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
                              if (p / "summary.json").exists()), None)
         if summary_file is not None:
             record = json.loads(summary_file.read_text())
-            fields["training"] = record.get("training", {})
-            fields["metrics"] = {"validation": record.get("summary", {}).get("val_metrics", {})}
+            fields.update(record.get("card_fields") or {
+                "training": record.get("training", {}),
+                "metrics": {"validation": record.get("summary", {}).get("val_metrics", {})}})
         else:
             fields["training"] = {"checkpoint": ckpt.name, "stage": payload.get("stage"),
                                   "step": payload.get("step"), "config": (payload.get("config") or {}).get("name")}

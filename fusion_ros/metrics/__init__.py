@@ -117,9 +117,12 @@ def _check(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> tuple[np.ndarr
             image = image[..., 0]
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise ValueError(f"{label}: expected HxW or HxWx3, got shape {image.shape}")
-        if image.dtype != np.uint8 and (image.dtype.kind not in "fiu" or image.size and float(image.max()) > 255.0):
+        if image.size == 0:
+            raise ValueError(f"{label}: empty image")
+        if image.dtype != np.uint8 and (image.dtype.kind not in "fiu" or float(image.max()) > 255.0
+                                        or float(image.min()) < 0.0):
             raise ValueError(f"{label}: expected 8-bit values (uint8 or 0..255), got {image.dtype} "
-                             f"with max {float(image.max()) if image.size else 0}")
+                             f"in {float(image.min())}..{float(image.max())}")
         out.append(image)
     if not (out[0].shape[:2] == out[1].shape[:2] == out[2].shape[:2]):
         raise ValueError(f"size mismatch: ir {out[0].shape}, vis {out[1].shape}, fused {out[2].shape}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fusion_ros.metrics.cache import source_memo
 from fusion_ros.metrics.matlab import as_float, correlate_replicate, correlate_zero, gradient
 
 # fspecial('sobel'): emphasises horizontal edges (a vertical derivative); its transpose the other.
@@ -51,6 +52,11 @@ _SOBEL_Y = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
 
 
 def _strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Memoised `_compute_strength_orientation` (sources recur across fused images)."""
+    return source_memo("qabf", as_float(image), _compute_strength_orientation)
+
+
+def _compute_strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sobel edge strength and orientation atan(Sy/Sx) (pi/2 where Sx == 0), zero-padded borders.
 
     VIFB scales the image by 255 first (`255*im2double(double(x))`); we keep that scale because

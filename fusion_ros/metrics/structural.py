@@ -6,18 +6,27 @@ Arguments are single-channel float arrays with values in 0..255.
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
-from fusion_ros.metrics.matlab import (apply_centred_filter, as_float, block_reduce, correlate_valid,
-                                       correlate_zero, freqspace_grid, gaussian_kernel,
-                                       minmax_normalise_255)
+from fusion_ros.metrics.cache import source_memo
+from fusion_ros.metrics.matlab import (apply_centred_filter, as_float, block_reduce, correlate_zero,
+                                       freqspace_grid, gaussian_1d, minmax_normalise_255, separable_valid,
+                                       separable_zero)
 
 # ----------------------------------------------------------------------------------------- SSIM
 
-_SSIM_WINDOW = gaussian_kernel(11, 1.5)
+_SSIM_WINDOW = gaussian_1d(11, 1.5)  # fspecial('gaussian', 11, 1.5) = outer(w, w)
 _SSIM_C1 = (0.01 * 255.0) ** 2
 _SSIM_C2 = (0.03 * 255.0) ** 2
+
+
+def _ssim_local_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian-weighted local mean and variance ('valid' region)."""
+    m = separable_valid(x, _SSIM_WINDOW)
+    return m, separable_valid(x * x, _SSIM_WINDOW) - m * m
 
 
 def ssim_index(a: np.ndarray, b: np.ndarray) -> float:
@@ -26,11 +35,9 @@ def ssim_index(a: np.ndarray, b: np.ndarray) -> float:
     This is the reference MATLAB `ssim_index` that VIFB's `metricsSsim` embeds.
     """
     x, y = as_float(a), as_float(b)
-    w = _SSIM_WINDOW
-    mx, my = correlate_valid(x, w), correlate_valid(y, w)
-    vx = correlate_valid(x * x, w) - mx * mx
-    vy = correlate_valid(y * y, w) - my * my
-    cxy = correlate_valid(x * y, w) - mx * my
+    mx, vx = source_memo("ssim", x, _ssim_local_stats)
+    my, vy = source_memo("ssim", y, _ssim_local_stats)
+    cxy = separable_valid(x * y, _SSIM_WINDOW) - mx * my
     num = (2 * mx * my + _SSIM_C1) * (2 * cxy + _SSIM_C2)
     den = (mx * mx + my * my + _SSIM_C1) * (vx + vy + _SSIM_C2)
     return float((num / den).mean())
@@ -78,20 +85,37 @@ _QCB_P, _QCB_Q, _QCB_Z = 3.0, 2.0, 0.0001
 
 
 def _unnormalised_gaussian(sigma: float) -> np.ndarray:
-    """Liu's `gaussian2d`: a fixed 31x31 Gaussian, exp(-r^2 / 2s^2) / (2 pi s^2), not renormalised."""
-    y, x = np.mgrid[-15:16, -15:16].astype(np.float64)
-    return np.exp(-(x * x + y * y) / (2 * sigma * sigma)) / (2 * np.pi * sigma * sigma)
+    """1-D factor of Liu's `gaussian2d`: a fixed 31x31 exp(-r^2 / 2s^2) / (2 pi s^2), not renormalised.
+
+    The 2-D kernel is outer(g, g); the 1/(2 pi s^2) factor is split evenly between the two passes.
+    """
+    x = np.arange(-15, 16, dtype=np.float64)
+    return np.exp(-(x * x) / (2 * sigma * sigma)) / np.sqrt(2 * np.pi * sigma * sigma)
 
 
 _QCB_G1 = _unnormalised_gaussian(2.0)
 _QCB_G2 = _unnormalised_gaussian(4.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _qcb_csf(shape: tuple[int, int]) -> np.ndarray:
+    """Chen-Blum DoG contrast-sensitivity filter, centred, frequencies scaled by size / 30."""
+    rows, cols = shape
+    u, v = freqspace_grid((rows, cols))
+    r = np.hypot(u * (cols / 30.0), v * (rows / 30.0))
+    return np.exp(-(r / _QCB_F0) ** 2) - _QCB_A * np.exp(-(r / _QCB_F1) ** 2)
+
+
 def _qcb_contrast(image: np.ndarray) -> np.ndarray:
-    """Masked local band-pass contrast C' = k C^p / (h C^q + Z) with C = |G1*I / G2*I - 1|."""
+    """Masked local band-pass contrast C' = k C^p / (h C^q + Z) with C = |G1*I / G2*I - 1|.
+
+    The image is first min-max stretched and filtered by the Chen-Blum CSF (see `qcb`).
+    """
+    image = apply_centred_filter(minmax_normalise_255(image), _qcb_csf(image.shape))
     with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.abs(correlate_zero(image, _QCB_G1) / correlate_zero(image, _QCB_G2) - 1.0)
-    return c ** _QCB_P / (c ** _QCB_Q + _QCB_Z)
+        c = np.abs(separable_zero(image, _QCB_G1) / separable_zero(image, _QCB_G2) - 1.0)
+    c2 = c * c
+    return c2 * c / (c2 + _QCB_Z)  # k C^p / (h C^q + Z) with k = h = 1, p = 3, q = 2
 
 
 def qcb(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
@@ -101,11 +125,7 @@ def qcb(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
     frequency domain (scaled by image size / 30 as in Liu's code), then local contrasts compared
     and weighted by the sources' saliency.
     """
-    rows, cols = as_float(fused).shape
-    u, v = freqspace_grid((rows, cols))
-    r = np.hypot(u * (cols / 30.0), v * (rows / 30.0))
-    csf = np.exp(-(r / _QCB_F0) ** 2) - _QCB_A * np.exp(-(r / _QCB_F1) ** 2)
-    c1, c2, cf = (_qcb_contrast(apply_centred_filter(minmax_normalise_255(x), csf)) for x in (vis, ir, fused))
+    c1, c2, cf = (source_memo("qcb", as_float(x), _qcb_contrast) for x in (vis, ir, fused))
     with np.errstate(divide="ignore", invalid="ignore"):
         q1f = np.where(c1 < cf, c1 / cf, cf / c1)
         q2f = np.where(c2 < cf, c2 / cf, cf / c2)
@@ -117,14 +137,35 @@ def qcb(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
 
 # ------------------------------------------------------------------------------------------ Qcv
 
-_QCV_WINDOW, _QCV_ALPHA = 16, 5.0
+_QCV_WINDOW = 16
 _SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 _SOBEL_Y = _SOBEL_X.T
 
 
-def _edge_strength(image: np.ndarray) -> np.ndarray:
+def _saliency(image: np.ndarray) -> np.ndarray:
+    """Sobel edge strength to the power alpha = 5 (zero-padded `filter2`)."""
     gx, gy = correlate_zero(image, _SOBEL_X), correlate_zero(image, _SOBEL_Y)
-    return np.sqrt(gx * gx + gy * gy)
+    g2 = gx * gx + gy * gy
+    return g2 * g2 * np.sqrt(g2)
+
+
+def _qcv_saliency(image: np.ndarray) -> np.ndarray:
+    """Region saliency of a source: sum of Sobel strength^5 per 16x16 block of the stretched image."""
+    return block_reduce(_saliency(minmax_normalise_255(image)), _QCV_WINDOW, "sum")
+
+
+@functools.lru_cache(maxsize=8)
+def _qcv_csf(shape: tuple[int, int]) -> np.ndarray:
+    """Mannos-Sakrison contrast-sensitivity filter, centred, frequencies scaled by size / 8."""
+    rows, cols = shape
+    u, v = freqspace_grid((rows, cols))
+    r = np.hypot(u * (cols / 8.0), v * (rows / 8.0))
+    return 2.6 * (0.0192 + 0.144 * r) * np.exp(-(0.144 * r) ** 1.1)
+
+
+def _qcv_filtered(image: np.ndarray) -> np.ndarray:
+    """The stretched image filtered by the Mannos-Sakrison CSF (`_qcv_csf`)."""
+    return apply_centred_filter(minmax_normalise_255(image), _qcv_csf(image.shape))
 
 
 def qcv(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
@@ -134,15 +175,13 @@ def qcv(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
     difference to each source is filtered by the Mannos-Sakrison CSF (frequencies scaled by
     image size / 8 as in Liu's code), its mean square per block weighted by the saliency.
     """
-    a, b, f = (minmax_normalise_255(x) for x in (vis, ir, fused))
-    lam1 = block_reduce(_edge_strength(a) ** _QCV_ALPHA, _QCV_WINDOW, "sum")
-    lam2 = block_reduce(_edge_strength(b) ** _QCV_ALPHA, _QCV_WINDOW, "sum")
-    rows, cols = f.shape
-    u, v = freqspace_grid((rows, cols))
-    r = np.hypot(u * (cols / 8.0), v * (rows / 8.0))
-    csf = 2.6 * (0.0192 + 0.144 * r) * np.exp(-(0.144 * r) ** 1.1)
-    d1 = block_reduce(apply_centred_filter(a - f, csf) ** 2, _QCV_WINDOW, "mean")
-    d2 = block_reduce(apply_centred_filter(b - f, csf) ** 2, _QCV_WINDOW, "mean")
+    vis, ir, fused = as_float(vis), as_float(ir), as_float(fused)
+    lam1 = source_memo("qcv-saliency", vis, _qcv_saliency)
+    lam2 = source_memo("qcv-saliency", ir, _qcv_saliency)
+    fa, fb, ff = (source_memo("qcv-csf", x, _qcv_filtered) for x in (vis, ir, fused))
+    # CSF filtering is linear, so filter(a - f) = filter(a) - filter(f): sources filtered once.
+    d1 = block_reduce(np.square(fa - ff), _QCV_WINDOW, "mean")
+    d2 = block_reduce(np.square(fb - ff), _QCV_WINDOW, "mean")
     den = float((lam1 + lam2).sum())
     if den == 0.0:
         return float(0.5 * (d1.mean() + d2.mean()))
@@ -156,10 +195,10 @@ _VIF_NOISE_VAR, _VIF_EPS = 2.0, 1e-10
 
 def _vif_scale_terms(ref: np.ndarray, dist: np.ndarray, win: np.ndarray) -> tuple[float, float]:
     """Information kept (num) and present (den) at one scale of the Gaussian scale mixture model."""
-    mu1, mu2 = correlate_valid(ref, win), correlate_valid(dist, win)
-    s1 = np.maximum(correlate_valid(ref * ref, win) - mu1 * mu1, 0.0)
-    s2 = np.maximum(correlate_valid(dist * dist, win) - mu2 * mu2, 0.0)
-    s12 = correlate_valid(ref * dist, win) - mu1 * mu2
+    mu1, mu2 = separable_valid(ref, win), separable_valid(dist, win)
+    s1 = np.maximum(separable_valid(ref * ref, win) - mu1 * mu1, 0.0)
+    s2 = np.maximum(separable_valid(dist * dist, win) - mu2 * mu2, 0.0)
+    s12 = separable_valid(ref * dist, win) - mu1 * mu2
     g = s12 / (s1 + _VIF_EPS)
     sv = s2 - g * s12
     flat1 = s1 < _VIF_EPS
@@ -187,10 +226,10 @@ def vif_pixel(ref: np.ndarray, dist: np.ndarray) -> float:
     num = den = 0.0
     for scale in range(1, 5):
         n = 2 ** (4 - scale + 1) + 1
-        win = gaussian_kernel(n, n / 5.0)
+        win = gaussian_1d(n, n / 5.0)  # separable: no tap falls below fspecial's eps cut-off
         if scale > 1:
-            ref = correlate_valid(ref, win)[::2, ::2]
-            dist = correlate_valid(dist, win)[::2, ::2]
+            ref = separable_valid(ref, win)[::2, ::2]
+            dist = separable_valid(dist, win)[::2, ::2]
         if min(ref.shape) < n:
             break
         sn, sd_ = _vif_scale_terms(ref, dist, win)

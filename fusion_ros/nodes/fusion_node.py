@@ -36,29 +36,14 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from fusion_ros.ros import parameters as P
 from fusion_ros.ros.diagnostics import FusionDiagnostics, HealthConfig, diagnostic_array
-from fusion_ros.ros.image_msgs import fused_encoding, message_to_numpy, numpy_to_image, stamp_to_ns
+from fusion_ros.ros.image_msgs import (input_error_kind, message_to_numpy, numpy_to_image,
+                                       stamp_to_ns, visible_for_fusion)
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
 from fusion_ros.runtime import FusionInputError, ProcessingOptions, load_pipeline
 
 INPUTS = ("visible", "thermal")
 LOG_THROTTLE_S = 2.0
-
-
-def classify_input_error(message: str) -> str:
-    """A short error kind (for ``errors_<kind>`` counters) from a FusionInputError message."""
-    text = message.lower()
-    if "encoding" in text or "unsupported" in text:
-        return "unsupported_encoding"
-    if "mismatch" in text or ("size" in text and "differ" in text):
-        return "size_mismatch"
-    if "truncat" in text or "too short" in text or "step" in text or "bytes" in text:
-        return "truncated_data"
-    if "empty" in text or "zero" in text or "0x" in text:
-        return "empty_image"
-    if "decode" in text or "compressed" in text or "format" in text:
-        return "decode_failed"
-    return "bad_input"
 
 
 class FusionNode(Node):
@@ -75,7 +60,6 @@ class FusionNode(Node):
         self._pipe_lock = threading.Lock()
         self._pipeline = None
         self._pipeline_model = self._values["model"]
-        self._pipe_order = self._values["visible_order"]  # visible_order the pipeline runs with
         self._load_error = ""
         try:
             self._pipeline = self._load(self._values)
@@ -216,33 +200,34 @@ class FusionNode(Node):
         arrays = []
         for name, item in zip(INPUTS, (visible, thermal)):
             try:
-                arrays.append(message_to_numpy(item.msg))
+                arrays.append(message_to_numpy(item.msg, name))
             except FusionInputError as exc:
-                self._bad_input(classify_input_error(str(exc)), f"{name} image: {exc}")
+                self._bad_input(input_error_kind(item.msg), str(exc))
                 return
+        try:
+            vis_array, order, out_encoding = visible_for_fusion(
+                visible.msg, arrays[0], self._values["visible_order"])
+        except FusionInputError as exc:
+            self._bad_input("unsupported_encoding", str(exc))
+            return
         t1 = time.perf_counter()
-        order = self._visible_order(visible.msg, arrays[0])
-        with self._pipe_lock:
+        with self._pipe_lock:  # a model swap waits for this frame
             pipe = self._pipeline
             if pipe is None:
                 return  # no model: the diagnostics already say ERROR
             try:
-                if order is not None and order != self._pipe_order:
-                    pipe.update_options(ProcessingOptions(**dict(
-                        P.processing_kwargs(self._values), visible_order=order)))
-                    self._pipe_order = order
-                result = pipe.fuse(arrays[0], arrays[1])
+                result = pipe.fuse(vis_array, arrays[1], visible_order=order)
             except FusionInputError as exc:
-                self._bad_input(classify_input_error(str(exc)), str(exc))
+                text = str(exc)
+                self._bad_input("size_mismatch" if "size_mismatch" in text else "bad_input", text)
                 return
-            except Exception as exc:
+            except Exception as exc:  # inference failure: report, keep running
                 self.diag.record_error("inference", f"{type(exc).__name__}: {exc}")
                 self._throttled("inference", "error",
                                 f"inference failed: {type(exc).__name__}: {exc}")
                 return
         t2 = time.perf_counter()
-        out = numpy_to_image(result.image, fused_encoding(visible.msg, result.image),
-                             header=visible.msg.header)
+        out = numpy_to_image(result.image, out_encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
         with self._info_lock:
             info = self._camera_info
@@ -263,17 +248,6 @@ class FusionNode(Node):
         for stage, ms in stages:
             self.diag.record_stage(stage, ms, now)
         self.diag.record_output(now)
-
-    def _visible_order(self, msg, array) -> Optional[str]:
-        """Channel order of a 3-channel visible array, from its message's encoding."""
-        if array.ndim != 3:
-            return None
-        encoding = getattr(msg, "encoding", "").lower()
-        if encoding.startswith("rgb"):
-            return "rgb"
-        if encoding.startswith("bgr") or isinstance(msg, CompressedImage):
-            return "bgr"
-        return self._values["visible_order"]
 
     # ------------------------------------------------------------------ diagnostics
     def _health(self) -> HealthConfig:
@@ -325,18 +299,16 @@ class FusionNode(Node):
             with self._pipe_lock:  # waits for an in-flight frame on the old pipeline
                 self._pipeline = new_pipe
                 self._pipeline_model = merged["model"]
-                self._pipe_order = merged["visible_order"]
             self._values = merged
             self.diag.set_pipeline_error("")
             self._log_pipeline("switched to")
         elif P.PROCESSING in groups and self._pipeline is not None:
             with self._pipe_lock:
-                try:
+                try:  # a new `threads` value rebuilds the ONNX Runtime session
                     self._pipeline.update_options(options)
-                except (TypeError, ValueError) as exc:
+                except Exception as exc:
                     return SetParametersResult(successful=False,
-                                               reason=f"invalid processing options: {exc}")
-                self._pipe_order = merged["visible_order"]
+                                               reason=f"cannot apply processing options: {exc}")
         self._values = merged
 
         if P.SYNC in groups:

@@ -11,11 +11,15 @@ from builtin_interfaces.msg import Time as TimeMsg
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
-from fusion_ros.runtime import FusionInputError, decode_compressed, decode_image, encode_image
+from fusion_ros.runtime import (SUPPORTED_ENCODINGS, FusionInputError, decode_compressed,
+                                decode_image, encode_image)
+from fusion_ros.runtime import fused_encoding as _runtime_fused_encoding
+from fusion_ros.runtime import prepare_visible
 
 __all__ = [
     "FusionInputError", "image_to_numpy", "compressed_to_numpy", "message_to_numpy",
-    "numpy_to_image", "fused_encoding", "stamp_to_ns", "ns_to_stamp",
+    "visible_for_fusion", "numpy_to_image", "fused_encoding", "input_error_kind",
+    "stamp_to_ns", "ns_to_stamp",
 ]
 
 
@@ -29,36 +33,83 @@ def ns_to_stamp(ns: int) -> TimeMsg:
     return TimeMsg(sec=sec, nanosec=nanosec)
 
 
-def image_to_numpy(msg: Image) -> np.ndarray:
-    """A sensor_msgs/Image as an array (HxW or HxWxC; a view of the message buffer when possible)."""
-    if msg.height == 0 or msg.width == 0:
-        raise FusionInputError(f"empty image ({msg.width}x{msg.height}, encoding '{msg.encoding}')")
-    return decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian)
+def image_to_numpy(msg: Image, name: str = "image") -> np.ndarray:
+    """A sensor_msgs/Image as an array (HxW or HxWxC, channel order as encoded; a read-only view
+    of the message buffer when possible). ``name`` ("visible", "thermal") goes in error messages."""
+    return decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian,
+                        name=name)
 
 
-def compressed_to_numpy(msg: CompressedImage) -> np.ndarray:
-    """A sensor_msgs/CompressedImage (JPEG/PNG, image_transport 'compressed') as an array."""
-    if len(msg.data) == 0:
-        raise FusionInputError(f"empty compressed image (format '{msg.format}')")
-    return decode_compressed(msg.format, msg.data)
+def compressed_to_numpy(msg: CompressedImage, name: str = "image") -> np.ndarray:
+    """A sensor_msgs/CompressedImage (JPEG/PNG, image_transport 'compressed'): mono8, mono16 or
+    bgr8 (colour always comes back BGR)."""
+    try:
+        return decode_compressed(msg.format, msg.data)
+    except FusionInputError as exc:
+        raise FusionInputError(f"{name}: {exc}") from None
 
 
-def message_to_numpy(msg) -> np.ndarray:
+def message_to_numpy(msg, name: str = "image") -> np.ndarray:
     """Either kind of image message."""
     if isinstance(msg, CompressedImage):
-        return compressed_to_numpy(msg)
-    return image_to_numpy(msg)
+        return compressed_to_numpy(msg, name)
+    return image_to_numpy(msg, name)
+
+
+def _effective_encoding(msg, array: np.ndarray) -> str:
+    if isinstance(msg, CompressedImage):
+        return "mono8" if array.ndim == 2 else "bgr8"
+    return msg.encoding
+
+
+def visible_for_fusion(msg, array: np.ndarray, default_order: str = "bgr") -> tuple:
+    """(array, visible_order, fused encoding) for a decoded visible image.
+
+    bgr8/rgb8/mono8 say their order; alpha is dropped; ``8UC3`` states no order, so
+    ``default_order`` (the node's visible_order parameter) decides. Raises FusionInputError for
+    visible encodings that cannot be fused (e.g. mono16)."""
+    encoding = _effective_encoding(msg, array)
+    image, order = prepare_visible(array, encoding)
+    if encoding == "8UC3":
+        order = default_order
+    if image.ndim == 2:
+        return image, order, "mono8"
+    return image, order, ("rgb8" if order == "rgb" else _runtime_fused_encoding(encoding))
 
 
 def fused_encoding(visible_msg, fused: np.ndarray) -> str:
-    """Encoding of the fused image: the visible image's layout (bgr8 -> bgr8, rgb8 -> rgb8,
-    mono -> mono8); compressed colour input decodes to BGR, so it comes out as bgr8."""
+    """Encoding of a fused image from its visible message (bgr8 -> bgr8, rgb8 -> rgb8,
+    mono -> mono8; compressed colour decodes to BGR, so bgr8)."""
     if fused.ndim == 2 or (fused.ndim == 3 and fused.shape[2] == 1):
         return "mono8"
     encoding = getattr(visible_msg, "encoding", "").lower()
-    if encoding.startswith("rgb"):
-        return "rgb8"
-    return "bgr8"
+    return "rgb8" if encoding.startswith("rgb") else "bgr8"
+
+
+_BYTES_PER_PIXEL: dict = {}
+
+
+def _bytes_per_pixel(encoding: str) -> int:
+    """Bytes per pixel of a supported encoding, asked from the runtime's decoder itself."""
+    if encoding not in _BYTES_PER_PIXEL:
+        probe = decode_image(encoding, 1, 1, 64, bytes(64))
+        _BYTES_PER_PIXEL[encoding] = probe.dtype.itemsize * (probe.shape[2] if probe.ndim == 3 else 1)
+    return _BYTES_PER_PIXEL[encoding]
+
+
+def input_error_kind(msg) -> str:
+    """Why a message failed to decode, as a short counter name (errors_<kind> in /diagnostics)."""
+    if isinstance(msg, CompressedImage):
+        return "decode_failed"
+    if msg.height == 0 or msg.width == 0:
+        return "empty_image"
+    if msg.encoding not in SUPPORTED_ENCODINGS:
+        return "unsupported_encoding"
+    if msg.step < msg.width * _bytes_per_pixel(msg.encoding):
+        return "invalid_step"
+    if len(msg.data) < msg.step * msg.height:
+        return "truncated_data"
+    return "bad_image"
 
 
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:

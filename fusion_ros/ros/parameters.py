@@ -171,9 +171,8 @@ _SPECS: List[ParamSpec] = [
               "ONNX Runtime intra-op threads (0 = all CPU cores available to the process).",
               PROCESSING, min=0, max=256),
     ParamSpec("visible_order", "bgr", str,
-              "Channel order of 3-channel visible arrays handed to the runtime; the node sets it "
-              "from each message's encoding (rgb8 -> rgb), this is the fallback for encodings "
-              "that do not say.", PROCESSING, choices=("bgr", "rgb")),
+              "Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed "
+              "images state their own order.", PROCESSING, choices=("bgr", "rgb")),
     # --- inputs and synchronisation -------------------------------------------------------
     ParamSpec("input_transport", "raw", str,
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "

@@ -35,10 +35,10 @@ class StampedMessage:
 
 def message_filters_available() -> bool:
     try:
-        import message_filters  # noqa: F401
+        import message_filters
     except ImportError:
         return False
-    return True
+    return hasattr(message_filters, "ApproximateTimeSynchronizer")
 
 
 class PairSynchronizer:

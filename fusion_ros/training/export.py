@@ -29,8 +29,8 @@ from torch import nn
 
 from fusion_ros.models import count_parameters, get_spec
 
-INPUT_DESC = {"name": "input", "shape": ["N", 2, "H", "W"], "dtype": "float32",
-              "channels": ["infrared", "visible luminance (Y of YCbCr)"], "range": [0.0, 1.0]}
+INPUT_DESC = {"name": "input", "channels": ["ir", "vis_y"], "range": [0.0, 1.0], "shape": ["N", 2, "H", "W"],
+              "dtype": "float32", "description": "infrared, visible luminance (Y of YCbCr) in [0, 1]"}
 OUTPUT_DESC = {"name": "fused", "shape": ["N", 1, "H", "W"], "dtype": "float32", "range": [0.0, 1.0]}
 
 
@@ -100,12 +100,10 @@ def write_card(card_path: Path, fields: dict[str, Any]) -> Path:
     except Exception:
         ModelCard = None  # noqa: N806
     if ModelCard is not None and dataclasses.is_dataclass(ModelCard):
-        known = {f.name for f in dataclasses.fields(ModelCard)}
-        card = ModelCard(**{k: v for k, v in fields.items() if k in known})
-        try:
-            card.save(card_path)
-        except TypeError:
-            card.save(str(card_path))
+        known = {f.name for f in dataclasses.fields(ModelCard)} - {"extra"}
+        extra = {k: v for k, v in fields.items() if k not in known}
+        card = ModelCard(**{k: v for k, v in fields.items() if k in known}, extra=extra)
+        card.save(card_path)  # validates (ModelLoadError names the bad field)
         return card_path
     card_path.write_text(json.dumps(fields, indent=2, sort_keys=False, default=str) + "\n")
     return card_path

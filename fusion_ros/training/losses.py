@@ -26,25 +26,27 @@ import functools
 import torch
 from torch.nn import functional as F
 
-_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-_PREWITT_X = torch.tensor([[1.0, 0.0, -1.0], [1.0, 0.0, -1.0], [1.0, 0.0, -1.0]]) / 3.0
+def _grads(x: torch.Tensor, smooth: tuple[float, float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """x/y derivatives with a 3x3 kernel [s0, s1, s2]^T x [-1, 0, 1] (Sobel: (1, 2, 1); Prewitt:
+    (1, 1, 1) / 3), replicate padding, computed with shifted slices: on a CPU, oneDNN's convolution
+    backward for 1-channel images is many times slower than these few element-wise operations."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    a, b, c = smooth
+    h, w = x.shape[-2:]
+    dx = p[..., :, 2:] - p[..., :, :-2]  # [.., h+2, w]
+    dy = p[..., 2:, :] - p[..., :-2, :]  # [.., h, w+2]
+    gx = a * dx[..., 0:h, :] + b * dx[..., 1:h + 1, :] + c * dx[..., 2:h + 2, :]
+    gy = a * dy[..., :, 0:w] + b * dy[..., :, 1:w + 1] + c * dy[..., :, 2:w + 2]
+    return gx, gy
 
 
-def _pair_kernel(kx: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return torch.stack([kx, kx.t()]).unsqueeze(1).to(like)
-
-
-def _grads(x: torch.Tensor, kx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel x/y gradients with replicate padding: ([N,C,H,W], [N,C,H,W])."""
-    n, c, h, w = x.shape
-    k = _pair_kernel(kx, x)
-    g = F.conv2d(F.pad(x.reshape(n * c, 1, h, w), (1, 1, 1, 1), mode="replicate"), k)
-    return g[:, 0:1].reshape(n, c, h, w), g[:, 1:2].reshape(n, c, h, w)
+_SOBEL = (1.0, 2.0, 1.0)
+_PREWITT = (1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0)
 
 
 def sobel_gradient(x: torch.Tensor) -> torch.Tensor:
-    """|Gx| + |Gy| (Sobel), same shape as x."""
-    gx, gy = _grads(x, _SOBEL_X)
+    """|Gx| + |Gy| (3x3 Sobel, replicate padding), same shape as x."""
+    gx, gy = _grads(x, _SOBEL)
     return gx.abs() + gy.abs()
 
 
@@ -57,23 +59,29 @@ def max_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> t
 
 
 @functools.lru_cache(maxsize=8)
-def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+def _gaussian_1d(size: int, sigma: float) -> tuple[float, ...]:
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2.0
     g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).float()
+    return tuple(float(v) for v in g / g.sum())
+
+
+def _blur_valid(x: torch.Tensor, taps: tuple[float, ...]) -> torch.Tensor:
+    """Separable Gaussian blur, 'valid' output, as weighted sums of shifted slices (see _grads)."""
+    k = len(taps)
+    h, w = x.shape[-2:]
+    rows = sum(t * x[..., i:h - k + 1 + i, :] for i, t in enumerate(taps))
+    return sum(t * rows[..., :, i:w - k + 1 + i] for i, t in enumerate(taps))
 
 
 def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """SSIM map ('valid' windows, as in the reference implementation), [N, C, H-10, W-10]."""
-    c = x.shape[1]
     size = min(window, x.shape[-2], x.shape[-1])
-    k = _gaussian_window(size, sigma).to(x).expand(c, 1, size, size)
+    taps = _gaussian_1d(size, sigma)
     c1, c2 = 0.01**2, 0.03**2
-    mu_x, mu_y = F.conv2d(x, k, groups=c), F.conv2d(y, k, groups=c)
-    sxx = F.conv2d(x * x, k, groups=c) - mu_x**2
-    syy = F.conv2d(y * y, k, groups=c) - mu_y**2
-    sxy = F.conv2d(x * y, k, groups=c) - mu_x * mu_y
+    mu_x, mu_y = _blur_valid(x, taps), _blur_valid(y, taps)
+    sxx = _blur_valid(x * x, taps) - mu_x**2
+    syy = _blur_valid(y * y, taps) - mu_y**2
+    sxy = _blur_valid(x * y, taps) - mu_x * mu_y
     return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
 
 
@@ -87,8 +95,8 @@ def gmsd(x: torch.Tensor, y: torch.Tensor, downsample: bool = True) -> torch.Ten
     if downsample and min(x.shape[-2:]) >= 8:
         x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
     c = 170.0 / 255.0**2
-    gx, gy = _grads(x, _PREWITT_X)
-    rx, ry = _grads(y, _PREWITT_X)
+    gx, gy = _grads(x, _PREWITT)
+    rx, ry = _grads(y, _PREWITT)
     m1 = torch.sqrt(gx**2 + gy**2 + 1e-12)
     m2 = torch.sqrt(rx**2 + ry**2 + 1e-12)
     gms = (2 * m1 * m2 + c) / (m1**2 + m2**2 + c)

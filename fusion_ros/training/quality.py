@@ -7,35 +7,43 @@ this module is ours.
 
 Components (all computed on float [0, 1] images; A = infrared, B = visible, F = fused):
 
-| key  | metric                                         | normalised to ~[0, 1] by                         | weight |
-|------|------------------------------------------------|--------------------------------------------------|--------|
-| Qabf | Xydeas-Petrovic edge transfer (Sobel, VIFB's    | already in [0, 1]                                | 0.25   |
-|      | constants)                                      |                                                  |        |
-| SSIM | (SSIM(F,A) + SSIM(F,B)) / 2, Gaussian 11x11     | already <= 1                                     | 0.20   |
-| MI   | MI(F,A) + MI(F,B), 64-bin histograms           | / (H(A) + H(B)), i.e. normalised MI               | 0.15   |
-| EN   | Shannon entropy, 64 bins                        | / max(H(A), H(B)), capped at `cap`               | 0.10   |
-| SD   | standard deviation                              | / max(SD(A), SD(B)), capped at `cap`             | 0.15   |
-| AG   | average gradient                                | / max(AG(A), AG(B)), capped at `cap`             | 0.15   |
+| key  | metric                                          | normalised to ~[0, 1] by                  | weight |
+|------|-------------------------------------------------|-------------------------------------------|--------|
+| Qabf | Xydeas-Petrovic edge transfer (Sobel, VIFB's    | already in [0, 1]                         | 0.25   |
+|      | constants)                                      |                                           |        |
+| VIF  | (VIFp(A,F) + VIFp(B,F)) / 2, Sheikh-Bovik pixel | capped at `cap`                           | 0.20   |
+|      | VIF, 4 scales                                   |                                           |        |
+| SSIM | (SSIM(F,A) + SSIM(F,B)) / 2, Gaussian 11x11     | already <= 1                              | 0.15   |
+| EN   | Shannon entropy, 64 bins                        | / max(H(A), H(B)), capped at `cap`        | 0.10   |
+| SD   | standard deviation                              | / max(SD(A), SD(B)), capped at `cap`      | 0.15   |
+| AG   | average gradient (VIFB's definition)            | / max(AG(A), AG(B)), capped at `cap`      | 0.15   |
+| MI   | MI(F,A) + MI(F,B), 64-bin histograms            | / (H(A) + H(B)) (normalised MI)           | 0 (off)|
 
 Why these weights: fusion metrics fall into two families that pull in opposite directions.
 *Information* metrics (EN, SD, AG) reward contrast and detail, and would be maximised by
-amplifying noise or adding halos; *fidelity* metrics (Qabf, SSIM, MI) reward keeping what the
-sources contain and are maximised by staying close to them (the pixel average wins SSIM; the pixel
-max wins MI). We give fidelity 0.6 and information 0.4 so that a candidate must transfer the
-sources' edges faithfully (Qabf, the single most discriminative IR/visible metric in VIFB, has the
-largest weight) *and* keep their contrast. Information ratios are taken relative to the stronger
-source and capped (default 1.2): beyond that, more entropy/contrast/gradient than either source is
-amplification, not information, so it cannot buy score. Ratios to the sources (rather than fixed
-scales) make the score comparable across patches with very different content, and - unlike a
-rank or a min-max over the candidate set - make it an *absolute* score for a given patch, so a
-target kept in memory can be compared with a candidate produced later (AE-Netv2's target memory).
+amplifying noise or adding halos; *fidelity* metrics (Qabf, VIF, SSIM) reward keeping what the
+sources contain and are maximised by staying close to them (the pixel average wins SSIM). We give
+fidelity 0.6 and information 0.4 so that a candidate must transfer the sources' edges and
+information faithfully (Qabf, the single most discriminative IR/visible metric in VIFB, has the
+largest weight) *and* keep their contrast. The metric set follows AE-Netv2's own list (EN, AG,
+SSIM, VIFF, plus the combined score) with Qabf and SD added. MI is available but off by default:
+it is maximised by *copying* one source verbatim (a fused image equal to an input has maximal MI
+with it), so with MI in the score pixel max - which copies every pixel from one source - wins the
+majority of LLVIP training patches, and the "relative optimal" target degenerates into a baseline.
+Information ratios are taken relative to the stronger source and capped (default 1.2): beyond
+that, more entropy/contrast/gradient than either source is amplification, not information, so it
+cannot buy score. Ratios to the sources (rather than fixed scales) make the score comparable
+across patches with very different content, and - unlike a rank or a min-max over the candidate
+set - make it an *absolute* score for a given patch, so a target kept in memory can be compared
+with a candidate produced later (AE-Netv2's target memory).
 
 Speed: `score_many` scores K candidates of one patch at once (the sources' statistics are computed
-once; OpenCV filters run over a HxWxK stack), about 1 ms per 128x128 candidate on one core.
+once; OpenCV filters run over a HxWxK stack), about 3-4 ms per 128x128 candidate on one core
+(VIF's four Gaussian scales are half of it).
 The metrics are local, fast implementations of the standard definitions, because the evaluator
 runs thousands of times per training run; `compare_with_project_metrics` checks them against
 `fusion_ros.metrics` (the project's reference implementations) when that package is importable,
-and `test/test_training_recipes.py` asserts the two agree.
+and `test/test_classic_fusion.py` asserts the two agree.
 """
 from __future__ import annotations
 
@@ -45,8 +53,8 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
-DEFAULT_WEIGHTS: dict[str, float] = {"Qabf": 0.25, "SSIM": 0.20, "MI": 0.15, "EN": 0.10, "SD": 0.15, "AG": 0.15}
-COMPONENTS = tuple(DEFAULT_WEIGHTS)
+DEFAULT_WEIGHTS: dict[str, float] = {"Qabf": 0.25, "VIF": 0.20, "SSIM": 0.15, "EN": 0.10, "SD": 0.15, "AG": 0.15}
+COMPONENTS = ("Qabf", "SSIM", "VIF", "MI", "EN", "SD", "AG")
 _EPS = 1e-6
 
 
@@ -131,6 +139,59 @@ def _ssim(x: np.ndarray, mu_x: np.ndarray, sxx: np.ndarray, y: np.ndarray, mu_y:
     return (num / den).mean(axis=(0, 1))
 
 
+_VIF_NOISE = 2.0 / 255.0**2  # Sheikh & Bovik's sigma_n^2 = 2 on the 0..255 scale
+_VIF_EPS = 1e-10 / 255.0**2
+_VIF_WINDOWS = [cv2.getGaussianKernel(n, n / 5.0) for n in (17, 9, 5, 3)]
+
+
+def _valid_filter(hwk: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """`filter2(w, x, 'valid')` for a separable Gaussian w = k k^T on a HxWxK stack."""
+    h = k.shape[0] // 2
+    out = _filter_stack(lambda x: cv2.sepFilter2D(x, cv2.CV_32F, k, k, borderType=cv2.BORDER_REFLECT), hwk)
+    return out[h:out.shape[0] - h, h:out.shape[1] - h] if h else out
+
+
+def _vif_scales(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per scale: (image at that scale, its 'valid' local mean and variance, the window)."""
+    out = []
+    cur = image
+    for i, k in enumerate(_VIF_WINDOWS):
+        if i > 0:
+            cur = np.ascontiguousarray(_valid_filter(cur, k)[::2, ::2])
+        if min(cur.shape[:2]) < k.shape[0]:
+            break
+        mu = _valid_filter(cur, k)
+        var = np.maximum(_valid_filter(cur * cur, k) - mu * mu, 0.0)
+        out.append((cur, mu, var, k))
+    return out
+
+
+def _vif(ref_scales, dist_scales) -> np.ndarray:
+    """Pixel-domain VIF (Sheikh & Bovik 2006, 4 scales, Gaussian windows 17/9/5/3, sigma N/5,
+    'valid' filtering as the reference code) of each candidate (HxWxK scales) against one
+    reference (HxWx1 scales). Returns K values (1 where the reference has no detail at all)."""
+    num = 0.0
+    den = 0.0
+    for (r, mu1, s1, k), (d, mu2, s2, _) in zip(ref_scales, dist_scales):
+        s12 = _valid_filter(r * d, k) - mu1 * mu2
+        flat1 = s1 < _VIF_EPS
+        g = np.where(flat1, 0.0, s12 / (s1 + _VIF_EPS))
+        sv = np.where(flat1, s2, s2 - g * s12)
+        s1e = np.where(flat1, 0.0, s1)
+        flat2 = s2 < _VIF_EPS
+        g = np.where(flat2, 0.0, g)
+        sv = np.where(flat2, 0.0, sv)
+        neg = g < 0
+        sv = np.where(neg, s2, sv)
+        g = np.where(neg, 0.0, g)
+        sv = np.maximum(sv, _VIF_EPS)
+        num = num + np.log10(1.0 + g * g * s1e / (sv + _VIF_NOISE)).sum(axis=(0, 1))
+        den = den + np.log10(1.0 + s1e / _VIF_NOISE).sum(axis=(0, 1))
+    num = np.broadcast_to(np.asarray(num, np.float64), np.shape(np.asarray(num)))
+    den = np.asarray(den, np.float64)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+
+
 # Xydeas & Petrovic's constants as used by VIFB.
 _TG, _KG, _DG = 0.9994, -15.0, 0.5
 _TA, _KA, _DA = 0.9879, -22.0, 0.8
@@ -191,6 +252,8 @@ class SourceStats:
     g_b: np.ndarray
     ang_a: np.ndarray
     ang_b: np.ndarray
+    vif_a: list | None = None
+    vif_b: list | None = None
 
 
 @dataclass
@@ -234,9 +297,11 @@ class QualityEvaluator:
         ang = _angle(gx, gy)
         ag = _avg_gradient(ab)
         sd = ab.std(axis=(0, 1))
+        vif_a = _vif_scales(a) if "VIF" in self.weights else None
+        vif_b = _vif_scales(b) if "VIF" in self.weights else None
         return SourceStats(a, b, q[:, :, 0], q[:, :, 1], float(h[0]), float(h[1]), float(sd[0]), float(sd[1]),
                            float(ag[0]), float(ag[1]), mu[:, :, :1], mu[:, :, 1:], s[:, :, :1], s[:, :, 1:],
-                           g[:, :, 0:1], g[:, :, 1:2], ang[:, :, 0:1], ang[:, :, 1:2])
+                           g[:, :, 0:1], g[:, :, 1:2], ang[:, :, 0:1], ang[:, :, 1:2], vif_a, vif_b)
 
     # -- candidates --
     def components_many(self, ir: np.ndarray, vis: np.ndarray, candidates, stats: SourceStats | None = None
@@ -263,6 +328,10 @@ class QualityEvaluator:
             mu_f = _gauss(f)
             s_f = _gauss(f * f) - mu_f * mu_f
             out["SSIM"] = 0.5 * (_ssim(st.a, st.mu_a, st.s_a, f, mu_f, s_f) + _ssim(st.b, st.mu_b, st.s_b, f, mu_f, s_f))
+        if "VIF" in want:
+            fs = _vif_scales(f)
+            vif = 0.5 * (_vif(st.vif_a or _vif_scales(st.a), fs) + _vif(st.vif_b or _vif_scales(st.b), fs))
+            out["VIF"] = np.minimum(vif, self.cap)
         if "Qabf" in want:
             gx, gy = _sobel(f, self._border)
             g_f = np.sqrt(gx * gx + gy * gy)
@@ -310,7 +379,8 @@ def raw_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 
     mi = _mutual_information(st.q_a, q_f, bins, st.h_a, h_f) + _mutual_information(st.q_b, q_f, bins, st.h_b, h_f)
     comps = ev.components_many(ir, vis, [fused], st)
     return {"EN": float(h_f[0]), "MI": float(mi[0] * np.log(2.0)), "SD": float(f.std() * 255.0),
-            "AG": float(_avg_gradient(f)[0] * 255.0), "SSIM": float(2.0 * comps["SSIM"][0]), "Qabf": float(comps["Qabf"][0])}
+            "AG": float(_avg_gradient(f)[0] * 255.0), "SSIM": float(2.0 * comps["SSIM"][0]),
+            "Qabf": float(comps["Qabf"][0]), "VIF": float(2.0 * comps["VIF"][0])}
 
 
 def compare_with_project_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> dict[str, tuple[float, float]] | None:

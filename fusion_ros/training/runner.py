@@ -92,9 +92,12 @@ def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: 
                                                  "validation_pairs": len(val_pairs),
                                                  "scored_at_max_side": cfg.val_max_side}}
     fields.update(card_fields or {})
+    result = {"summary": summary, "weights": str(weights), "duration_s": duration, "card_fields": fields}
+    summary_path = out_dir / "summary.json"
+    # written before the export so `fusion-ros export --checkpoint <out>/<model>.pt` can redo it
+    summary_path.write_text(json.dumps({**result, "training": training}, indent=2, default=str) + "\n")
     export_to = Path(export_dir) if export_dir else out_dir / "export"
     onnx_path, card_path = export_onnx(model, cfg.model, export_to, fields)
-    result = {"summary": summary, "onnx": str(onnx_path), "card": str(card_path), "weights": str(weights),
-              "duration_s": duration}
-    (out_dir / "summary.json").write_text(json.dumps({**result, "training": training}, indent=2, default=str) + "\n")
+    result.update(onnx=str(onnx_path), card=str(card_path))
+    summary_path.write_text(json.dumps({**result, "training": training}, indent=2, default=str) + "\n")
     return result

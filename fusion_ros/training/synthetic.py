@@ -81,9 +81,10 @@ def _is_held_out(path: Path) -> bool:
 
 
 def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIRS, max_side: int | None = 800,
-                        limit: int | None = None) -> list[np.ndarray]:
+                        limit: int | None = None, exclude: Sequence[str] = ()) -> list[np.ndarray]:
     """Luminance (float32 HxW in [0, 1]) of every image in `folders` (relative to the dataset root),
-    the longer side resized to at most `max_side`; `limit` images per folder. Refuses the held-out
+    the longer side resized to at most `max_side`; `limit` images per folder; file stems in
+    `exclude` are skipped (the recipe passes its validation pairs' names). Refuses the held-out
     evaluation sets."""
     images: list[np.ndarray] = []
     for folder in folders:
@@ -91,7 +92,7 @@ def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIR
         if _is_held_out(path):
             raise ValueError(f"{folder} is a held-out evaluation set ({', '.join(HELD_OUT_SETS)}); "
                              "do not train on it")
-        files = list(image_files(path).values())
+        files = [f for stem, f in image_files(path).items() if stem not in set(exclude)]
         if limit:
             files = files[:limit]
         for f in files:

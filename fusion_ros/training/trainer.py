@@ -49,14 +49,11 @@ class Stateful(Protocol):
 # --- seeding ---------------------------------------------------------------------------------
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch; make torch's CPU kernels deterministic."""
+    """Seed python, numpy and torch. (torch.use_deterministic_algorithms is not called: it imports
+    torch's compiler stack, ~3 s, and the CPU kernels used here are deterministic already.)"""
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-    try:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    except Exception:  # pragma: no cover - older torch
-        pass
 
 
 def configure_threads(cfg: TrainConfig) -> None:

@@ -36,7 +36,8 @@ cfg.extra keys (defaults): pool (all of CLASSIC_METHODS), quality_weights (the e
 defaults), quality_cap (1.2), stage1_epochs (1), stage2_epochs (10 * stage1_epochs),
 stage1_lr (cfg.lr = 1e-3), stage2_lr (stage1_lr / 10), w_pos (0.1), pos_eps (0.01),
 refresh (true), refresh_every (4 steps), refresh_from_stage (2), extra_sources ([]: more pair
-sources, e.g. mri_ct, for AE-Netv2's multi-task use; appended to the training pairs).
+sources, e.g. mri_ct, for AE-Netv2's multi-task use; appended to the training pairs), channels_last
+(true: NHWC tensors during training, ~1.5x faster group convolutions on CPU; same weights).
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "pool": list(CLASSIC_METHODS), "quality_weights": dict(DEFAULT_WEIGHTS), "quality_cap": 1.2,
     "stage1_epochs": 1, "stage2_epochs": None, "stage1_lr": None, "stage2_lr": None,
     "w_pos": 0.1, "pos_eps": 0.01, "refresh": True, "refresh_every": 4, "refresh_from_stage": 2,
-    "extra_sources": [],
+    "extra_sources": [], "channels_last": True,
 }
 
 
@@ -182,6 +183,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     s = recipe_settings(cfg)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model)
+    fmt = torch.channels_last if s["channels_last"] else torch.contiguous_format
+    model = model.to(memory_format=fmt)
     multiple = get_spec(cfg.model).size_multiple
     evaluator = QualityEvaluator(weights=s["quality_weights"], cap=s["quality_cap"])
     budget = TimeBudget(cfg.max_minutes)
@@ -206,7 +209,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
 
     def make_loss(stage_no: int):
         def loss_fn(batch, indices, step):
-            out = model(batch)
+            out = model(batch.contiguous(memory_format=fmt))
             best = memory.best[indices].float()
             worst = memory.worst[indices].float()
             loss, terms = relative_optimal_loss(out, best, worst, s["w_pos"], s["pos_eps"])
@@ -238,5 +241,5 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     summary["targets_final"] = memory.stats()
     summary["stopped_early"] = res1.stopped_early or res2.stopped_early
     summary["val_metrics"] = res2.val_metrics
-    model.eval()
+    model = model.to(memory_format=torch.contiguous_format).eval()
     return model, summary

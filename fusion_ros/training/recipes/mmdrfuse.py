@@ -27,7 +27,8 @@ student_epochs (10), student_batch (26), student_lr (cfg.lr), w_int (1.0), w_gra
 w_per (0.2), lambda (1.0), theta (1.0), w_feat (1.0), w_resp (1.0), attention_p (2.0),
 refresh (true), refresh_weight (1.0), refresh_kappa (10.0), refresh_warmup_epochs (1: no refresh
 loss while the memory fills in the first epoch), vgg19_weights (null), teacher_checkpoint (null: a
-teacher.pt checkpoint or state_dict to reuse instead of training one), teacher_time_fraction (0.6).
+teacher.pt checkpoint or state_dict to reuse instead of training one), teacher_time_fraction (0.6),
+cache_teacher (true: the frozen teacher's outputs on the fixed patches are computed once).
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "w_int": 1.0, "w_grad": 2.0, "w_per": 0.2, "lambda": 1.0, "theta": 1.0,
     "w_feat": 1.0, "w_resp": 1.0, "attention_p": 2.0,
     "refresh": True, "refresh_weight": 1.0, "refresh_kappa": 10.0, "refresh_warmup_epochs": 1,
-    "vgg19_weights": None, "teacher_checkpoint": None, "teacher_time_fraction": 0.6,
+    "vgg19_weights": None, "teacher_checkpoint": None, "teacher_time_fraction": 0.6, "cache_teacher": True,
 }
 
 
@@ -100,6 +101,29 @@ def _refresh_term(memory: RefreshMemory | None, s: dict[str, Any], steps_per_epo
     terms.update({"refresh": float(loss.detach()), "ssim_score": float(info["s"].mean()),
                   "gmsd_score": float(info["g"].mean())})
     return s["refresh_weight"] * loss, terms
+
+
+class TeacherCache:
+    """The frozen teacher's (4-channel feature, output) per fixed patch, computed the first time a
+    sample is seen: the teacher runs once per patch instead of once per student epoch. float32
+    (float16 when it would exceed 512 MB). Not checkpointed: recomputed identically on resume."""
+
+    def __init__(self, n: int, crop: int) -> None:
+        self.n, self.crop = n, crop
+        self.dtype = torch.float32 if n * 5 * crop * crop * 4 <= 512 * 2**20 else torch.float16
+        self.feat = torch.zeros(n, 4, crop, crop, dtype=self.dtype)
+        self.out = torch.zeros(n, 1, crop, crop, dtype=self.dtype)
+        self.have = torch.zeros(n, dtype=torch.bool)
+
+    @torch.no_grad()
+    def get(self, teacher: nn.Module, batch: torch.Tensor, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        missing = ~self.have[indices]
+        if missing.any():
+            f, o = teacher.forward_features(batch[missing])
+            idx = indices[missing]
+            self.feat[idx], self.out[idx] = f.to(self.dtype), o.to(self.dtype)
+            self.have[idx] = True
+        return self.feat[indices].float(), self.out[indices].float()
 
 
 def _steps_per_epoch(n: int, batch: int) -> int:
@@ -154,10 +178,15 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     s_mem = RefreshMemory(len(dataset), cfg.crop, s["refresh_kappa"]) if s["refresh"] else None
     s_spe = _steps_per_epoch(len(dataset), s["student_batch"])
 
+    cache = TeacherCache(len(dataset), cfg.crop) if s["cache_teacher"] else None
+
     def student_loss(batch, indices, step):
         ir, vis = batch[:, 0:1], batch[:, 1:2]
-        with torch.no_grad():
-            f_t, o_t = teacher.forward_features(batch)
+        if cache is not None:
+            f_t, o_t = cache.get(teacher, batch, indices)
+        else:
+            with torch.no_grad():
+                f_t, o_t = teacher.forward_features(batch)
         f_s, o_s = student.forward_features(batch)
         l_feat = attention_distill_loss(f_s, f_t, s["attention_p"])
         l_resp = F.l1_loss(o_s, o_t)

@@ -1,0 +1,227 @@
+"""Offline fusion of a rosbag2: a new bag with the original topics, the fused stream and per-frame
+latency diagnostics.
+
+The two camera topics (raw ``sensor_msgs/Image`` or ``CompressedImage``; ``T`` falls back to
+``T/compressed``) are paired with the fusion node's synchroniser (:class:`FramePairer`), each pair is
+fused as fast as the pipeline goes, and the output bag gets, besides a copy of every input message
+(same log times):
+
+* ``fused_topic`` (sensor_msgs/Image): header = the visible frame's header (stamp and frame_id),
+  encoding as the node's (bgr8 for colour visible, rgb8 for rgb8 visible, mono8 for mono);
+  log time = the later of the two input log times (when a live node could have fused it);
+* ``<fused namespace>/camera_info``: the latest visible camera_info restamped, when the bag has one;
+* ``/diagnostics`` (DiagnosticArray, one status per fused frame): decode / preprocess / inference /
+  postprocess / encode / total milliseconds, the pair's stamps and stamp difference.
+
+The fused image data is deterministic (same input and model -> byte-identical fused images), which
+``test_bags`` checks. The output appears only when complete (see :class:`BagWriter`).
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from fusion_ros.bags.io import (BagError, BagReader, BagWriter, CAMERA_INFO, DIAGNOSTIC_ARRAY, IMAGE,
+                                diagnostic_array, image_frame, numpy_to_image,
+                                resolve_image_topic, serialize)
+from fusion_ros.bags.pairs import (DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, DEFAULT_QUEUE_SIZE,
+                                   DEFAULT_SLOP_S, FramePairer)
+
+DEFAULT_VISIBLE_TOPIC = "/visible/image_raw"
+DEFAULT_THERMAL_TOPIC = "/thermal/image_raw"
+DEFAULT_FUSED_TOPIC = "/fused/image_raw"
+DIAGNOSTICS_TOPIC = "/diagnostics"
+STATUS_NAME = "fuse_bag: fusion"
+STAGES = ("decode", "preprocess", "inference", "postprocess", "encode", "total")
+
+
+@dataclass
+class FuseBagResult:
+    output: Path
+    model: str
+    visible_topic: str
+    thermal_topic: str
+    fused_topic: str
+    received: List[int] = field(default_factory=lambda: [0, 0])
+    pairs: int = 0
+    fused: int = 0
+    failed: int = 0
+    dropped: List[int] = field(default_factory=lambda: [0, 0])
+    copied: int = 0
+    elapsed_s: float = 0.0  # wall time of the whole run (read, fuse, write)
+    fuse_s: float = 0.0  # time spent decoding + fusing + encoding the pairs
+    stage_ms: Dict[str, float] = field(default_factory=dict)  # mean per stage
+    errors: List[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        """Fused frames per second of wall time (the whole job, I/O included)."""
+        return self.fused / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def fusion_fps(self) -> float:
+        """Fused frames per second of decode + fuse + encode time (the pipeline alone)."""
+        return self.fused / self.fuse_s if self.fuse_s > 0 else 0.0
+
+    def summary(self) -> str:
+        stages = ", ".join(f"{k} {self.stage_ms[k]:.2f}" for k in STAGES if k in self.stage_ms)
+        text = (f"fused {self.fused}/{self.pairs} pairs of {self.visible_topic} + "
+                f"{self.thermal_topic} with {self.model} -> {self.output} ({self.fused_topic}): "
+                f"{self.fps:.1f} frames/s overall, {self.fusion_fps:.1f} frames/s fusion "
+                f"(mean ms: {stages}); unpaired visible {self.dropped[0]}, thermal {self.dropped[1]}")
+        if self.failed:
+            text += f"; {self.failed} pairs failed (first: {self.errors[0]})"
+        return text
+
+
+def _sibling(topic: str, name: str) -> str:
+    return posixpath.join(posixpath.dirname(topic.rstrip("/")) or "/", name)
+
+
+def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str = "mmdrfuse", *,
+             visible_topic: str = DEFAULT_VISIBLE_TOPIC, thermal_topic: str = DEFAULT_THERMAL_TOPIC,
+             fused_topic: str = DEFAULT_FUSED_TOPIC, slop: float = DEFAULT_SLOP_S,
+             queue_size: int = DEFAULT_QUEUE_SIZE,
+             inter_message_lower_bound: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+             backend: str = "cpu", weights_dir: Optional[str] = None, options: Any = None,
+             pipeline: Any = None, storage: Optional[str] = None, copy_topics: bool = True,
+             diagnostics: bool = True, overwrite: bool = False, progress: bool = False,
+             on_frame: Optional[Callable[[int], None]] = None) -> FuseBagResult:
+    """Fuse ``in_bag`` into a new bag ``out_bag`` (see the module docstring).
+
+    ``pipeline`` (a loaded FusionPipeline) overrides ``model``/``backend``/``weights_dir``/
+    ``options``. ``storage`` defaults to the input's. A pair that cannot be decoded or fused
+    (``FusionInputError``) is skipped and counted in ``failed``; any other error aborts and
+    leaves no output.
+    """
+    from fusion_ros.runtime import FusionInputError, load_pipeline
+    from fusion_ros.runtime.encodings import fused_encoding as runtime_fused_encoding
+    from fusion_ros.runtime.encodings import prepare_visible
+
+    t_start = time.perf_counter()
+    with BagReader(in_bag) as reader:
+        vis_topic = resolve_image_topic(reader, visible_topic)
+        th_topic = resolve_image_topic(reader, thermal_topic)
+        topics = reader.topics
+        if fused_topic in topics:
+            raise BagError(f"{reader.path} already has a topic {fused_topic}; choose another "
+                           "--fused-topic")
+        info_in = _sibling(vis_topic if not vis_topic.endswith("/compressed")
+                           else vis_topic[: -len("/compressed")], "camera_info")
+        info_in = info_in if topics.get(info_in) and topics[info_in].msgtype == CAMERA_INFO else None
+        info_out = _sibling(fused_topic, "camera_info") if info_in else None
+        if info_out in topics:
+            info_out = None
+        diag_topic = DIAGNOSTICS_TOPIC if diagnostics else None
+        if pipeline is None:
+            pipeline = load_pipeline(model, backend=backend, weights_dir=weights_dir, options=options)
+        model_name = str(getattr(pipeline, "name", None) or model)
+        result = FuseBagResult(Path(out_bag), model_name, vis_topic, th_topic, fused_topic)
+        pairer = FramePairer(slop, queue_size, inter_message_lower_bound)
+        sums = {k: 0.0 for k in STAGES}
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=topics[vis_topic].count, desc="fuse-bag", unit="frame",
+                       dynamic_ncols=True)
+        with BagWriter(out_bag, storage=storage or reader.storage, overwrite=overwrite) as out:
+            if copy_topics:
+                for topic in topics:
+                    out.copy_topic(reader, topic)
+            out.add_topic(fused_topic, IMAGE)
+            if info_out:
+                out.add_topic(info_out, CAMERA_INFO)
+            if diag_topic and diag_topic not in out.counts:
+                out.add_topic(diag_topic, DIAGNOSTIC_ARRAY)
+            latest_info: List[Any] = [None]
+
+            def fuse_pair(vis, th) -> None:
+                result.pairs += 1
+                t0 = time.perf_counter()
+                try:
+                    vis_arr, vis_encoding = _visible_input(vis)
+                    vis_arr, order = prepare_visible(vis_arr, vis_encoding)
+                    th_arr = th.to_numpy()
+                    t1 = time.perf_counter()
+                    fused = pipeline.fuse(vis_arr, th_arr, visible_order=order)
+                    image = np.asarray(fused.image)
+                    encoding = runtime_fused_encoding(vis_encoding)
+                except FusionInputError as exc:
+                    result.failed += 1
+                    if len(result.errors) < 10:
+                        result.errors.append(f"stamp {vis.stamp_ns}: {exc}")
+                    return
+                t2 = time.perf_counter()
+                msg = numpy_to_image(image, encoding, vis.stamp_ns, vis.frame_id)
+                data = serialize(msg)
+                t3 = time.perf_counter()
+                log_time = max(vis.log_time_ns, th.log_time_ns)
+                out.write_raw(fused_topic, log_time, data)
+                if info_out and latest_info[0] is not None:
+                    info = latest_info[0]
+                    info.header.stamp = msg.header.stamp
+                    out.write_raw(info_out, log_time, serialize(info))
+                times = fused.times
+                stage = {"decode": (t1 - t0) * 1e3, "preprocess": float(times.preprocess_ms),
+                         "inference": float(times.inference_ms),
+                         "postprocess": float(times.postprocess_ms), "encode": (t3 - t2) * 1e3,
+                         "total": (t3 - t0) * 1e3}
+                for k, v in stage.items():
+                    sums[k] += v
+                result.fuse_s += t3 - t0
+                result.fused += 1
+                if diag_topic:
+                    values = [(f"{k}_ms", f"{v:.3f}") for k, v in stage.items()]
+                    values += [("model", model_name), ("visible_stamp", str(vis.stamp_ns)),
+                               ("thermal_stamp", str(th.stamp_ns)),
+                               ("stamp_delta_ms", f"{(th.stamp_ns - vis.stamp_ns) / 1e6:.3f}"),
+                               ("frame", str(result.fused))]
+                    out.write_raw(diag_topic, log_time, serialize(diagnostic_array(
+                        vis.stamp_ns, [(STATUS_NAME, "fused", model_name, 0, values)])))
+                if on_frame is not None:
+                    on_frame(result.fused)
+
+            wanted = None if copy_topics else [t for t in (vis_topic, th_topic, info_in) if t]
+            try:
+                for m in reader.messages(wanted):
+                    if copy_topics:
+                        out.write_raw(m.topic, m.log_time_ns, m.data)
+                        result.copied += 1
+                    if m.topic == info_in:
+                        latest_info[0] = m.decode()
+                        continue
+                    if m.topic not in (vis_topic, th_topic):
+                        continue
+                    frame = image_frame(m)
+                    index = 0 if m.topic == vis_topic else 1
+                    result.received[index] += 1
+                    for vis, th in pairer.add(index, frame.stamp_ns, frame):
+                        fuse_pair(vis, th)
+                    if bar is not None and index == 0:
+                        bar.update(1)
+                for vis, th in pairer.flush():
+                    fuse_pair(vis, th)
+            finally:
+                if bar is not None:
+                    bar.close()
+            stats = pairer.stats
+            result.dropped = stats.dropped
+    result.elapsed_s = time.perf_counter() - t_start
+    result.stage_ms = {k: (v / result.fused if result.fused else 0.0) for k, v in sums.items()}
+    return result
+
+
+def _visible_input(frame) -> Tuple[np.ndarray, str]:
+    """(decoded visible array, its encoding); compressed colour decodes to BGR, mono to mono8."""
+    array = frame.to_numpy()
+    if not frame.compressed:
+        return array, frame.encoding
+    return array, ("bgr8" if array.ndim == 3 else ("mono16" if array.dtype == np.uint16 else "mono8"))

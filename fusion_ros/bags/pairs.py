@@ -1,0 +1,219 @@
+"""Visible/thermal pairs out of a bag, with the synchroniser the fusion node uses.
+
+:class:`FramePairer` feeds image frames to :class:`fusion_ros.sync.ApproximateTimeSynchronizer`
+(message_filters' ApproximateTime policy, the one behind the live node's ``PairSynchronizer``)
+by header stamp and hands back the pairs it outputs; like the node it restarts the synchroniser
+when a camera's stamps jump back by more than a second (a bag that was recorded while looping).
+
+:func:`pairs_from_bag` is the training data source (``{"source": "bag", "bag": ..., ...}`` in
+``fusion_ros.training.data.load_pairs_from_source``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from fusion_ros.bags.io import BagReader, ImageFrame, image_frame, resolve_image_topic
+
+#: The fusion node's defaults (fusion_ros.ros.parameters: sync_slop, sync_queue_size).
+DEFAULT_SLOP_S = 0.015
+DEFAULT_QUEUE_SIZE = 5
+#: Offline there is no latency to save, so no inter-message bound: every pair is provably optimal
+#: (with a correct bound the node outputs the same pairs, only sooner).
+DEFAULT_INTER_MESSAGE_LOWER_BOUND_S = 0.0
+#: Same as fusion_ros.ros.synchronizer.TIME_JUMP_BACK_NS.
+TIME_JUMP_BACK_NS = 1_000_000_000
+
+
+@dataclass
+class PairStats:
+    received: List[int] = field(default_factory=lambda: [0, 0])
+    pairs: int = 0
+    dropped: List[int] = field(default_factory=lambda: [0, 0])
+    out_of_order: int = 0
+    resets: int = 0
+
+
+class FramePairer:
+    """Pair visible (index 0) and thermal (index 1) frames by header stamp."""
+
+    def __init__(self, slop_s: float = DEFAULT_SLOP_S, queue_size: int = DEFAULT_QUEUE_SIZE,
+                 inter_message_lower_bound_s: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S) -> None:
+        from fusion_ros.sync import ApproximateTimeSynchronizer
+
+        self._ready: List[Tuple[Any, Any]] = []
+        self._factory = lambda: ApproximateTimeSynchronizer(
+            int(queue_size), int(round(float(slop_s) * 1e9)), self._on_pair,
+            inter_message_lower_bound_ns=int(round(float(inter_message_lower_bound_s) * 1e9)))
+        self._sync = self._factory()
+        self._last: List[Optional[int]] = [None, None]
+        self._base_pairs = 0
+        self._base_dropped = [0, 0]
+        self._base_ooo = 0
+        self.resets = 0
+        self.received = [0, 0]
+
+    def _on_pair(self, visible: Any, thermal: Any) -> None:
+        self._ready.append((visible, thermal))
+
+    def _take(self) -> List[Tuple[Any, Any]]:
+        ready, self._ready = self._ready, []
+        return ready
+
+    def add(self, index: int, stamp_ns: int, item: Any) -> List[Tuple[Any, Any]]:
+        """Add one frame; returns the pairs that became final (oldest first)."""
+        self.received[index] += 1
+        last = self._last[index]
+        if last is not None and stamp_ns < last - TIME_JUMP_BACK_NS:
+            self._sync.flush()  # the pairs before the jump are still good
+            self._fold()
+            self._sync = self._factory()
+            self._last = [None, None]
+            self.resets += 1
+        self._last[index] = stamp_ns
+        self._sync.add(index, stamp_ns, item)
+        return self._take()
+
+    def flush(self) -> List[Tuple[Any, Any]]:
+        """End of input: the remaining best pairs."""
+        self._sync.flush()
+        return self._take()
+
+    def _fold(self) -> None:
+        self._base_pairs += self._sync.pairs
+        self._base_dropped = [b + d for b, d in zip(self._base_dropped, self._sync.dropped_by_stream)]
+        self._base_ooo += self._sync.out_of_order
+
+    @property
+    def stats(self) -> PairStats:
+        s = self._sync
+        return PairStats(received=list(self.received), pairs=self._base_pairs + s.pairs,
+                         dropped=[b + d for b, d in zip(self._base_dropped, s.dropped_by_stream)],
+                         out_of_order=self._base_ooo + s.out_of_order, resets=self.resets)
+
+
+def synchronized_frames(bag: BagReader, visible_topic: str, thermal_topic: str, *,
+                        slop: float = DEFAULT_SLOP_S, queue_size: int = DEFAULT_QUEUE_SIZE,
+                        inter_message_lower_bound: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+                        stats: Optional[PairStats] = None) -> Iterator[Tuple[ImageFrame, ImageFrame]]:
+    """(visible, thermal) ImageFrames of an open bag, paired as the node pairs them, in order.
+
+    Topics are resolved with :func:`resolve_image_topic` (``T`` or ``T/compressed``). ``stats``
+    (optional) is filled in when the iteration ends."""
+    vis_topic = resolve_image_topic(bag, visible_topic)
+    th_topic = resolve_image_topic(bag, thermal_topic)
+    pairer = FramePairer(slop, queue_size, inter_message_lower_bound)
+    for m in bag.messages([vis_topic, th_topic]):
+        frame = image_frame(m)
+        yield from pairer.add(0 if m.topic == vis_topic else 1, frame.stamp_ns, frame)
+    yield from pairer.flush()
+    if stats is not None:
+        final = pairer.stats
+        stats.received, stats.pairs, stats.dropped = final.received, final.pairs, final.dropped
+        stats.out_of_order, stats.resets = final.out_of_order, final.resets
+
+
+# ----------------------------------------------------------------------------- training pairs
+def thermal_to_unit(image: np.ndarray) -> np.ndarray:
+    """As fusion_ros.training.data.thermal_to_unit: uint8 /255; 16-bit min-max per frame."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    image = image.astype(np.float32)
+    lo, hi = float(image.min()), float(image.max())
+    return (image - lo) / max(hi - lo, 1e-6)
+
+
+def visible_to_luminance(image: np.ndarray) -> np.ndarray:
+    """As fusion_ros.training.data.visible_to_luminance: Y of YCrCb in [0, 1] (gray /255)."""
+    import cv2
+
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 0]
+    return image.astype(np.float32) / 255.0
+
+
+class BagPair(NamedTuple):
+    """One training pair from a bag: a tuple ``(name, ir, vis, vis_bgr)`` that also reads like
+    ``fusion_ros.training.data.Pair`` (``.name .ir .vis .vis_bgr .shape .stacked()``)."""
+
+    name: str
+    ir: np.ndarray  # float32 HxW in [0, 1]
+    vis: np.ndarray  # float32 HxW in [0, 1] (luminance)
+    vis_bgr: Optional[np.ndarray]  # uint8 HxWx3 for colour visible, else None
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return int(self.ir.shape[0]), int(self.ir.shape[1])
+
+    def stacked(self) -> np.ndarray:
+        return np.stack([self.ir, self.vis]).astype(np.float32, copy=False)
+
+
+def _to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
+    import cv2
+
+    if array.ndim == 3 and array.shape[2] == 3 and encoding.lower().startswith("rgb"):
+        return cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    if array.ndim == 3 and array.shape[2] == 4:
+        code = cv2.COLOR_RGBA2BGR if encoding.lower().startswith("rgba") else cv2.COLOR_BGRA2BGR
+        return cv2.cvtColor(array, code)
+    if array.dtype != np.uint8:
+        array = cv2.convertScaleAbs(array, alpha=255.0 / max(float(array.max()), 1.0))
+    return array
+
+
+def _resize_max_side(image: np.ndarray, max_side: Optional[int]) -> np.ndarray:
+    import cv2
+
+    if not max_side or max(image.shape[:2]) <= max_side:
+        return image
+    scale = max_side / max(image.shape[:2])
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def pairs_from_bag(bag: str | os.PathLike, visible_topic: str = "/visible/image_raw",
+                   thermal_topic: str = "/thermal/image_raw", slop: float = DEFAULT_SLOP_S,
+                   every_n: int = 1, limit: Optional[int] = None, *,
+                   queue_size: int = DEFAULT_QUEUE_SIZE, max_side: Optional[int] = None,
+                   keep_color: bool = True) -> List[BagPair]:
+    """Synchronised pairs of a bag as training pairs.
+
+    Returns a list of :class:`BagPair` ``(name, ir, vis, vis_bgr)``: ``ir`` float32 HxW in
+    [0, 1] (8-bit /255, 16-bit min-max stretched per frame), ``vis`` float32 HxW luminance in
+    [0, 1] (Y of YCrCb), ``vis_bgr`` the uint8 BGR visible frame (None for mono visible or with
+    ``keep_color=False``). The thermal frame is resized to the visible size when they differ
+    (cameras assumed registered). ``every_n`` keeps every n-th pair (consecutive video frames are
+    nearly identical), ``limit`` stops after that many pairs, ``max_side`` downsizes (area).
+    ``name`` is ``<bag folder>_<visible stamp in ns>``, unique and sortable.
+    """
+    import cv2
+
+    if every_n < 1:
+        raise ValueError(f"every_n must be >= 1, got {every_n}")
+    out: List[BagPair] = []
+    with BagReader(bag) as reader:
+        base = reader.path.name or "bag"
+        for k, (vis, th) in enumerate(synchronized_frames(reader, visible_topic, thermal_topic,
+                                                           slop=slop, queue_size=queue_size)):
+            if k % every_n:
+                continue
+            vis_img = _to_bgr(vis.to_numpy(), vis.encoding)
+            th_img = th.to_numpy()
+            if th_img.ndim == 3:
+                th_img = th_img[..., 0]
+            if th_img.shape[:2] != vis_img.shape[:2]:
+                th_img = cv2.resize(th_img, (vis_img.shape[1], vis_img.shape[0]),
+                                    interpolation=cv2.INTER_AREA)
+            th_img = _resize_max_side(th_img, max_side)
+            vis_img = _resize_max_side(vis_img, max_side)
+            colour = vis_img.ndim == 3
+            out.append(BagPair(f"{base}_{vis.stamp_ns}", np.ascontiguousarray(thermal_to_unit(th_img)),
+                               np.ascontiguousarray(visible_to_luminance(vis_img)),
+                               vis_img if (keep_color and colour) else None))
+            if limit is not None and len(out) >= limit:
+                break
+    return out

@@ -1,0 +1,354 @@
+"""MP4 videos of a fused stream: the fused images, and a labelled side-by-side mosaic
+(visible | thermal | fused), from a fused bag (``fusion-ros fuse-bag`` output or a recording of the
+live node) or from a folder of fused images (``fusion-ros fuse`` output).
+
+Codec: OpenCV's VideoWriter with fourcc ``mp4v`` (MPEG-4 Part 2). It is the one that works with
+the FFmpeg in the opencv-python wheels here: ``avc1``/``H264`` need an H.264 encoder that those
+wheels do not ship (only the v4l2m2m hardware one, which fails without a device). Frame sizes are
+padded to even numbers (MPEG-4 needs them; odd sizes would be silently cropped). Videos are written
+to a temporary name and renamed when complete.
+
+In a bag, the fused frame's stamp is its visible frame's stamp (the fusion node and fuse-bag keep
+the visible header); the thermal partner is found with the same synchroniser as the node's.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from fusion_ros.bags.io import BagError, BagReader, image_frame, resolve_image_topic
+from fusion_ros.bags.pairs import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, synchronized_frames
+
+DEFAULT_FOURCC = "mp4v"
+DEFAULT_FPS = 30.0
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+#: Frames held while waiting for a fused frame's visible/thermal partners before giving up.
+MAX_BUFFERED = 120
+
+
+class VideoError(RuntimeError):
+    """The video could not be written (no frames, codec unavailable, unreadable input)."""
+
+
+@dataclass
+class VideoResult:
+    path: Optional[Path]
+    frames: int
+    size: Tuple[int, int]  # (width, height)
+    fps: float
+    fourcc: str
+    mosaic_path: Optional[Path] = None
+    mosaic_frames: int = 0
+    mosaic_size: Tuple[int, int] = (0, 0)
+    missing_partners: int = 0  # mosaic frames drawn with a blank visible/thermal panel
+
+    def summary(self) -> str:
+        parts = []
+        if self.path:
+            parts.append(f"{self.path} ({self.frames} frames, {self.size[0]}x{self.size[1]}, "
+                         f"{self.fps:.2f} fps, {self.fourcc})")
+        if self.mosaic_path:
+            parts.append(f"{self.mosaic_path} ({self.mosaic_frames} frames, "
+                         f"{self.mosaic_size[0]}x{self.mosaic_size[1]})")
+        text = "wrote " + " and ".join(parts)
+        if self.missing_partners:
+            text += f"; {self.missing_partners} mosaic frames lacked a visible/thermal partner"
+        return text
+
+
+class VideoSink:
+    """A VideoWriter opened on the first frame (its size fixes the video's), written to a temporary
+    name and renamed by :meth:`close`; :meth:`abort` deletes it."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, fourcc: str = DEFAULT_FOURCC) -> None:
+        self.path = Path(path)
+        self.fps = float(fps) if fps and fps > 0 else DEFAULT_FPS
+        self.fourcc = fourcc
+        self.frames = 0
+        self.size: Tuple[int, int] = (0, 0)
+        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
+        self._writer: Optional[cv2.VideoWriter] = None
+
+    def write(self, image: np.ndarray) -> None:
+        image = _even(_bgr8(image))
+        h, w = image.shape[:2]
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc),
+                                           self.fps, (w, h))
+            if not self._writer.isOpened():
+                self.abort()
+                raise VideoError(f"cannot open a {self.fourcc!r} VideoWriter for {self.path} "
+                                 f"({w}x{h}); try --fourcc mp4v")
+            self.size = (w, h)
+        elif (w, h) != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> Path:
+        if self._writer is None:
+            raise VideoError(f"no frames to write to {self.path}")
+        self._writer.release()
+        self._writer = None
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        try:
+            self._tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _bgr8(image: np.ndarray) -> np.ndarray:
+    from fusion_ros.visuals import to_display
+
+    return np.ascontiguousarray(to_display(image))
+
+
+def _even(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    if h % 2 or w % 2:
+        image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return image
+
+
+def mosaic_frame(visible: Optional[np.ndarray], thermal: Optional[np.ndarray], fused: np.ndarray,
+                 labels: Tuple[str, str, str] = ("visible", "thermal", "fused")) -> np.ndarray:
+    """visible | thermal | fused at the fused image's height, labelled; a missing input is a
+    black panel of the fused size."""
+    from fusion_ros.visuals import mosaic
+
+    blank = np.zeros(fused.shape[:2] + (3,), np.uint8)
+    images = [blank if visible is None else visible, blank if thermal is None else thermal, fused]
+    return mosaic(images, list(labels), height=fused.shape[0])
+
+
+def _rgb_to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 3 and encoding.lower().startswith("rgb"):
+        return cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    return array
+
+
+def _frame_array(frame) -> np.ndarray:
+    return _rgb_to_bgr(frame.to_numpy(), "bgr8" if frame.compressed else frame.encoding)
+
+
+def _fps_from_stamps(stamps: List[int]) -> float:
+    if len(stamps) < 2:
+        return DEFAULT_FPS
+    diffs = np.diff(np.asarray(stamps, np.int64))
+    diffs = diffs[diffs > 0]
+    if not len(diffs):
+        return DEFAULT_FPS
+    return float(np.clip(1e9 / float(np.median(diffs)), 1.0, 240.0))
+
+
+def mosaic_path_for(out: str | os.PathLike) -> Path:
+    out = Path(out)
+    return out.with_name(f"{out.stem}_mosaic{out.suffix or '.mp4'}")
+
+
+# ----------------------------------------------------------------------------- from a bag
+def bag_to_video(bag: str | os.PathLike, out: Optional[str | os.PathLike], *,
+                 mosaic: Optional[str | os.PathLike] = None, fused_topic: str = "/fused/image_raw",
+                 visible_topic: str = "/visible/image_raw", thermal_topic: str = "/thermal/image_raw",
+                 fps: Optional[float] = None, fourcc: str = DEFAULT_FOURCC, slop: float = DEFAULT_SLOP_S,
+                 queue_size: int = DEFAULT_QUEUE_SIZE, fused_label: str = "fused",
+                 progress: bool = False) -> VideoResult:
+    """Fused video at ``out`` and/or mosaic video at ``mosaic`` from a fused bag."""
+    if out is None and mosaic is None:
+        raise VideoError("nothing to write: give an output video and/or a mosaic video")
+    with BagReader(bag) as reader:
+        fused_t = resolve_image_topic(reader, fused_topic)
+        stamps = [image_frame(m).stamp_ns for m in reader.messages([fused_t])]
+        if not stamps:
+            raise VideoError(f"{reader.path}: {fused_t} has no messages")
+        rate = float(fps) if fps else _fps_from_stamps(stamps)
+        partner: Dict[int, int] = {}
+        topics = [fused_t]
+        vis_t = th_t = None
+        if mosaic is not None:
+            try:
+                vis_t = resolve_image_topic(reader, visible_topic)
+                th_t = resolve_image_topic(reader, thermal_topic)
+            except BagError as exc:
+                raise VideoError(f"a mosaic needs the visible and thermal topics: {exc}") from exc
+            for v, t in synchronized_frames(reader, vis_t, th_t, slop=slop, queue_size=queue_size):
+                partner[v.stamp_ns] = t.stamp_ns
+            topics += [vis_t, th_t]
+        sinks = _sinks(out, mosaic, rate, fourcc)
+        result = VideoResult(sinks[0].path if sinks[0] else None, 0, (0, 0), rate, fourcc,
+                             sinks[1].path if sinks[1] else None)
+        bar = _bar(progress, len(stamps))
+        try:
+            vis_buf: "OrderedDict[int, object]" = OrderedDict()
+            th_buf: "OrderedDict[int, object]" = OrderedDict()
+            pending: deque = deque()
+
+            def emit(fused_frame, force: bool = False) -> bool:
+                stamp = fused_frame.stamp_ns
+                vis = th = None
+                if sinks[1] is not None:
+                    vis = vis_buf.get(stamp)
+                    th_stamp = partner.get(stamp)
+                    th = th_buf.get(th_stamp) if th_stamp is not None else None
+                    complete = vis is not None and (th is not None or th_stamp is None)
+                    if not complete and not force:
+                        return False
+                    if vis is None or th is None:
+                        result.missing_partners += 1
+                    for buf, limit in ((vis_buf, stamp), (th_buf, th_stamp if th_stamp else stamp)):
+                        for key in [k for k in buf if k <= limit]:
+                            del buf[key]
+                fused = _frame_array(fused_frame)
+                if sinks[0] is not None:
+                    sinks[0].write(fused)
+                if sinks[1] is not None:
+                    sinks[1].write(mosaic_frame(
+                        None if vis is None else _frame_array(vis),
+                        None if th is None else _frame_array(th), fused,
+                        ("visible", "thermal", fused_label)))
+                if bar is not None:
+                    bar.update(1)
+                return True
+
+            for m in reader.messages(topics):
+                frame = image_frame(m)
+                if m.topic == fused_t:
+                    pending.append(frame)
+                elif m.topic == vis_t:
+                    vis_buf[frame.stamp_ns] = frame
+                else:
+                    th_buf[frame.stamp_ns] = frame
+                while pending and emit(pending[0], force=len(vis_buf) + len(th_buf) > MAX_BUFFERED):
+                    pending.popleft()
+            while pending:
+                emit(pending.popleft(), force=True)
+            for index, sink in enumerate(sinks):
+                if sink is not None:
+                    sink.close()
+        except BaseException:
+            for sink in sinks:
+                if sink is not None:
+                    sink.abort()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+    return _fill(result, sinks)
+
+
+def _sinks(out, mosaic, fps: float, fourcc: str) -> List[Optional[VideoSink]]:
+    return [VideoSink(out, fps, fourcc) if out is not None else None,
+            VideoSink(mosaic, fps, fourcc) if mosaic is not None else None]
+
+
+def _fill(result: VideoResult, sinks: List[Optional[VideoSink]]) -> VideoResult:
+    if sinks[0] is not None:
+        result.frames, result.size = sinks[0].frames, sinks[0].size
+    if sinks[1] is not None:
+        result.mosaic_frames, result.mosaic_size = sinks[1].frames, sinks[1].size
+    return result
+
+
+def _bar(progress: bool, total: int):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="video", unit="frame", dynamic_ncols=True)
+
+
+# ----------------------------------------------------------------------------- from a folder
+def _images(folder: Path) -> Dict[str, Path]:
+    if not folder.is_dir():
+        raise VideoError(f"not a folder: {folder}")
+    return {p.stem: p for p in sorted(folder.iterdir())
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith("_mosaic")}
+
+
+def _read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise VideoError(f"cannot read image {path}")
+    return image
+
+
+def folder_to_video(folder: str | os.PathLike, out: Optional[str | os.PathLike], *,
+                    mosaic: Optional[str | os.PathLike] = None,
+                    visible_dir: Optional[str | os.PathLike] = None,
+                    thermal_dir: Optional[str | os.PathLike] = None, fps: Optional[float] = None,
+                    fourcc: str = DEFAULT_FOURCC, fused_label: str = "fused",
+                    progress: bool = False) -> VideoResult:
+    """Fused images of ``folder`` (sorted by name) as a video; the mosaic takes the visible and
+    thermal images with the same file stem from ``visible_dir``/``thermal_dir``."""
+    if out is None and mosaic is None:
+        raise VideoError("nothing to write: give an output video and/or a mosaic video")
+    fused = _images(Path(folder))
+    if not fused:
+        raise VideoError(f"no images in {folder}")
+    vis = th = {}
+    if mosaic is not None:
+        if visible_dir is None or thermal_dir is None:
+            raise VideoError("a mosaic from a folder needs --visible-dir and --thermal-dir "
+                             "(images with the fused images' file stems)")
+        vis, th = _images(Path(visible_dir)), _images(Path(thermal_dir))
+    rate = float(fps) if fps else DEFAULT_FPS
+    sinks = _sinks(out, mosaic, rate, fourcc)
+    result = VideoResult(sinks[0].path if sinks[0] else None, 0, (0, 0), rate, fourcc,
+                         sinks[1].path if sinks[1] else None)
+    bar = _bar(progress, len(fused))
+    try:
+        for stem, path in fused.items():
+            image = _read(path)
+            if sinks[0] is not None:
+                sinks[0].write(image)
+            if sinks[1] is not None:
+                v = _read(vis[stem]) if stem in vis else None
+                t = _read(th[stem]) if stem in th else None
+                if v is None or t is None:
+                    result.missing_partners += 1
+                sinks[1].write(mosaic_frame(v, t, image, ("visible", "thermal", fused_label)))
+            if bar is not None:
+                bar.update(1)
+        for sink in sinks:
+            if sink is not None:
+                sink.close()
+    except BaseException:
+        for sink in sinks:
+            if sink is not None:
+                sink.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return _fill(result, sinks)
+
+
+def read_video_info(path: str | os.PathLike) -> Tuple[int, int, int, float]:
+    """(frames decoded, width, height, fps) of a video, by decoding it with cv2.VideoCapture."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"cannot open {path}")
+    try:
+        frames, w, h = 0, 0, 0
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            frames += 1
+            h, w = image.shape[:2]
+        return frames, w, h, float(cap.get(cv2.CAP_PROP_FPS))
+    finally:
+        cap.release()

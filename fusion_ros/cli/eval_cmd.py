@@ -1,0 +1,218 @@
+"""`fusion-ros eval`: score fused results with VIFB / MMDRFuse metrics and write a leaderboard.
+
+    fusion-ros eval --ir DIR --vis DIR [--method NAME=DIR ...] [--model NAME ...] [--baselines]
+                    [--metrics quality|vifb|mmdrfuse|all] [--colour auto|channels|luminance]
+                    [--out DIR] [--limit N] [--mosaic-rows N]
+
+Pairs are matched by file stem in --ir and --vis; a --method folder holds another method's fused
+images under the same stems. --model runs one of the project's models on the fly. --baselines adds
+two classic references computed here: pixel mean and pixel max of the infrared and the visible
+luminance (a colour visible image keeps its chroma). Every method is scored on the same pairs.
+
+Writes to --out: leaderboard.csv, leaderboard.md, per_image.csv, mosaic.png.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ir", type=Path, required=True, help="folder of infrared images")
+    parser.add_argument("--vis", type=Path, required=True, help="folder of visible images (same file stems)")
+    parser.add_argument("--method", action="append", default=[], metavar="NAME=DIR",
+                        help="fused results of another method, matched by stem (repeatable)")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME",
+                        help="a fusion_ros model run on the fly, e.g. mmdrfuse (repeatable)")
+    parser.add_argument("--baselines", action="store_true", help="add pixel-mean and pixel-max baselines")
+    parser.add_argument("--metrics", default="quality", choices=["quality", "vifb", "mmdrfuse", "all"],
+                        help="metric set (default: quality = EN SD SF AG MI SCD VIF Qabf SSIM CC)")
+    parser.add_argument("--colour", default="auto", choices=["auto", "channels", "luminance"],
+                        help="colour convention: channels = VIFB (per channel), luminance = MMDRFuse "
+                             "evaluator; auto = channels for --metrics vifb, luminance otherwise")
+    parser.add_argument("--out", type=Path, default=Path("out/eval"), help="output folder (default out/eval)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N pairs (sorted by stem)")
+    parser.add_argument("--mosaic-rows", type=int, default=6, help="scenes shown in mosaic.png (evenly spaced)")
+
+
+# ----------------------------------------------------------------------------------- image inputs
+
+
+def squeeze_gray(image: np.ndarray) -> np.ndarray:
+    """HxWx3 with three equal channels (grayscale stored as colour, e.g. TNO) -> HxW."""
+    if image.ndim == 3 and image.shape[2] == 3 and np.array_equal(image[..., 0], image[..., 1]) \
+            and np.array_equal(image[..., 0], image[..., 2]):
+        return image[..., 0].copy()
+    return image
+
+
+def thermal_8bit(thermal: np.ndarray) -> np.ndarray:
+    """Metrics take 8-bit sources: 16-bit radiometric thermal is min-max stretched to 0..255."""
+    if thermal.dtype == np.uint8:
+        return thermal
+    t = thermal.astype(np.float64)
+    lo, hi = float(t.min()), float(t.max())
+    return np.zeros(t.shape, np.uint8) if hi <= lo else np.round((t - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def read_fused(path: Path) -> np.ndarray:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise OSError(f"cannot read image {path}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
+    return squeeze_gray(image)
+
+
+# -------------------------------------------------------------------------------------- baselines
+
+
+def _blend_luminance(visible: np.ndarray, ir8: np.ndarray, how: str) -> np.ndarray:
+    """Fuse IR with the visible luminance by `how` (mean|max); colour keeps the visible chroma (YCrCb)."""
+    import cv2
+
+    if visible.ndim == 2:
+        y = visible
+    else:
+        ycrcb = cv2.cvtColor(visible, cv2.COLOR_BGR2YCrCb)
+        y = ycrcb[..., 0]
+    if how == "mean":
+        fused_y = ((y.astype(np.uint16) + ir8.astype(np.uint16) + 1) // 2).astype(np.uint8)
+    else:
+        fused_y = np.maximum(y, ir8)
+    if visible.ndim == 2:
+        return fused_y
+    ycrcb[..., 0] = fused_y
+    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+
+
+BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "pixel-mean": lambda vis, ir8: _blend_luminance(vis, ir8, "mean"),
+    "pixel-max": lambda vis, ir8: _blend_luminance(vis, ir8, "max"),
+}
+
+
+# ---------------------------------------------------------------------------------------- methods
+
+
+def parse_method(spec: str) -> tuple[str, Path]:
+    name, sep, folder = spec.partition("=")
+    if not sep or not name or not folder:
+        raise SystemExit(f"fusion-ros eval: --method expects NAME=DIR, got {spec!r}")
+    return name, Path(folder)
+
+
+def load_model(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """`load_pipeline(name).fuse(visible, thermal).image` from fusion_ros.runtime, with a clear error."""
+    try:
+        from fusion_ros.runtime import load_pipeline
+    except ImportError as exc:
+        raise SystemExit(f"fusion-ros eval: --model {name} needs fusion_ros.runtime.load_pipeline, which cannot "
+                         f"be imported ({exc}); score saved results with --method NAME=DIR instead") from exc
+    try:
+        pipeline = load_pipeline(name)
+    except Exception as exc:  # ModelLoadError and friends carry a message meant for the user
+        raise SystemExit(f"fusion-ros eval: cannot load model {name!r}: {exc}") from exc
+    for warning in getattr(pipeline, "warnings", []) or []:
+        print(f"warning: {name}: {warning}", file=sys.stderr)
+    return lambda visible, thermal: pipeline.fuse(visible, thermal).image
+
+
+def _mosaic_indices(count: int, rows: int) -> set[int]:
+    if rows <= 0 or count == 0:
+        return set()
+    return {int(round(i)) for i in np.linspace(0, count - 1, min(rows, count))}
+
+
+# -------------------------------------------------------------------------------------------- run
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+    from tqdm import tqdm
+
+    from fusion_ros.metrics import METRIC_SETS, compute_metrics
+    from fusion_ros.metrics import evaluation as ev
+    from fusion_ros.pairs import image_files, matched_pairs, read_thermal, read_visible
+
+    metrics = METRIC_SETS[args.metrics]
+    colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")
+    pairs = matched_pairs(args.ir, args.vis)
+    if args.limit is not None:
+        pairs = pairs[: max(args.limit, 0)]
+
+    folders = [parse_method(spec) for spec in args.method]
+    names = [n for n, _ in folders] + list(args.model) + (list(BASELINES) if args.baselines else [])
+    if not names:
+        raise SystemExit("fusion-ros eval: nothing to score: give --method, --model and/or --baselines")
+    if len(set(names)) != len(names):
+        raise SystemExit(f"fusion-ros eval: method names must be unique, got {names}")
+    folder_files = {name: image_files(folder) for name, folder in folders}
+    models = {name: load_model(name) for name in args.model}
+
+    # Every method is scored on the same pairs: drop stems a --method folder lacks.
+    usable = [p for p in pairs if all(p[0] in files for files in folder_files.values())]
+    for name, files in folder_files.items():
+        lacking = [p[0] for p in pairs if p[0] not in files]
+        if lacking:
+            print(f"warning: {name} has no result for {len(lacking)} pair(s) ({', '.join(lacking[:5])}"
+                  f"{', ...' if len(lacking) > 5 else ''}); they are left out for every method", file=sys.stderr)
+    if not usable:
+        raise SystemExit("fusion-ros eval: no pair has a result from every --method folder")
+
+    rows: list[dict[str, object]] = []
+    mosaic_rows = []
+    show = _mosaic_indices(len(usable), args.mosaic_rows)
+    progress = tqdm(total=len(usable) * len(names), desc="scoring", unit="image")
+    for index, (stem, ir_path, vis_path) in enumerate(usable):
+        visible = squeeze_gray(read_visible(vis_path))
+        thermal = read_thermal(ir_path)
+        ir8 = thermal_8bit(thermal)
+        if ir8.shape[:2] != visible.shape[:2]:
+            raise SystemExit(f"fusion-ros eval: {stem}: infrared {ir8.shape[:2]} and visible {visible.shape[:2]} "
+                             "differ in size; the pairs must be registered")
+        fused_images: list[np.ndarray] = []
+        for name in names:
+            progress.set_postfix_str(f"{stem} / {name}")
+            if name in folder_files:
+                fused = read_fused(folder_files[name][stem])
+            elif name in models:
+                fused = squeeze_gray(np.asarray(models[name](visible, thermal)))
+            else:
+                fused = BASELINES[name](visible, ir8)
+            if fused.shape[:2] != visible.shape[:2]:
+                raise SystemExit(f"fusion-ros eval: {name}/{stem}: fused size {fused.shape[:2]} differs "
+                                 f"from the sources' {visible.shape[:2]}")
+            scores = compute_metrics(ir8, visible, fused, metrics, colour=colour)
+            rows.append({"scene": stem, "method": name, **scores})
+            if index in show:
+                fused_images.append(fused)
+            progress.update(1)
+        if index in show:
+            mosaic_rows.append((stem, [ir8, visible, *fused_images], ["IR", "VIS", *names]))
+    progress.close()
+
+    board = ev.build_leaderboard(rows, metrics)
+    board.notes.append(f"Metric set `{args.metrics}`, colour convention `{colour}` "
+                       f"({'VIFB: per channel' if colour == 'channels' else 'MMDRFuse evaluator: luminance'}); "
+                       f"IR from `{args.ir}`, visible from `{args.vis}`.")
+    out: Path = args.out
+    ev.write_csv(board, out / "leaderboard.csv")
+    ev.write_markdown(board, out / "leaderboard.md")
+    ev.write_per_image_csv(rows, metrics, out / "per_image.csv")
+    if mosaic_rows:
+        path = out / "mosaic.png"
+        if not cv2.imwrite(str(path), ev.mosaic_grid(mosaic_rows)):
+            raise OSError(f"could not write {path}")
+    print(ev.to_markdown(board))
+    written = ["leaderboard.csv", "leaderboard.md", "per_image.csv"] + (["mosaic.png"] if mosaic_rows else [])
+    print(f"wrote {', '.join(written)} to {out} ({len(usable)} pairs x {len(names)} methods)")
+    return 0

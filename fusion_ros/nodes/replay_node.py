@@ -1,0 +1,507 @@
+"""replay_node: play a rosbag2's camera topics into a live ROS 2 graph (``ros2 bag play`` for
+fusion_ros, without rosbag2).
+
+Publishes the bag's sensor_msgs/Image, CompressedImage and CameraInfo topics (or the topics asked
+for, of any type rclpy can import) with the recorded timing: message k goes out at
+``start + (log_time_k - log_time_0) / rate`` on the monotonic clock. The stored CDR bytes are
+published as they are (no deserialisation, like ``ros2 bag play``), so header stamps and payloads
+are bit-identical to the recording. /clock (rosgraph_msgs/Clock) carries the recorded log time,
+before each message and at ``clock_hz`` in between, so nodes run with ``use_sim_time:=true`` see
+the recording's time. A prefetch thread reads the bag ahead, so storage I/O does not disturb
+the schedule.
+
+Publishers are RELIABLE / KEEP_LAST(depth) / VOLATILE by default: 640x512 frames between
+processes lose 30-50% of the frames with best-effort QoS (docs: /work/shared/NOTES.md).
+
+Run:
+  fusion-ros replay BAG [--rate 0.5] [--loop] [--start-offset 2.0] [--remap /a:=/b] ...
+  replay_node BAG [same options] [--ros-args -r __ns:=/robot ...]
+  replay_node --ros-args -p bag:=/path/run1 -p rate:=0.5     (parameters, e.g. from a launch file)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, List, Optional, Sequence
+
+from fusion_ros.bags.io import (BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE)
+
+DEFAULT_TOPIC_TYPES = (IMAGE, COMPRESSED_IMAGE, CAMERA_INFO)
+
+
+# ----------------------------------------------------------------------------- shared helpers
+def ros_message_class(msgtype: str):
+    """'sensor_msgs/msg/Image' -> the rclpy message class sensor_msgs.msg.Image."""
+    parts = msgtype.split("/")
+    if len(parts) != 3:
+        raise ValueError(f"not a ROS 2 message type: {msgtype!r}")
+    try:
+        return getattr(importlib.import_module(f"{parts[0]}.{parts[1]}"), parts[2])
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"message type {msgtype} is not importable here ({exc})") from exc
+
+
+def use_fastdds_profile() -> None:
+    """Use the shipped Fast DDS profile (large shared-memory segment for 1 MB frames) unless the
+    environment already names one. Must run before rclpy.init()."""
+    if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
+        return
+    from fusion_ros import paths
+
+    try:
+        profile = paths.fastdds_profile()
+    except Exception:  # e.g. ament_index raising OSError when AMENT_PREFIX_PATH is unset
+        candidate = paths.SOURCE_ROOT / "config" / "fastdds.xml"
+        profile = candidate if candidate.exists() else None
+    if profile is not None:
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
+
+
+def parse_remaps(items: Sequence[str]) -> Dict[str, str]:
+    """['/old:=/new', ...] -> {'/old': '/new'}."""
+    out: Dict[str, str] = {}
+    for item in items or ():
+        if ":=" not in item:
+            raise ValueError(f"remap {item!r}: expected /old:=/new")
+        old, new = (s.strip() for s in item.split(":=", 1))
+        if not old or not new:
+            raise ValueError(f"remap {item!r}: expected /old:=/new")
+        out[_absolute(old)] = _absolute(new)
+    return out
+
+
+def _absolute(topic: str) -> str:
+    return topic if topic.startswith("/") else "/" + topic
+
+
+class StopFlag:
+    """SIGINT/SIGTERM -> a threading.Event (installed only in the main thread; restored after)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signal: Optional[int] = None
+        self._old: Dict[int, Any] = {}
+
+    def __enter__(self) -> "StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # second Ctrl-C: stop now
+        self.signal = signum
+        self.event.set()
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
+def qos_profile(reliability: str, depth: int):
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    rel = {"reliable": ReliabilityPolicy.RELIABLE,
+           "best_effort": ReliabilityPolicy.BEST_EFFORT}[reliability.replace("-", "_")]
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth), reliability=rel,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+# ----------------------------------------------------------------------------- replay
+@dataclass
+class ReplayConfig:
+    bag: str
+    rate: float = 1.0
+    loop: bool = False
+    start_offset: float = 0.0  # seconds from the start of the bag
+    topics: Optional[List[str]] = None  # None: every Image/CompressedImage/CameraInfo topic
+    all_topics: bool = False  # every topic of an importable type
+    remap: Dict[str, str] = field(default_factory=dict)
+    clock: bool = True
+    clock_hz: float = 100.0
+    reliability: str = "reliable"
+    depth: int = 10
+    wait_for_subscribers: float = 0.0  # seconds to wait for a subscriber on every topic
+    delay: float = 0.0  # seconds between discovery and the first message
+    progress: bool = True
+    prefetch: int = 32  # messages read ahead of the schedule
+
+
+@dataclass
+class ReplayStats:
+    published: Dict[str, int] = field(default_factory=dict)  # by output topic
+    clock_messages: int = 0
+    loops: int = 0
+    wall_s: float = 0.0
+    bag_span_s: float = 0.0  # log-time span replayed (one pass)
+    # actual - scheduled publish time of the latest (up to 100k) messages
+    lateness_ms: Deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    interrupted: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.published.values())
+
+    def timing(self) -> Dict[str, float]:
+        if not self.lateness_ms:
+            return {}
+        import numpy as np
+
+        late = np.asarray(list(self.lateness_ms))
+        return {"p50_ms": float(np.percentile(late, 50)), "p99_ms": float(np.percentile(late, 99)),
+                "max_ms": float(late.max()), "mean_ms": float(late.mean())}
+
+    def summary(self, rate: float) -> str:
+        t = self.timing()
+        timing = (f"; publish time vs schedule: p50 {t['p50_ms']:.2f} ms, p99 {t['p99_ms']:.2f} ms, "
+                  f"max {t['max_ms']:.2f} ms" if t else "")
+        per_topic = ", ".join(f"{k} {v}" for k, v in sorted(self.published.items()))
+        return (f"{'interrupted: ' if self.interrupted else ''}published {self.total} messages "
+                f"({per_topic}) in {self.wall_s:.2f} s (bag span {self.bag_span_s:.2f} s at rate "
+                f"{rate:g}{', ' + str(self.loops) + ' loops' if self.loops > 1 else ''}), "
+                f"{self.clock_messages} /clock{timing}")
+
+
+def select_topics(bag: BagReader, config: ReplayConfig) -> Dict[str, str]:
+    """{bag topic: msgtype} to publish."""
+    topics = bag.topics
+    if config.topics:
+        missing = [t for t in config.topics if t not in topics]
+        if missing:
+            raise BagError(f"{bag.path}: no topic {', '.join(missing)} (topics: {', '.join(topics)})")
+        chosen = {t: topics[t].msgtype for t in config.topics}
+    elif config.all_topics:
+        chosen = {t: i.msgtype for t, i in topics.items()}
+    else:
+        chosen = {t: i.msgtype for t, i in topics.items() if i.msgtype in DEFAULT_TOPIC_TYPES}
+    if config.clock:
+        chosen = {t: ty for t, ty in chosen.items() if not (ty == CLOCK and t == "/clock")}
+    if not chosen:
+        raise BagError(f"{bag.path}: nothing to replay (no Image/CompressedImage/CameraInfo topic; "
+                       "name topics with --topics or use --all-topics)")
+    return chosen
+
+
+class _Prefetch(threading.Thread):
+    """Reads (topic, log_time, data) ahead into a bounded queue; None marks the end of a pass."""
+
+    END = object()
+
+    def __init__(self, bag: BagReader, topics: List[str], start_ns: int, loop: bool,
+                 size: int, stop: threading.Event) -> None:
+        super().__init__(name="replay_prefetch", daemon=True)
+        self.bag, self.topics, self.start_ns, self.loop = bag, topics, start_ns, loop
+        self.queue: "queue.Queue" = queue.Queue(maxsize=max(1, size))
+        self.stop = stop
+        self.error: Optional[BaseException] = None
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                count = 0
+                for m in self.bag.messages(self.topics, start_ns=self.start_ns):
+                    if not self._put((m.topic, m.log_time_ns, m.data)):
+                        return
+                    count += 1
+                if not self._put(None) or not self.loop or not count:
+                    break
+        except BaseException as exc:  # reported by the publishing loop
+            self.error = exc
+        finally:
+            try:
+                self.queue.put_nowait(self.END)
+            except queue.Full:
+                pass
+
+    def get(self):
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                return self.queue.get(timeout=0.1)
+            except queue.Empty:
+                if not self.is_alive() and self.queue.empty():
+                    if self.error is not None:
+                        raise self.error
+                    return self.END
+                if self.stop.is_set():
+                    return self.END
+
+
+def make_replay_node(config: ReplayConfig, topics: Dict[str, str], context=None, node_name="replay"):
+    """The rclpy node with one publisher per (remapped) topic, plus /clock."""
+    import rclpy
+
+    node = rclpy.create_node(node_name, context=context)
+    qos = qos_profile(config.reliability, config.depth)
+    publishers = {}
+    for topic, msgtype in topics.items():
+        try:
+            cls = ros_message_class(msgtype)
+        except ValueError as exc:
+            node.get_logger().warning(f"skipping {topic}: {exc}")
+            continue
+        publishers[topic] = node.create_publisher(cls, config.remap.get(topic, topic), qos)
+    clock_pub = None
+    if config.clock:
+        from rosgraph_msgs.msg import Clock
+
+        clock_pub = node.create_publisher(Clock, "/clock", qos_profile("reliable", 10))
+    return node, publishers, clock_pub
+
+
+def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event] = None,
+           log=print) -> ReplayStats:
+    """Replay ``config.bag`` until it ends (or forever with ``loop``) or ``stop`` is set.
+
+    Needs ``rclpy.init(context=context)`` done by the caller; creates and destroys its node.
+    """
+    if config.rate <= 0:
+        raise ValueError(f"rate must be > 0, got {config.rate}")
+    stop = stop or threading.Event()
+    stats = ReplayStats()
+    with BagReader(config.bag) as bag:
+        topics = select_topics(bag, config)
+        if not bag.message_count:
+            raise BagError(f"{bag.path}: the bag is empty")
+        start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
+        if start_ns > bag.end_ns:
+            raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
+                           f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+        node, publishers, clock_pub = make_replay_node(config, topics, context)
+        from rosgraph_msgs.msg import Clock
+
+        try:
+            for topic, pub in publishers.items():
+                log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
+                    f"{pub.topic_name}")
+            _wait_for_subscribers(config, publishers, stop, log)
+            if config.delay > 0:
+                stop.wait(config.delay)
+            if stop.is_set():
+                stats.interrupted = True
+                return stats
+            stats.published = {pub.topic_name: 0 for pub in publishers.values()}
+            count = sum(bag.topics[t].count for t in publishers)
+            bar = None
+            if config.progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg",
+                           dynamic_ncols=True, file=sys.stderr)
+            prefetch = _Prefetch(bag, list(publishers), start_ns, config.loop, config.prefetch, stop)
+            prefetch.start()
+            clock_period = 1.0 / config.clock_hz if (clock_pub and config.clock_hz > 0) else None
+            clock_msg = Clock()
+            t_start = time.monotonic()
+            first_ns = last_ns = None
+            wall0 = None
+            next_clock = 0.0
+
+            def publish_clock(ns: int) -> None:
+                clock_msg.clock.sec, clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
+                clock_pub.publish(clock_msg)
+                stats.clock_messages += 1
+
+            try:
+                while not stop.is_set():
+                    item = prefetch.get()
+                    if item is _Prefetch.END:
+                        break
+                    if item is None:  # end of one pass
+                        stats.loops += 1
+                        if first_ns is not None and last_ns is not None:
+                            stats.bag_span_s = (last_ns - first_ns) / 1e9
+                        first_ns = None
+                        if bar is not None and config.loop:
+                            bar.reset()
+                        continue
+                    topic, log_ns, data = item
+                    if first_ns is None:
+                        first_ns, wall0 = log_ns, time.monotonic()
+                    last_ns = log_ns
+                    target = wall0 + (log_ns - first_ns) / 1e9 / config.rate
+                    while True:  # sleep until the message is due, ticking /clock meanwhile
+                        now = time.monotonic()
+                        if now >= target or stop.is_set():
+                            break
+                        if clock_period is not None and now >= next_clock:
+                            publish_clock(first_ns + int((now - wall0) * config.rate * 1e9))
+                            next_clock = now + clock_period
+                        wake = target if clock_period is None else min(target, next_clock)
+                        stop.wait(max(0.0, wake - now))
+                    if stop.is_set():
+                        break
+                    if clock_pub is not None:
+                        publish_clock(log_ns)
+                        next_clock = time.monotonic() + (clock_period or 0.0)
+                    pub = publishers[topic]
+                    pub.publish(data)
+                    stats.lateness_ms.append((time.monotonic() - target) * 1e3)
+                    stats.published[pub.topic_name] += 1
+                    if bar is not None:
+                        bar.update(1)
+            finally:
+                stats.interrupted = stop.is_set()
+                stop.set()  # ends the prefetch thread
+                prefetch.join(timeout=2.0)
+                if bar is not None:
+                    bar.close()
+                stats.wall_s = time.monotonic() - t_start
+                if first_ns is not None and last_ns is not None and not stats.bag_span_s:
+                    stats.bag_span_s = (last_ns - first_ns) / 1e9
+        finally:
+            node.destroy_node()
+    return stats
+
+
+def _wait_for_subscribers(config: ReplayConfig, publishers, stop: threading.Event, log) -> None:
+    if config.wait_for_subscribers <= 0:
+        return
+    deadline = time.monotonic() + config.wait_for_subscribers
+    while not stop.is_set():
+        waiting = [p.topic_name for p in publishers.values() if p.get_subscription_count() == 0]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            log(f"replay: no subscriber on {', '.join(waiting)} after "
+                f"{config.wait_for_subscribers:g} s; starting anyway")
+            return
+        stop.wait(0.05)
+
+
+# ----------------------------------------------------------------------------- command line
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bag", nargs="?", help="rosbag2 folder (or .db3/.mcap file)")
+    parser.add_argument("--rate", "-r", type=float, default=1.0,
+                        help="playback speed factor (0.5 = half speed)")
+    parser.add_argument("--loop", "-l", action="store_true", help="replay forever")
+    parser.add_argument("--start-offset", type=float, default=0.0, metavar="SECONDS",
+                        help="start this many seconds into the bag")
+    parser.add_argument("--topics", nargs="+", metavar="TOPIC",
+                        help="topics to publish (default: every Image, CompressedImage and "
+                             "CameraInfo topic)")
+    parser.add_argument("--all-topics", action="store_true",
+                        help="publish every topic whose type is importable")
+    parser.add_argument("--remap", action="append", default=[], metavar="/OLD:=/NEW",
+                        help="publish bag topic /OLD as /NEW (repeatable)")
+    parser.add_argument("--no-clock", dest="clock", action="store_false",
+                        help="do not publish /clock")
+    parser.add_argument("--clock-hz", type=float, default=100.0,
+                        help="/clock rate between messages (a /clock also precedes each message)")
+    parser.add_argument("--qos", choices=("reliable", "best_effort"), default="reliable",
+                        help="publisher reliability (reliable: no frame lost between processes)")
+    parser.add_argument("--depth", type=int, default=10, help="publisher history depth")
+    parser.add_argument("--wait-for-subscribers", type=float, default=0.0, metavar="SECONDS",
+                        help="wait up to this long for a subscriber on every topic before starting")
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                        help="sleep this long before the first message")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace) -> ReplayConfig:
+    return ReplayConfig(bag=args.bag, rate=args.rate, loop=args.loop, start_offset=args.start_offset,
+                        topics=args.topics, all_topics=args.all_topics,
+                        remap=parse_remaps(args.remap), clock=args.clock, clock_hz=args.clock_hz,
+                        reliability=args.qos, depth=args.depth,
+                        wait_for_subscribers=args.wait_for_subscribers, delay=args.delay,
+                        progress=args.progress)
+
+
+def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig:
+    """Read ``-p name:=value`` parameters (bag, rate, loop, start_offset, topics, remap, clock,
+    clock_hz, qos, depth, wait_for_subscribers, delay) with a throwaway node."""
+    if not any(a in ("-p", "--param", "--params-file") for a in ros_args):
+        return config
+    import rclpy
+    from rclpy.context import Context
+
+    ctx = Context()
+    rclpy.init(args=["replay_node", "--ros-args", *ros_args], context=ctx,
+               signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    try:
+        node = rclpy.create_node("replay", context=ctx, allow_undeclared_parameters=True,
+                                 automatically_declare_parameters_from_overrides=True)
+        values = {p.name: p.value for p in node.get_parameters_by_prefix("").values()} \
+            if hasattr(node, "get_parameters_by_prefix") else {}
+        node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=ctx)
+    simple = {"bag": str, "rate": float, "loop": bool, "start_offset": float, "clock": bool,
+              "clock_hz": float, "depth": int, "wait_for_subscribers": float, "delay": float}
+    for name, cast in simple.items():
+        if name in values and values[name] is not None:
+            setattr(config, name, cast(values[name]))
+    if values.get("qos"):
+        config.reliability = str(values["qos"])
+    if values.get("topics"):
+        config.topics = list(values["topics"])
+    if values.get("remap"):
+        config.remap.update(parse_remaps(list(values["remap"])))
+    return config
+
+
+def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
+    """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+
+    if not config.bag:
+        print("replay: no bag given (positional BAG or -p bag:=PATH)", file=sys.stderr)
+        return 2
+    use_fastdds_profile()
+    # Never sys.argv: rcl would take our '--remap /a:=/b' for (deprecated) ROS remap rules.
+    rclpy.init(args=["replay_node", "--ros-args", *ros_args] if ros_args else ["replay_node"],
+               signal_handler_options=SignalHandlerOptions.NO)
+    try:
+        with StopFlag() as flag:
+            try:
+                stats = replay(config, stop=flag.event, log=lambda s: print(s, flush=True))
+            except (BagError, ValueError) as exc:
+                print(f"replay: {exc}", file=sys.stderr)
+                return 1
+        print(stats.summary(config.rate), flush=True)
+        return 130 if stats.interrupted and flag.signal == signal.SIGINT else 0
+    finally:
+        rclpy.try_shutdown()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``replay_node BAG [options] [--ros-args ...]`` (console script)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args: List[str] = []
+    if "--ros-args" in argv:
+        i = argv.index("--ros-args")
+        argv, ros_args = argv[:i], argv[i + 1:]
+    parser = argparse.ArgumentParser(prog="replay_node", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = _apply_parameters(config_from_args(args), ros_args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return run_config(config, ros_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

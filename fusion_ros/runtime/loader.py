@@ -1,0 +1,125 @@
+"""Finding and loading models: registered names in the weights folder, or explicit ONNX paths."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .engine import SMALL_MODEL_PARAMETERS, OnnxEngine, _resolve
+from .errors import ModelLoadError
+from .model_card import ModelCard, load_model_card
+from .options import ProcessingOptions
+from .pipeline import FusionPipeline
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WARMUP_SIZE = 32
+
+
+def default_weights_dir() -> Path:
+    """fusion_ros/weights/ of this installation (source checkout or colcon/pip install)."""
+    return WEIGHTS_DIR
+
+
+def available_models(weights_dir: str | Path | None = None) -> list[str]:
+    """Names that `load_pipeline(name)` can load: every NAME.onnx with a NAME.json card beside it."""
+    folder = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.onnx") if p.with_suffix(".json").is_file())
+
+
+def _looks_like_path(model: str | Path) -> bool:
+    if isinstance(model, Path):
+        return True
+    return model.endswith((".onnx", ".json")) or "/" in model or "\\" in model
+
+
+def locate_model(model: str | Path, weights_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """(onnx path, card path) for a registered name or a path to NAME.onnx (or its NAME.json card)."""
+    if not isinstance(model, (str, Path)) or not str(model).strip():
+        raise ModelLoadError(f"model must be a registered name or a path to an .onnx file, got {model!r}")
+    if _looks_like_path(model):
+        path = Path(model).expanduser()
+        if path.suffix == ".json":
+            card_path = path
+            if not card_path.is_file():
+                raise ModelLoadError(f"model card not found: {card_path}")
+            card = load_model_card(card_path)
+            return card_path.parent / card.onnx, card_path
+        if not path.is_file():
+            raise ModelLoadError(f"ONNX model not found: {path}")
+        return path, path.with_suffix(".json")
+    folder = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
+    onnx_path = folder / f"{model}.onnx"
+    if not onnx_path.is_file():
+        names = available_models(folder)
+        raise ModelLoadError(f"no model named {model!r}: {onnx_path} not found; available in {folder}: "
+                             f"{', '.join(names) if names else 'none'} (or pass a path to an .onnx file)")
+    return onnx_path, folder / f"{model}.json"
+
+
+def _disabled_optimizers(card: ModelCard) -> list[str]:
+    if "disabled_optimizers" in card.runtime:
+        return list(card.runtime["disabled_optimizers"])
+    if 0 < card.parameters < SMALL_MODEL_PARAMETERS:
+        return ["NchwcTransformer"]
+    return []
+
+
+def _warm_up(engine: OnnxEngine, card: ModelCard) -> None:
+    """One tiny inference: proves the model runs and speaks [N,2,H,W] -> [N,1,H,W] before we hand it out."""
+    m = card.size_multiple
+    side = -(-WARMUP_SIZE // m) * m
+    x = np.full((1, 2, side, side), 0.5, np.float32)
+    try:
+        y = engine.run(x)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"{engine.path}: test inference on a {side}x{side} input failed: {exc}") from None
+    if not isinstance(y, np.ndarray) or y.shape != (1, 1, side, side):
+        raise ModelLoadError(f"{engine.path}: a [1, 2, {side}, {side}] input gave an output of shape "
+                             f"{getattr(y, 'shape', None)}; expected [1, 1, {side}, {side}] (size_multiple "
+                             f"{m} in {card.name}.json wrong?)")
+
+
+def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Path | None = None,
+                  options: ProcessingOptions | None = None, *, threads: int | None = None) -> FusionPipeline:
+    """Load a model and return a ready FusionPipeline.
+
+    model: a registered name ("mmdrfuse", "mobilefuse", "aenetv2": weights_dir/NAME.onnx + NAME.json,
+        weights_dir defaulting to fusion_ros/weights/) or a path to an .onnx file whose card is the
+        same-stem .json beside it. backend: "cpu" | "cuda" | "tensorrt" | "auto"; missing GPU providers
+        fall back to CPU with a message in `pipeline.warnings`. threads: ONNX Runtime intra-op threads
+        (overrides options.threads; 0 = all cores).
+
+    Raises ModelLoadError (naming the file and the reason) for a missing file, an invalid card, an
+    ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run; ValueError
+    for invalid options. Nothing is left half-built on failure.
+    """
+    opts = options if options is not None else ProcessingOptions()
+    if not isinstance(opts, ProcessingOptions):
+        raise TypeError(f"options must be ProcessingOptions, got {type(opts).__name__}")
+    if threads is not None:
+        opts = opts.replace(threads=threads)
+    onnx_path, card_path = locate_model(model, weights_dir)
+    if not card_path.is_file():
+        raise ModelLoadError(f"model card not found: {card_path} (needed beside {onnx_path.name}; it names the "
+                             f"input/output tensors, size multiple and the ONNX file's SHA-256)")
+    card = load_model_card(card_path)
+    if not onnx_path.is_file():
+        raise ModelLoadError(f"ONNX model not found: {onnx_path} (named by {card_path})")
+    warnings: list[str] = []
+    if card.onnx != onnx_path.name:
+        warnings.append(f"{card_path.name} describes {card.onnx!r} but was loaded for {onnx_path.name!r}")
+    if card.onnx_sha256:
+        card.verify_onnx(onnx_path)
+    else:
+        warnings.append(f"{card_path.name} has no onnx_sha256: {onnx_path.name} was not verified")
+    try:
+        providers, provider_warnings = _resolve(backend)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from None
+    engine = OnnxEngine(onnx_path, providers, threads=opts.resolved_threads, input_name=card.input_name,
+                        output_name=card.output_name, disabled_optimizers=_disabled_optimizers(card))
+    _warm_up(engine, card)
+    return FusionPipeline(engine, card, opts, warnings=provider_warnings + engine.warnings + warnings,
+                          onnx_path=onnx_path, card_path=card_path)

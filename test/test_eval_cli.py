@@ -1,0 +1,168 @@
+"""`fusion-ros eval` end to end on two TNO pairs: baselines + a saved-results folder (+ a stub model)."""
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fusion_ros.cli import eval_cmd
+from fusion_ros.metrics import METRICS, QUALITY_BAR_METRICS, VIFB_METRICS
+from fusion_ros.metrics.conformance import default_datasets_dir
+
+TNO = default_datasets_dir() / "tno"
+pytestmark = pytest.mark.skipif(not (TNO / "ir").is_dir() or not (TNO / "vi").is_dir(),
+                                reason=f"TNO pairs not found at {TNO} (set FUSION_ROS_DATASETS)")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    eval_cmd.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.fixture()
+def two_pairs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Two TNO pairs copied to tmp, and a results folder of a fake method 'ir-copy' (the IR image)."""
+    ir_dir, vi_dir, method_dir = tmp_path / "ir", tmp_path / "vi", tmp_path / "ircopy"
+    for d in (ir_dir, vi_dir, method_dir):
+        d.mkdir()
+    stems = sorted(p.name for p in (TNO / "ir").iterdir() if (TNO / "vi" / p.name).is_file())[:2]
+    for name in stems:
+        shutil.copy(TNO / "ir" / name, ir_dir / name)
+        shutil.copy(TNO / "vi" / name, vi_dir / name)
+        shutil.copy(TNO / "ir" / name, method_dir / (Path(name).stem + ".png"))
+    return ir_dir, vi_dir, method_dir
+
+
+def read_board(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def check_ranks(board: list[dict[str, str]], metrics: list[str]) -> None:
+    """Ranks follow each metric's direction; average rank is their mean; rows sorted by it."""
+    for k in metrics:
+        means = {r["method"]: float(r[k]) for r in board}
+        ranks = {r["method"]: float(r[f"{k}_rank"]) for r in board}
+        assert sorted(ranks.values()) == pytest.approx(sorted(ranks.values()))
+        assert sum(ranks.values()) == pytest.approx(len(board) * (len(board) + 1) / 2)  # ties share
+        sign = 1 if METRICS[k].higher_is_better else -1
+        for a in means:
+            for b in means:
+                if sign * means[a] > sign * means[b]:
+                    assert ranks[a] < ranks[b], (k, a, b)
+    for r in board:
+        assert float(r["average_rank"]) == pytest.approx(np.mean([float(r[f"{k}_rank"]) for k in metrics]), abs=1e-4)
+    averages = [float(r["average_rank"]) for r in board]
+    assert averages == sorted(averages)
+
+
+def test_eval_writes_leaderboard_mosaic_and_per_image(two_pairs, tmp_path: Path, capsys) -> None:
+    ir_dir, vi_dir, method_dir = two_pairs
+    out = tmp_path / "out"
+    args = parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--method", f"ir-copy={method_dir}",
+                  "--baselines", "--out", str(out)])
+    assert eval_cmd.run(args) == 0
+
+    for name in ("leaderboard.csv", "leaderboard.md", "per_image.csv", "mosaic.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+    board = read_board(out / "leaderboard.csv")
+    assert {r["method"] for r in board} == {"ir-copy", "pixel-mean", "pixel-max"}
+    check_ranks(board, QUALITY_BAR_METRICS)
+
+    per_image = read_board(out / "per_image.csv")
+    assert len(per_image) == 2 * 3
+    assert list(per_image[0])[:2] == ["scene", "method"] and list(per_image[0])[2:] == QUALITY_BAR_METRICS
+    # the leaderboard mean is the mean of the per-image rows
+    for r in board:
+        rows = [float(p["SD"]) for p in per_image if p["method"] == r["method"]]
+        assert float(r["SD"]) == pytest.approx(np.mean(rows))
+
+    md = (out / "leaderboard.md").read_text()
+    assert "| # | method | avg rank |" in md and "ir-copy" in md and "pixel-max" in md
+    assert "Qabf ↑" in md and "colour convention `luminance`" in md
+    assert "| # | method | avg rank |" in capsys.readouterr().out  # the table is printed too
+
+    mosaic = cv2.imread(str(out / "mosaic.png"))
+    assert mosaic is not None and mosaic.shape[0] >= 2 * 160  # two scene rows
+    assert mosaic.shape[1] > 5 * 100  # IR | VIS | three methods
+
+
+def test_eval_vifb_metrics_rank_lower_is_better(two_pairs, tmp_path: Path) -> None:
+    ir_dir, vi_dir, method_dir = two_pairs
+    out = tmp_path / "vifb"
+    args = parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--method", f"ir-copy={method_dir}",
+                  "--baselines", "--metrics", "vifb", "--limit", "1", "--out", str(out)])
+    assert eval_cmd.run(args) == 0
+    board = read_board(out / "leaderboard.csv")
+    check_ranks(board, VIFB_METRICS)
+    assert len(read_board(out / "per_image.csv")) == 3  # --limit 1
+    assert "colour convention `channels`" in (out / "leaderboard.md").read_text()
+
+
+def test_eval_runs_models_through_load_pipeline(two_pairs, tmp_path: Path, monkeypatch) -> None:
+    """--model NAME calls fusion_ros.runtime.load_pipeline(NAME).fuse(visible, thermal).image."""
+    calls = []
+
+    class Pipeline:
+        warnings: list[str] = []
+
+        def fuse(self, visible, thermal):
+            calls.append((visible.shape, thermal.shape))
+            t = thermal if thermal.ndim == 2 else thermal[..., 0]
+            v = visible if visible.ndim == 2 else cv2.cvtColor(visible, cv2.COLOR_BGR2GRAY)
+            return types.SimpleNamespace(image=np.maximum(v, t))
+
+    fake = types.ModuleType("fusion_ros.runtime")
+    fake.load_pipeline = lambda name, **kwargs: Pipeline()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fusion_ros.runtime", fake)
+    ir_dir, vi_dir, _ = two_pairs
+    out = tmp_path / "model"
+    assert eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--model", "stub",
+                               "--baselines", "--metrics", "mmdrfuse", "--out", str(out)])) == 0
+    assert len(calls) == 2
+    board = {r["method"]: r for r in read_board(out / "leaderboard.csv")}
+    # the stub fuses by max, like the pixel-max baseline: same scores
+    assert float(board["stub"]["SD"]) == pytest.approx(float(board["pixel-max"]["SD"]))
+
+
+def test_model_without_runtime_is_a_clear_error(two_pairs, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "fusion_ros.runtime", None)  # import fails
+    ir_dir, vi_dir, _ = two_pairs
+    with pytest.raises(SystemExit, match="load_pipeline"):
+        eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--model", "mmdrfuse",
+                            "--out", str(tmp_path / "x")]))
+    # without --model the runtime is never needed
+    assert eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--baselines", "--limit", "1",
+                               "--metrics", "mmdrfuse", "--out", str(tmp_path / "y")])) == 0
+
+
+def test_bad_method_spec_and_nothing_to_score(two_pairs, tmp_path: Path) -> None:
+    ir_dir, vi_dir, _ = two_pairs
+    with pytest.raises(SystemExit, match="NAME=DIR"):
+        eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--method", "nodir"]))
+    with pytest.raises(SystemExit, match="nothing to score"):
+        eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--out", str(tmp_path / "z")]))
+
+
+def test_colour_baselines_keep_visible_chroma() -> None:
+    rng = np.random.default_rng(0)
+    gray = rng.integers(40, 160, (8, 8, 1))
+    vis = np.clip(gray + rng.integers(-12, 13, (8, 8, 3)), 0, 255).astype(np.uint8)  # mildly coloured
+    ir = rng.integers(0, 190, (8, 8), dtype=np.uint8)
+    fused = eval_cmd.BASELINES["pixel-max"](vis, ir)
+    assert fused.shape == vis.shape
+    ycc_f = cv2.cvtColor(fused, cv2.COLOR_BGR2YCrCb).astype(int)
+    ycc_v = cv2.cvtColor(vis, cv2.COLOR_BGR2YCrCb).astype(int)
+    assert np.all(np.abs(ycc_f[..., 0] - np.maximum(ycc_v[..., 0], ir)) <= 2)  # luminance is the max
+    assert np.all(np.abs(ycc_f[..., 1:] - ycc_v[..., 1:]) <= 2)  # chroma kept (+- rounding)
+    gray = eval_cmd.BASELINES["pixel-mean"](vis[..., 0], ir)
+    assert gray.ndim == 2 and np.all(np.abs(gray.astype(int) - (vis[..., 0].astype(int) + ir) / 2) <= 0.5)

@@ -1,0 +1,203 @@
+"""MMDRFuse recipe end to end on the tiny config: trains (loss goes down), exports an ONNX model
+the runtime loads and runs on a held-out TNO pair, resumes from checkpoints; plus the pieces
+(losses, refresh memory, perception extractors, patch dataset) on synthetic data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+from fusion_ros.training.config import load_config
+from fusion_ros.training.data import Pair, PatchDataset, datasets_root, split_pairs
+from fusion_ros.training.hooks import HistoryHooks
+from fusion_ros.training.runner import load_data, run_training
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = load_config("mmdrfuse", "tiny")
+    train_pairs, val_pairs = load_data(cfg)
+    return cfg, train_pairs, val_pairs
+
+
+def _smoothed(values, k=3):
+    return float(np.mean(values[:k])), float(np.mean(values[-k:]))
+
+
+def test_tiny_config_trains_exports_and_runs_in_the_runtime(tiny, tmp_path):
+    cfg, train_pairs, val_pairs = tiny
+    hooks = HistoryHooks()
+    result = run_training(cfg, hooks, out_dir=tmp_path / "run", export_dir=tmp_path / "export",
+                          train_pairs=train_pairs, val_pairs=val_pairs)
+    summary = result["summary"]
+    assert [s["stage"] for s in summary["stages"]] == ["teacher", "student"]
+    assert not summary["stopped_early"]
+    # the student learns: distillation towards the teacher and the intensity term fall
+    first, last = _smoothed(hooks.series("distill_response", "student"))
+    assert last < first, hooks.series("distill_response", "student")
+    first, last = _smoothed(hooks.series("intensity", "teacher"))
+    assert last < first, hooks.series("intensity", "teacher")
+    assert hooks.samples > 0 and hooks.epochs
+    assert summary["val_metrics"], "validation metrics on the held-out pair"
+    # card
+    card = json.loads((tmp_path / "export" / "mmdrfuse.json").read_text())
+    assert card["parameters"] == 113
+    assert card["training"]["recipe"] == "mmdrfuse"
+    assert card["training"]["summary"]["perception"]["kind"] in ("filterbank", "vgg19")
+    assert set(card["training"]["data"]["val_pairs"]).isdisjoint(card["training"]["data"]["train_pairs"])
+    assert card["metrics"]["validation"]
+    # the runtime loads it (card + SHA-256 check) and fuses a held-out TNO pair
+    from fusion_ros.runtime import load_pipeline
+
+    pipeline = load_pipeline(str(tmp_path / "export" / "mmdrfuse.onnx"))
+    stem, ir_path, vis_path = matched_pairs(datasets_root() / "tno" / "ir", datasets_root() / "tno" / "vi")[0]
+    visible, thermal = read_visible(vis_path), read_thermal(ir_path)
+    fused = pipeline.fuse(visible, thermal).image
+    assert fused.shape[:2] == visible.shape[:2]
+    assert fused.dtype == np.uint8
+    assert fused.std() > 1.0  # not a constant image
+
+
+def test_resume_continues_from_the_saved_step(tiny, tmp_path):
+    cfg, train_pairs, val_pairs = tiny
+    cfg = cfg.replace(extra={"teacher_epochs": 1, "student_epochs": 2}, val_metrics=["EN"])
+
+    class StopAt(HistoryHooks):
+        def __init__(self, stage, step):
+            super().__init__()
+            self.at = (stage, step)
+
+        def on_step(self, step, losses):
+            super().on_step(step, losses)
+            if (self.stage, step) == self.at:
+                self.stop_event.set()
+
+    first = run_training(cfg, StopAt("student", 3), out_dir=tmp_path, train_pairs=train_pairs, val_pairs=val_pairs)
+    assert first["summary"]["stopped_early"]
+    saved = torch.load(tmp_path / "checkpoints" / "student.pt", weights_only=False)
+    assert saved["step"] == 3 and not saved["done"]
+    assert saved["state"]["refresh"]["ssim_best"].isfinite().sum() > 0  # refresh memory is checkpointed
+    hooks = HistoryHooks()
+    second = run_training(cfg, hooks, out_dir=tmp_path, resume=True, train_pairs=train_pairs, val_pairs=val_pairs)
+    teacher, student = second["summary"]["stages"]
+    assert teacher["duration_s"] == 0.0 and teacher["steps"] == teacher["total_steps"]  # finished: not rerun
+    assert student["resumed_from_step"] == 3
+    assert student["steps"] == student["total_steps"] > 3
+    assert [s for st, s, _ in hooks.losses if st == "student"][0] == 4  # continued, did not restart
+    assert not second["summary"]["stopped_early"]
+
+
+def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
+    """Exact resume: same batches, optimizer state and schedule (the simple recipe on a toy pair)."""
+    from fusion_ros.training.config import TrainConfig
+    from fusion_ros.training.recipes import get_recipe
+
+    rng = np.random.default_rng(0)
+    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
+             for i in range(2)]
+    cfg = TrainConfig(model="mmdrfuse", recipe="simple", epochs=3, batch_size=4, crop=16, patches_per_pair=6,
+                      log_every=1, sample_every=0, checkpoint_every=0, validate_every_epoch=False, lr_schedule="cosine")
+    train = get_recipe("simple")
+    whole, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
+
+    class StopAt(HistoryHooks):
+        def on_step(self, step, losses):
+            if step == 5:
+                self.stop_event.set()
+
+    torch.manual_seed(123)  # resume must not depend on the global RNG at restart
+    train(cfg, pairs, [], StopAt(), tmp_path / "b")
+    resumed, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / "b")
+    assert summary["stages"][0]["resumed_from_step"] == 5
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+# --- the pieces --------------------------------------------------------------------------------
+
+def test_ssim_gmsd_and_attention():
+    from fusion_ros.training.losses import attention_distill_loss, attention_map, gmsd, ssim
+
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 32, 32)
+    assert torch.allclose(ssim(x, x), torch.ones(3), atol=1e-5)
+    assert torch.allclose(gmsd(x, x), torch.zeros(3), atol=1e-4)
+    noisy = (x + 0.3 * torch.randn_like(x)).clamp(0, 1)
+    assert (ssim(noisy, x) < 0.9).all() and (gmsd(noisy, x) > 0.01).all()
+    f = torch.rand(2, 4, 8, 8)
+    a = attention_map(f)
+    assert a.shape == (2, 64) and torch.allclose(a.norm(dim=1), torch.ones(2))
+    assert float(attention_distill_loss(f, f)) == pytest.approx(0.0, abs=1e-7)
+    assert float(attention_distill_loss(f, 3.0 * f)) == pytest.approx(0.0, abs=1e-6)  # scale-free
+
+
+def test_refresh_memory_keeps_the_best_and_pulls_only_when_behind():
+    from fusion_ros.training.perception import FilterBankFeatures
+    from fusion_ros.training.refresh import RefreshMemory
+
+    torch.manual_seed(0)
+    ir, vis = torch.rand(2, 1, 24, 24), torch.rand(2, 1, 24, 24)
+    good = torch.maximum(ir, vis)
+    bad = torch.full_like(good, 0.5)
+    mem, ext, idx = RefreshMemory(5, 24), FilterBankFeatures(), torch.tensor([1, 3])
+    info = mem.update(idx, good, ir, vis)
+    assert not info["seen"].any() and (info["alpha"] == 0).all()
+    assert mem.filled == 2
+    info = mem.update(idx, bad, ir, vis)  # worse than its memory: pulled back, memory kept
+    assert info["seen"].all() and (info["alpha"] > 0).all() and (info["beta"] > 0).all()
+    assert torch.allclose(mem.ssim_img[idx].float(), good, atol=1e-3)
+    o = bad.clone().requires_grad_(True)
+    loss, _ = mem.loss(o, info, ext)
+    loss.backward()
+    assert float(loss.detach()) > 0 and o.grad.abs().sum() > 0
+    state = mem.state_dict()
+    other = RefreshMemory(5, 24)
+    other.load_state_dict(state)
+    assert torch.equal(other.ssim_best, mem.ssim_best)
+
+
+def test_vgg19_loads_torchvision_layout_and_filter_bank_is_deterministic(tmp_path):
+    from fusion_ros.training.perception import (FilterBankFeatures, VGG19Features, make_perception,
+                                                vgg19_features_stack)
+
+    stack = vgg19_features_stack()
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in stack.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(2, 2)  # a full vgg19 state_dict has these: ignored
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    assert sorted({int(k.split(".")[1]) for k in state if k.startswith("features")}) == \
+        [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
+    vgg = make_perception(path)
+    assert isinstance(vgg, VGG19Features)
+    feats = vgg(torch.rand(1, 1, 32, 32))
+    assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512]
+    assert not any(p.requires_grad for p in vgg.parameters())
+    fb1, fb2 = FilterBankFeatures(), FilterBankFeatures()
+    x = torch.rand(2, 1, 64, 64)
+    out1, out2 = fb1(x), fb2(x)
+    assert len(out1) == 5 and [f.shape[-1] for f in out1] == [64, 32, 16, 8, 4]
+    assert all(torch.equal(a, b) for a, b in zip(out1, out2))
+    assert all((f >= 0).all() for f in out1)
+    assert list(fb1.parameters()) == []  # nothing to train
+
+
+def test_patch_dataset_is_stable_per_index_and_split_is_by_pair():
+    rng = np.random.default_rng(0)
+    pairs = [Pair(f"p{i}", rng.random((50, 70), dtype=np.float32), rng.random((50, 70), dtype=np.float32))
+             for i in range(6)]
+    ds = PatchDataset(pairs, crop=32, patches_per_pair=5, augment=True, seed=3, photometric=0.5)
+    assert len(ds) == 30
+    assert ds[7].shape == (2, 32, 32) and ds[7].dtype == torch.float32
+    assert torch.equal(ds[7], ds[7]) and torch.equal(ds[7], PatchDataset(pairs, 32, 5, True, 3, photometric=0.5)[7])
+    ds.resample(1)
+    assert not torch.equal(ds[7], PatchDataset(pairs, 32, 5, True, 3, photometric=0.5)[7])
+    train, val = split_pairs(pairs, 0.34, seed=0)
+    assert len(val) == 2 and {p.name for p in train}.isdisjoint({p.name for p in val})
+    small = PatchDataset([Pair("s", np.zeros((10, 12), np.float32), np.ones((10, 12), np.float32))], 16, 2, False, 0)
+    assert small[0].shape == (2, 16, 16)  # reflect-padded up to the crop
