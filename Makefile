@@ -17,6 +17,7 @@ help:
 
 $(VENV)/.runtime: requirements/runtime.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip "setuptools>=64,<80" wheel
 	$(PIP) install -r requirements/runtime.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@

@@ -1,6 +1,7 @@
 """Where installed files live, whether from `colcon build` (share/fusion_ros) or a source checkout."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -15,13 +16,14 @@ def share_file(relative: str) -> Path:
             candidate = Path(get_package_share_directory("fusion_ros")) / relative
             if candidate.exists():
                 return candidate
-        except PackageNotFoundError:
-            pass
+        except (PackageNotFoundError, OSError, ValueError):
+            pass  # not in an ament index, or AMENT_PREFIX_PATH unset (plain pip install)
     except ImportError:
         pass
-    candidate = SOURCE_ROOT / relative
-    if candidate.exists():
-        return candidate
+    for root in (SOURCE_ROOT, Path(sys.prefix) / "share" / "fusion_ros"):
+        candidate = root / relative
+        if candidate.exists():
+            return candidate
     raise FileNotFoundError(f"{relative} not found in the fusion_ros share directory or {SOURCE_ROOT}")
 
 
