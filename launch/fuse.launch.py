@@ -69,6 +69,9 @@ def generate_launch_description():
             ("visible/image_raw", LaunchConfiguration("visible_topic")),
             ("visible/camera_info", LaunchConfiguration("visible_info_topic")),
             ("thermal/image_raw", LaunchConfiguration("thermal_topic")),
+            # image_transport naming: input_transport=compressed subscribes to <topic>/compressed
+            ("visible/image_raw/compressed", [LaunchConfiguration("visible_topic"), "/compressed"]),
+            ("thermal/image_raw/compressed", [LaunchConfiguration("thermal_topic"), "/compressed"]),
         ],
     )
 

@@ -179,15 +179,19 @@ def max_features(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> list[torch.T
 
 def perception_loss(extractor: nn.Module, o: torch.Tensor, targets: list[torch.Tensor],
                     layers: Sequence[int] = ALL_LAYERS, o_feats: list[torch.Tensor] | None = None,
-                    per_sample: bool = False) -> torch.Tensor:
+                    per_sample: bool = False, scale_feats: list[torch.Tensor] | None = None) -> torch.Tensor:
     """Scale-free L1 between phi_l(o) and targets[l] averaged over `layers` (see module doc).
-    `per_sample=True` returns shape [N] (for per-sample weighting)."""
+    `per_sample=True` returns shape [N] (for per-sample weighting). `scale_feats` (default: the
+    targets) sets each layer's normaliser: pass the sources' features when the target is a past
+    output, which early in training can be nearly flat (a tiny normaliser would explode the loss
+    and pull the network towards that flat output)."""
     feats = o_feats if o_feats is not None else extractor(o, upto=max(layers))
     total = 0.0
     for layer in layers:
         t = targets[layer].detach() if not targets[layer].requires_grad else targets[layer]
         diff = (feats[layer] - t).abs().flatten(1).mean(1)
-        scale = t.detach().abs().mean().clamp_min(1e-6)  # batch-level: flat patches do not explode
+        ref = t if scale_feats is None else scale_feats[layer]
+        scale = ref.detach().abs().mean().clamp_min(1e-6)  # batch-level: flat patches do not explode
         total = total + diff / scale
     total = total / len(layers)
     return total if per_sample else total.mean()

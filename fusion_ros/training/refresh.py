@@ -96,9 +96,12 @@ class RefreshMemory:
                 "seen": seen, "s": s, "g": g}
 
     def loss(self, o: torch.Tensor, info: dict[str, torch.Tensor], extractor: torch.nn.Module,
-             o_feats: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+             o_feats: list[torch.Tensor] | None = None,
+             scale_feats: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """L_refresh for the batch (0 where both coefficients are 0). `o_feats` reuses the
-        perception features of o if already computed (all five layers)."""
+        perception features of o if already computed (all five layers); `scale_feats` (the
+        sources' max features) normalise the perception terms, so a nearly flat historical best
+        cannot blow the loss up."""
         alpha, beta = info["alpha"], info["beta"]
         active_a, active_b = alpha > 0, beta > 0
         zero = o.sum() * 0.0
@@ -112,14 +115,16 @@ class RefreshMemory:
             bs = info["ssim_target"]
             with torch.no_grad():
                 t_feats = extractor(bs)
-            p_deep = perception_loss(extractor, o, t_feats, DEEP_LAYERS, o_feats=o_feats, per_sample=True)
+            p_deep = perception_loss(extractor, o, t_feats, DEEP_LAYERS, o_feats=o_feats, per_sample=True,
+                                     scale_feats=scale_feats)
             l1 = (o - bs).abs().flatten(1).mean(1)
             total = total + (alpha * (p_deep + l1)).mean()
         if active_b.any():
             bg = info["gmsd_target"]
             with torch.no_grad():
                 t_feats = extractor(bg, upto=max(SHALLOW_LAYERS))
-            p_shallow = perception_loss(extractor, o, t_feats, SHALLOW_LAYERS, o_feats=o_feats, per_sample=True)
+            p_shallow = perception_loss(extractor, o, t_feats, SHALLOW_LAYERS, o_feats=o_feats, per_sample=True,
+                                        scale_feats=scale_feats)
             lg = (sobel_gradient(o) - sobel_gradient(bg)).abs().flatten(1).mean(1)
             total = total + (beta * (p_shallow + lg)).mean()
         return total, terms

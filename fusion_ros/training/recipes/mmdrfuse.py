@@ -86,18 +86,18 @@ class ComprehensiveLoss(nn.Module):
         lp = perception_loss(self.extractor, o, target, ALL_LAYERS, o_feats=o_feats)
         total = self.w_int * li + self.w_grad * lg + self.w_per * lp
         terms = {"intensity": float(li.detach()), "gradient": float(lg.detach()), "perception": float(lp.detach())}
-        return total, terms, o_feats
+        return total, terms, o_feats, target
 
 
 def _refresh_term(memory: RefreshMemory | None, s: dict[str, Any], steps_per_epoch: int, step: int,
                   indices: torch.Tensor, o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor,
-                  extractor: nn.Module, o_feats) -> tuple[torch.Tensor, dict[str, float]]:
+                  extractor: nn.Module, o_feats, scale_feats) -> tuple[torch.Tensor, dict[str, float]]:
     if memory is None:
         return o.sum() * 0.0, {}
     info = memory.update(indices, o.detach(), ir, vis)
     if step < s["refresh_warmup_epochs"] * steps_per_epoch:
         return o.sum() * 0.0, {"refresh": 0.0, "ssim_score": float(info["s"].mean()), "gmsd_score": float(info["g"].mean())}
-    loss, terms = memory.loss(o, info, extractor, o_feats)
+    loss, terms = memory.loss(o, info, extractor, o_feats, scale_feats)
     terms.update({"refresh": float(loss.detach()), "ssim_score": float(info["s"].mean()),
                   "gmsd_score": float(info["g"].mean())})
     return s["refresh_weight"] * loss, terms
@@ -159,8 +159,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         def teacher_loss(batch, indices, step):
             ir, vis = batch[:, 0:1], batch[:, 1:2]
             _, o = teacher.forward_features(batch)
-            lc, terms, o_feats = comp(o, ir, vis)
-            lr_, rterms = _refresh_term(t_mem, s, t_spe, step, indices, o, ir, vis, extractor, o_feats)
+            lc, terms, o_feats, target = comp(o, ir, vis)
+            lr_, rterms = _refresh_term(t_mem, s, t_spe, step, indices, o, ir, vis, extractor, o_feats, target)
             return s["lambda"] * lc + lr_, {**terms, **rterms}, o
 
         t_res = fit(teacher, dataset, teacher_loss, cfg, hooks, checkpoint_dir, stage="teacher",
@@ -191,8 +191,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         l_feat = attention_distill_loss(f_s, f_t, s["attention_p"])
         l_resp = F.l1_loss(o_s, o_t)
         distill = s["w_feat"] * l_feat + s["w_resp"] * l_resp
-        lc, terms, o_feats = comp(o_s, ir, vis)
-        lr_, rterms = _refresh_term(s_mem, s, s_spe, step, indices, o_s, ir, vis, extractor, o_feats)
+        lc, terms, o_feats, target = comp(o_s, ir, vis)
+        lr_, rterms = _refresh_term(s_mem, s, s_spe, step, indices, o_s, ir, vis, extractor, o_feats, target)
         total = s["theta"] * distill + s["lambda"] * lc + lr_
         return total, {"distill_feature": float(l_feat.detach()), "distill_response": float(l_resp.detach()),
                        **terms, **rterms}, o_s
