@@ -41,6 +41,8 @@ train: $(VENV)/.dev
 eval: $(VENV)/.dev
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
 	  --model mmdrfuse --model mobilefuse --model aenetv2 --baselines --out docs/eval_tno
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
+	  --model mmdrfuse --model mobilefuse --model aenetv2 --baselines --out docs/eval_llvip_test
 
 clean:
 	rm -rf build install log $(OUT)

@@ -371,3 +371,21 @@ def test_cli_make_sample_bag_and_fuse_bag(model, tmp_path):
     assert cli("fuse-bag", str(sample), str(tmp_path / "g"), "--model", str(tmp_path / "none.onnx"),
                "--no-progress") == 1
     assert not (tmp_path / "g").exists() and not partial_dirs(tmp_path)
+
+
+def test_cli_train_from_bag(bags, tmp_path):
+    """`fusion-ros train --bag` trains on the bag's synchronised pairs and exports a loadable model."""
+    pytest.importorskip("torch")
+    run = tmp_path / "run"
+    assert cli("train", "--model", "mmdrfuse", "--config", "tiny", "--bag", str(bags["mcap"]),
+               "--every-n", "3", "--out", str(run), "--quiet") == 0
+    import json
+
+    card = json.loads((run / "export" / "mmdrfuse.json").read_text())
+    names = card["training"]["data"]["train_pairs"] + card["training"]["data"]["val_pairs"]
+    assert len(names) == 10 and all(n.startswith("sample_mcap_") for n in names)
+    from fusion_ros.runtime.loader import load_pipeline
+
+    pipe = load_pipeline(str(run / "export" / "mmdrfuse.onnx"), backend="cpu")
+    fused = pipe.fuse(np.full((48, 64, 3), 90, np.uint8), np.full((48, 64), 30000, np.uint16))
+    assert fused.image.shape == (48, 64, 3) and fused.image.dtype == np.uint8

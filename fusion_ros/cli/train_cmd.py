@@ -3,6 +3,7 @@
     fusion-ros train --model mmdrfuse                       # configs/mmdrfuse_default.yaml
     fusion-ros train --model mmdrfuse --config tiny --out runs/t
     fusion-ros train --model mmdrfuse --ir A/ir --vis A/vi --ir B/ir --vis B/vi   # other data
+    fusion-ros train --model mmdrfuse --bag flight1 --bag flight2 --every-n 10    # pairs from rosbag2
     fusion-ros train --model mmdrfuse --resume --out runs/mmdrfuse                # continue a run
     fusion-ros train --model mmdrfuse --export fusion_ros/weights                 # ship it
     fusion-ros train --model mmdrfuse --ros   # through the ROS train node (losses + samples topics)
@@ -25,6 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ir", action="append", default=[], metavar="DIR",
                         help="infrared folder (repeat with --vis for several sources; replaces the config's data)")
     parser.add_argument("--vis", action="append", default=[], metavar="DIR", help="visible folder matching --ir")
+    parser.add_argument("--bag", action="append", default=[], metavar="BAG",
+                        help="rosbag2 (sqlite3 or mcap) to take synchronised pairs from (repeatable; with --ir/--vis "
+                             "adds to them, alone replaces the config's data)")
+    parser.add_argument("--visible-topic", default="/visible/image_raw", help="visible image topic in --bag")
+    parser.add_argument("--thermal-topic", default="/thermal/image_raw", help="thermal image topic in --bag")
+    parser.add_argument("--every-n", type=int, default=5,
+                        help="keep every n-th synchronised pair of a bag (video frames are nearly identical)")
+    parser.add_argument("--slop", type=float, default=0.015, help="bag pairing slop in seconds")
     parser.add_argument("--out", default=None, metavar="RUN_DIR", help="run folder (default runs/<model>)")
     parser.add_argument("--export", default=None, metavar="DIR", help="where to write <model>.onnx/.json")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoints")
@@ -46,8 +55,12 @@ def build_config(args: argparse.Namespace):
         raise SystemExit("fusion-ros train: give --ir and --vis the same number of times")
     overrides: dict = {"max_minutes": args.max_minutes, "seed": args.seed, "num_threads": args.threads,
                        "recipe": args.recipe}
-    if args.ir:
-        overrides["train_sources"] = [{"ir": i, "vis": v} for i, v in zip(args.ir, args.vis)]
+    sources: list = [{"ir": i, "vis": v} for i, v in zip(args.ir, args.vis)]
+    sources += [{"source": "bag", "bag": bag, "visible_topic": args.visible_topic,
+                 "thermal_topic": args.thermal_topic, "every_n": args.every_n, "slop": args.slop}
+                for bag in getattr(args, "bag", [])]
+    if sources:
+        overrides["train_sources"] = sources
     extra = {}
     if getattr(args, "vgg19_weights", None):
         extra["vgg19_weights"] = args.vgg19_weights
