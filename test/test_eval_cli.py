@@ -166,3 +166,21 @@ def test_colour_baselines_keep_visible_chroma() -> None:
     assert np.all(np.abs(ycc_f[..., 1:] - ycc_v[..., 1:]) <= 2)  # chroma kept (+- rounding)
     gray = eval_cmd.BASELINES["pixel-mean"](vis[..., 0], ir)
     assert gray.ndim == 2 and np.all(np.abs(gray.astype(int) - (vis[..., 0].astype(int) + ir) / 2) <= 0.5)
+
+
+def test_baseline_checks_rank_each_method_against_the_baselines_alone() -> None:
+    """A method that wins every metric beats both baselines; one that loses every metric does not,
+    whatever other methods are in the joint leaderboard."""
+    from fusion_ros.metrics import evaluation as ev
+
+    metrics = ["SD", "EN"]
+    scores = {"good": 3.0, "pixel-max": 2.0, "pixel-mean": 1.0, "bad": 0.0}
+    rows = [{"scene": s, "method": m, "SD": v + i, "EN": v} for i, s in enumerate("ab") for m, v in scores.items()]
+    checks = {c.method: c for c in ev.baseline_checks(rows, metrics, ["pixel-mean", "pixel-max"])}
+    assert set(checks) == {"good", "bad"}
+    assert checks["good"].beats_all and checks["good"].average_rank == 1.0
+    assert checks["good"].baseline_ranks == {"pixel-mean": 3.0, "pixel-max": 2.0}
+    assert not checks["bad"].beats_all and checks["bad"].average_rank == 3.0
+    md = ev.baseline_checks_markdown(list(checks.values()))
+    assert "| good | 1.00 | 3.00 | 2.00 | yes |" in md and "**no**" in md
+    assert ev.baseline_checks(rows, metrics, []) == []

@@ -206,13 +206,16 @@ def run(args: argparse.Namespace) -> int:
                        f"IR from `{args.ir}`, visible from `{args.vis}`.")
     out: Path = args.out
     ev.write_csv(board, out / "leaderboard.csv")
-    ev.write_markdown(board, out / "leaderboard.md")
+    checks = ev.baseline_checks(rows, metrics, list(BASELINES)) if args.baselines else []
+    ev.write_markdown(board, out / "leaderboard.md", checks=checks)
     ev.write_per_image_csv(rows, metrics, out / "per_image.csv")
     if mosaic_rows:
         path = out / "mosaic.png"
         if not cv2.imwrite(str(path), ev.mosaic_grid(mosaic_rows)):
             raise OSError(f"could not write {path}")
     print(ev.to_markdown(board))
+    if checks:
+        print("\nagainst the baselines alone:\n" + ev.baseline_checks_markdown(checks))
     written = ["leaderboard.csv", "leaderboard.md", "per_image.csv"] + (["mosaic.png"] if mosaic_rows else [])
     print(f"wrote {', '.join(written)} to {out} ({len(usable)} pairs x {len(names)} methods)")
     return 0

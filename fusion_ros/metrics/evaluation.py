@@ -120,12 +120,59 @@ def to_markdown(board: Leaderboard) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(board: Leaderboard, path: Path, title: str = "Fusion leaderboard") -> Path:
+@dataclass
+class BaselineCheck:
+    """One method ranked against the baselines alone (the quality bar: beat every baseline)."""
+
+    method: str
+    average_rank: float                 # the method's average rank in {method} + baselines
+    baseline_ranks: dict[str, float]    # each baseline's average rank in the same comparison
+
+    @property
+    def beats_all(self) -> bool:
+        return all(self.average_rank < r for r in self.baseline_ranks.values())
+
+
+def baseline_checks(rows: Sequence[Mapping[str, object]], metrics: Sequence[str],
+                    baselines: Sequence[str]) -> list[BaselineCheck]:
+    """Rank every non-baseline method against the baselines only, one method at a time.
+
+    Why separately: in a joint leaderboard the learned methods take ranks from each other, so
+    whether one of them beats pixel max would depend on which other models are listed.
+    """
+    base = [b for b in baselines if any(r["method"] == b for r in rows)]
+    checks = []
+    for m in dict.fromkeys(str(r["method"]) for r in rows):
+        if m in base or not base:
+            continue
+        board = build_leaderboard([r for r in rows if r["method"] in (m, *base)], metrics)
+        checks.append(BaselineCheck(m, board.average_rank[m], {b: board.average_rank[b] for b in base}))
+    return checks
+
+
+def baseline_checks_markdown(checks: Sequence[BaselineCheck]) -> str:
+    if not checks:
+        return ""
+    names = list(checks[0].baseline_ranks)
+    lines = ["| method | avg rank vs baselines | " + " | ".join(names) + " | beats all |",
+             "|---|---|" + "---|" * len(names) + "---|"]
+    for c in checks:
+        lines.append(f"| {c.method} | {c.average_rank:.2f} | "
+                     + " | ".join(f"{c.baseline_ranks[n]:.2f}" for n in names)
+                     + f" | {'yes' if c.beats_all else '**no**'} |")
+    return "\n".join(lines)
+
+
+def write_markdown(board: Leaderboard, path: Path, title: str = "Fusion leaderboard",
+                   checks: Sequence[BaselineCheck] = ()) -> Path:
     legend = [f"- **{k}** ({'higher' if METRICS[k].higher_is_better else 'lower'} is better): "
               f"{METRICS[k].description}" for k in board.metrics]
     text = "\n".join([f"# {title}", "", f"{board.images} image pairs, {len(board.methods)} methods. "
                       "Cells: mean over images (rank among methods, 1 = best); methods sorted by average rank.",
-                      "", to_markdown(board), "", *board.notes, "", "Metrics:", "", *legend, ""])
+                      "", to_markdown(board), "", *board.notes, ""]
+                     + (["Each method ranked against the baselines alone (average rank over the same metrics):",
+                         "", baseline_checks_markdown(checks), ""] if checks else [])
+                     + ["Metrics:", "", *legend, ""])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
