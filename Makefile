@@ -37,12 +37,17 @@ bench: $(VENV)/.runtime
 
 train: $(VENV)/.dev
 	for m in mmdrfuse mobilefuse aenetv2; do $(VENV)/bin/fusion-ros train --model $$m --export fusion_ros/weights || exit 1; done
+	$(VENV)/bin/fusion-ros export --model mmdrfuse_teacher --checkpoint runs/mmdrfuse/checkpoints/teacher_weights.pth \
+	  --out fusion_ros/weights
 
+EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --baselines
 eval: $(VENV)/.dev
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
-	  --model mmdrfuse --model mobilefuse --model aenetv2 --baselines --out docs/eval_tno
+	  $(EVAL_MODELS) --out docs/eval_tno
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
-	  --model mmdrfuse --model mobilefuse --model aenetv2 --baselines --out docs/eval_llvip_test
+	  $(EVAL_MODELS) --out docs/eval_llvip_test
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
+	  --vis ../shared/datasets/vifb_conformance/input/VI $(EVAL_MODELS) --out docs/eval_vifb
 
 clean:
 	rm -rf build install log $(OUT)

@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # logs and CI: do not truncate the table
     rows = []
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     with Progress(console=console) as progress:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from fusion_ros.live_stats import summarise
     from fusion_ros.visuals import latency_plot, mosaic, save_image, stack_rows
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # logs and CI: do not truncate the table
     args.out.mkdir(parents=True, exist_ok=True)
     frames_per_model = int(round(args.seconds * 30))
     results, series, rows = [], {}, []
