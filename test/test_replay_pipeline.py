@@ -48,7 +48,7 @@ def _pipeline(tmp_path: Path, bag: Path, ns: str, compressed: bool, storage: str
                       "/visible/camera_info"):
             remaps += ["--remap", f"{topic}:=/{ns}{topic}"]
         replay = Proc(["-m", "fusion_ros.cli.main", "replay", str(bag), "--rate", str(RATE),
-                       "--wait-for-subscribers", "30", "--delay", "0.5", "--no-progress", *remaps],
+                       "--wait-for-subscribers", "30", "--delay", "1.5", "--no-progress", *remaps],
                       tmp_path / "replay.log")
         assert replay.wait(60) == 0, replay.log()
         log = replay.log()

@@ -294,7 +294,8 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
             for topic, pub in publishers.items():
                 log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
                     f"{pub.topic_name}")
-            _wait_for_subscribers(config, publishers, stop, log)
+            _wait_for_subscribers(config, [*publishers.values(), *([clock_pub] if clock_pub else [])],
+                                  stop, log)
             if config.delay > 0:
                 stop.wait(config.delay)
             if stop.is_set():
@@ -374,12 +375,13 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
     return stats
 
 
-def _wait_for_subscribers(config: ReplayConfig, publishers, stop: threading.Event, log) -> None:
+def _wait_for_subscribers(config: ReplayConfig, publishers: list, stop: threading.Event, log) -> None:
+    """Wait until every topic, /clock included, has a subscriber (or the timeout passes)."""
     if config.wait_for_subscribers <= 0:
         return
     deadline = time.monotonic() + config.wait_for_subscribers
     while not stop.is_set():
-        waiting = [p.topic_name for p in publishers.values() if p.get_subscription_count() == 0]
+        waiting = [p.topic_name for p in publishers if p.get_subscription_count() == 0]
         if not waiting:
             return
         if time.monotonic() > deadline:
