@@ -1,7 +1,7 @@
 """MMDRFuse recipe (Deng et al., ACM MM 2024): teacher -> digestible distillation -> 113-param student.
 
 Stage 1, "teacher" (`mmdrfuse_teacher`), Adam, trained with
-    L_teacher = lambda * L_comp + L_refresh
+    L_teacher = L_comp + L_refresh
 Stage 2, "student" (`mmdrfuse`), Adam, teacher frozen, trained with
     L_student = theta * L_distill + lambda * L_comp + L_refresh
 
@@ -161,7 +161,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
             _, o = teacher.forward_features(batch)
             lc, terms, o_feats, target = comp(o, ir, vis)
             lr_, rterms = _refresh_term(t_mem, s, t_spe, step, indices, o, ir, vis, extractor, o_feats, target)
-            return s["lambda"] * lc + lr_, {**terms, **rterms}, o
+            return lc + lr_, {**terms, **rterms}, o
 
         t_res = fit(teacher, dataset, teacher_loss, cfg, hooks, checkpoint_dir, stage="teacher",
                     epochs=s["teacher_epochs"], batch_size=s["teacher_batch"], lr=s["teacher_lr"],
