@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
     parser.add_argument("--frames", type=int, default=200, help="timed frames per model (pipeline)")
     parser.add_argument("--node-seconds", type=float, default=6.0, help="live stream per model (0 = skip)")
+    parser.add_argument("--process-scale", type=float, default=1.0,
+                        help="fuse at this fraction of 640x512 (the node's process_scale parameter)")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
 
 
@@ -40,12 +42,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def bench_pipeline(model: str, backend: str, frames: int, progress=None) -> dict[str, float]:
+def bench_pipeline(model: str, backend: str, frames: int, progress=None,
+                   process_scale: float = 1.0) -> dict[str, float]:
     """Per-frame pipeline times on the demo stream (640x512 bgr8 visible, mono16 thermal)."""
     from fusion_ros.demo_sequence import DemoSequence
     from fusion_ros.runtime import load_pipeline
+    from fusion_ros.runtime.options import ProcessingOptions
 
-    pipeline = load_pipeline(model, backend=backend)
+    pipeline = load_pipeline(model, backend=backend, options=ProcessingOptions(process_scale=process_scale))
     seq = DemoSequence()
     for i in range(10):  # warm-up: allocator, ORT kernels, AGC smoothing
         f = seq.frame(i)
@@ -66,13 +70,15 @@ def bench_pipeline(model: str, backend: str, frames: int, progress=None) -> dict
             "total_p95": float(np.percentile(total, 95)), "providers": ",".join(pipeline.providers)}
 
 
-def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None):
+def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None,
+               process_scale: float = 1.0):
     """Stream the demo through a fresh node process for this model; return RunStats."""
     from fusion_ros.live_session import LiveSession, node_peak_memory_mb
     from fusion_ros.live_stats import summarise
 
     frames = int(round(seconds * 30))
-    with LiveSession(model, backend, log_path=log_dir / f"bench_node_{model}.log") as live:
+    params = {"process_scale": process_scale} if process_scale != 1.0 else None
+    with LiveSession(model, backend, params=params, log_path=log_dir / f"bench_node_{model}.log") as live:
         live.wait_ready()
         live.stream(frames, on_progress=progress, drain_s=1.5)
         stats = summarise(model, frames, live.sink.snapshot())
@@ -90,12 +96,13 @@ def run(args: argparse.Namespace) -> int:
     with Progress(console=console) as progress:
         for model in args.models:
             task = progress.add_task(f"{model} pipeline", total=args.frames)
-            pipe = bench_pipeline(model, args.backend, args.frames, lambda: progress.advance(task))
+            pipe = bench_pipeline(model, args.backend, args.frames, lambda: progress.advance(task),
+                                  process_scale=args.process_scale)
             node = None
             if args.node_seconds > 0:
                 task2 = progress.add_task(f"{model} node", total=int(round(args.node_seconds * 30)))
                 node = bench_node(model, args.backend, args.node_seconds, log_dir,
-                                  lambda n, t=task2: progress.advance(t, n))
+                                  lambda n, t=task2: progress.advance(t, n), process_scale=args.process_scale)
             rows.append((model, pipe, node))
 
     header = ("| model | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 ms | target | "
@@ -108,9 +115,12 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"| {model} | {p['pre_p50']:.2f} | {p['inference_p50']:.2f} | {p['post_p50']:.2f} | "
                      f"**{p['total_p50']:.2f}** | {p['total_p95']:.2f} | {target} | {node_cols} |")
     meta = (f"Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), backend "
-            f"{args.backend} ({rows[0][1]['providers'] if rows else '-'}), 640x512 bgr8 visible + mono16 thermal, "
+            f"{args.backend} ({rows[0][1]['providers'] if rows else '-'}), 640x512 bgr8 visible + mono16 thermal"
+            f"{f' fused at process_scale {args.process_scale:g}' if args.process_scale != 1.0 else ''}, "
             f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
             f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
+            f"{f' --process-scale {args.process_scale:g}' if args.process_scale != 1.0 else ''}"
+            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
     text = meta + "\n\n" + "\n".join(lines) + "\n"
     console.print(text)

@@ -1,0 +1,22 @@
+"""`fusion-ros bench`: the table it prints and writes comes from real timed runs of the shipped model."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fusion_ros.cli.main import main
+
+
+def test_bench_pipeline_table(tmp_path: Path) -> None:
+    out = tmp_path / "bench.md"
+    assert main(["bench", "--models", "mmdrfuse", "--frames", "5", "--node-seconds", "0",
+                 "--process-scale", "0.5", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "process_scale 0.5" in text and "--process-scale 0.5 --models mmdrfuse" in text
+    row = next(line for line in text.splitlines() if line.startswith("| mmdrfuse |"))
+    cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
+    pre, inference, post, p50, p95 = (float(c) for c in cells[1:6])
+    assert 0 < inference and 0 < p50 <= p95
+    assert p50 >= 0.5 * (pre + inference + post)  # the total covers the stages it is made of
+    assert cells[6] == "<= 5 ms" and cells[7:] == ["-", "-", "-", "-"]  # node part skipped
+    assert re.search(r"Measured \d{4}-\d\d-\d\d on .+\(\d+ cores\)", text)
