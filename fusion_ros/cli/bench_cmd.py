@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -77,8 +76,7 @@ def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress
     from fusion_ros.live_stats import summarise
 
     frames = int(round(seconds * 30))
-    params = {"process_scale": process_scale} if process_scale != 1.0 else None
-    with LiveSession(model, backend, params=params, log_path=log_dir / f"bench_node_{model}.log") as live:
+    with LiveSession(model, backend, params={"process_scale": process_scale}, log_path=log_dir / f"bench_node_{model}.log") as live:
         live.wait_ready()
         live.stream(frames, on_progress=progress, drain_s=1.5)
         stats = summarise(model, frames, live.sink.snapshot())
@@ -87,10 +85,11 @@ def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.progress import Progress
 
-    console = Console(width=None if sys.stdout.isatty() else 120)  # logs and CI: do not truncate the table
+    from fusion_ros.cli import table_console
+
+    console = table_console()
     rows = []
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     with Progress(console=console) as progress:
@@ -114,12 +113,13 @@ def run(args: argparse.Namespace) -> int:
                      f"{n.node_peak_memory_mb:.0f}" if n else "- | - | - | -")
         lines.append(f"| {model} | {p['pre_p50']:.2f} | {p['inference_p50']:.2f} | {p['post_p50']:.2f} | "
                      f"**{p['total_p50']:.2f}** | {p['total_p95']:.2f} | {target} | {node_cols} |")
+    scaled = args.process_scale != 1.0
     meta = (f"Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), backend "
             f"{args.backend} ({rows[0][1]['providers'] if rows else '-'}), 640x512 bgr8 visible + mono16 thermal"
-            f"{f' fused at process_scale {args.process_scale:g}' if args.process_scale != 1.0 else ''}, "
+            f"{f' fused at process_scale {args.process_scale:g}' if scaled else ''}, "
             f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
             f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
-            f"{f' --process-scale {args.process_scale:g}' if args.process_scale != 1.0 else ''}"
+            f"{f' --process-scale {args.process_scale:g}' if scaled else ''}"
             f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
     text = meta + "\n\n" + "\n".join(lines) + "\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 from pathlib import Path
 
@@ -28,15 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
+    from fusion_ros.cli import table_console
     from fusion_ros.live_session import LiveSession, node_peak_memory_mb
     from fusion_ros.live_stats import summarise
     from fusion_ros.visuals import latency_plot, mosaic, save_image, stack_rows
 
-    console = Console(width=None if sys.stdout.isatty() else 120)  # logs and CI: do not truncate the table
+    console = table_console()
     args.out.mkdir(parents=True, exist_ok=True)
     frames_per_model = int(round(args.seconds * 30))
     results, series, rows = [], {}, []

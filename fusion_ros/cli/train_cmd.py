@@ -19,6 +19,8 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.bags.pairs import DEFAULT_SLOP_S
+
     parser.add_argument("--model", required=True, help="mmdrfuse | mobilefuse | aenetv2")
     parser.add_argument("--config", default="default",
                         help="config variant (default, tiny) or a YAML/JSON file (default: default)")
@@ -33,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thermal-topic", default="/thermal/image_raw", help="thermal image topic in --bag")
     parser.add_argument("--every-n", type=int, default=5,
                         help="keep every n-th synchronised pair of a bag (video frames are nearly identical)")
-    parser.add_argument("--slop", type=float, default=0.015, help="bag pairing slop in seconds")
+    parser.add_argument("--slop", type=float, default=DEFAULT_SLOP_S,
+                        help="largest visible/thermal stamp difference (s) to pair in --bag (node: sync_slop)")
     parser.add_argument("--out", default=None, metavar="RUN_DIR", help="run folder (default runs/<model>)")
     parser.add_argument("--export", default=None, metavar="DIR", help="where to write <model>.onnx/.json")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoints")
@@ -58,7 +61,7 @@ def build_config(args: argparse.Namespace):
     sources: list = [{"ir": i, "vis": v} for i, v in zip(args.ir, args.vis)]
     sources += [{"source": "bag", "bag": bag, "visible_topic": args.visible_topic,
                  "thermal_topic": args.thermal_topic, "every_n": args.every_n, "slop": args.slop}
-                for bag in getattr(args, "bag", [])]
+                for bag in args.bag]
     if sources:
         overrides["train_sources"] = sources
     extra = {}
