@@ -370,9 +370,29 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 stats.wall_s = time.monotonic() - t_start
                 if first_ns is not None and last_ns is not None and not stats.bag_span_s:
                     stats.bag_span_s = (last_ns - first_ns) / 1e9
+            if not stats.interrupted:
+                _wait_for_acks([*publishers.values(), *([clock_pub] if clock_pub else [])], log)
         finally:
             node.destroy_node()
     return stats
+
+
+#: After the last message, how long to wait for reliable subscribers to acknowledge it.
+ACK_TIMEOUT_S = 2.0
+
+
+def _wait_for_acks(publishers: list, log) -> None:
+    """Let reliable subscribers receive the last messages: destroying a writer right after its
+    last publish can drop samples that are still in flight (`ros2 bag play --wait-for-all-acked`
+    does the same)."""
+    from rclpy.duration import Duration
+
+    deadline = time.monotonic() + ACK_TIMEOUT_S
+    for pub in publishers:
+        left = max(0.0, deadline - time.monotonic())
+        if not pub.wait_for_all_acked(Duration(nanoseconds=int(left * 1e9))):
+            log(f"replay: {pub.topic_name}: not every subscriber acknowledged the last messages "
+                f"within {ACK_TIMEOUT_S:g} s")
 
 
 def _wait_for_subscribers(config: ReplayConfig, publishers: list, stop: threading.Event, log) -> None:
