@@ -63,6 +63,27 @@ def test_tiny_config_trains_exports_and_runs_in_the_runtime(tiny, tmp_path):
     assert fused.std() > 1.0  # not a constant image
 
 
+def test_reusing_the_teacher_gives_the_same_student(tmp_path):
+    """extra.teacher_checkpoint is a shortcut, not a different recipe: same student weights."""
+    import dataclasses
+
+    from fusion_ros.training.recipes import get_recipe
+
+    rng = np.random.default_rng(1)
+    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
+             for i in range(2)]
+    extra = {"teacher_epochs": 1, "student_epochs": 2, "teacher_batch": 4, "student_batch": 4}
+    cfg = dataclasses.replace(load_config("mmdrfuse", "tiny"), crop=16, patches_per_pair=4, augment=False,
+                              sample_every=0, checkpoint_every=0, validate_every_epoch=False, extra=extra)
+    train = get_recipe("mmdrfuse")
+    student, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
+    reuse = dataclasses.replace(cfg, extra={**extra, "teacher_checkpoint": str(tmp_path / "a" / "teacher_weights.pth")})
+    again, summary = train(reuse, pairs, [], HistoryHooks(), tmp_path / "b")
+    assert summary["teacher"]["reused"]
+    for a, b in zip(student.state_dict().values(), again.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
 def test_resume_continues_from_the_saved_step(tiny, tmp_path):
     cfg, train_pairs, val_pairs = tiny
     cfg = cfg.replace(extra={"teacher_epochs": 1, "student_epochs": 2}, val_metrics=["EN"])

@@ -19,7 +19,7 @@ Stage 2, "student" (`mmdrfuse`), Adam, teacher frozen, trained with
 The paper: teacher 8 epochs batch 36, student 10 epochs batch 26, 200 LLVIP pairs -> 16,000
 patches, on a GPU. Ours on a 2-core CPU (see configs/mmdrfuse_default.yaml): the 28 training pairs
 of llvip/train (4 held out for validation), resized to 640 px wide, `patches_per_pair` fixed
-patches each (64 -> 1,792 patches of 64x64), same epochs and batch sizes; the whole run is capped by
+patches each (192 -> 5,376 patches of 48x48), same epochs and batch sizes; the whole run is capped by
 `max_minutes` (the teacher gets `teacher_time_fraction` of it).
 
 cfg.extra keys (defaults): teacher_epochs (8), teacher_batch (36), teacher_lr (cfg.lr),
@@ -174,6 +174,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         p.requires_grad_(False)
 
     # ---------------- stage 2: student ----------------
+    torch.manual_seed(cfg.seed + 1)  # same student init whether the teacher was trained here or reused
     student = build_model("mmdrfuse")
     s_mem = RefreshMemory(len(dataset), cfg.crop, s["refresh_kappa"]) if s["refresh"] else None
     s_spe = _steps_per_epoch(len(dataset), s["student_batch"])

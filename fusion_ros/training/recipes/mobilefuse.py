@@ -32,6 +32,8 @@ multi-focus pair), synthetic_epochs (cfg.epochs), synthetic_crop (cfg.crop), loc
 channels_last (true: NHWC tensors during training, 1.5-2x faster depthwise/group convolutions on
 CPU; the exported weights are the same).
 cfg.batch_size counts *pairs* per synthetic batch (so cfg.batch_size / 2 units, rounded up).
+cfg.photometric applies to the fine-tune patches (default config: off; measured with 1.0: LLVIP
+test unchanged at avg rank 1.8 against the baselines, TNO worse, 1.8 instead of 1.6).
 """
 from __future__ import annotations
 
@@ -137,7 +139,8 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     # ---------------- stage 2: real pairs, unsupervised fine-tune ----------------
     if s["finetune"] and train_pairs:
         _check_multiple(cfg.crop, multiple, "crop")
-        real = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed)
+        real = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
+                            photometric=cfg.photometric)
         rehearsal = SyntheticFusionDataset(images, crop=cfg.crop, units=10**9, seed=cfg.seed + 1,
                                            local_lighting_prob=s["local_lighting_prob"])
         rehearsal_units = max(1, s["finetune_batch"] // 4)
