@@ -84,6 +84,30 @@ def test_reusing_the_teacher_gives_the_same_student(tmp_path):
         torch.testing.assert_close(a, b)
 
 
+def test_student_init_search_picks_the_lowest_loss_deterministically(tmp_path):
+    import dataclasses
+
+    from fusion_ros.training.recipes import get_recipe
+
+    rng = np.random.default_rng(2)
+    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
+             for i in range(2)]
+    extra = {"teacher_epochs": 1, "student_epochs": 1, "teacher_batch": 4, "student_batch": 4,
+             "student_inits": 3, "student_init_steps": 6}
+    cfg = dataclasses.replace(load_config("mmdrfuse", "tiny"), crop=16, patches_per_pair=4, augment=False,
+                              sample_every=0, checkpoint_every=0, validate_every_epoch=False, extra=extra)
+    train = get_recipe("mmdrfuse")
+    first, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
+    search = summary["student_init_search"]
+    assert search["seeds"] == [cfg.seed + 1, cfg.seed + 2, cfg.seed + 3] and search["steps"] == 6
+    assert len(set(search["loss"])) == 3  # the initialisations really differ
+    assert search["picked"] == search["seeds"][int(np.argmin(search["loss"]))]
+    again, summary2 = train(cfg, pairs, [], HistoryHooks(), tmp_path / "b")
+    assert summary2["student_init_search"] == search
+    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
 def test_resume_continues_from_the_saved_step(tiny, tmp_path):
     cfg, train_pairs, val_pairs = tiny
     cfg = cfg.replace(extra={"teacher_epochs": 1, "student_epochs": 2}, val_metrics=["EN"])

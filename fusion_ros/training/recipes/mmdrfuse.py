@@ -28,7 +28,11 @@ w_per (0.2), lambda (1.0), theta (1.0), w_feat (1.0), w_resp (1.0), attention_p 
 refresh (true), refresh_weight (1.0), refresh_kappa (10.0), refresh_warmup_epochs (1: no refresh
 loss while the memory fills in the first epoch), vgg19_weights (null), teacher_checkpoint (null: a
 teacher.pt checkpoint or state_dict to reuse instead of training one), teacher_time_fraction (0.6),
-cache_teacher (true: the frozen teacher's outputs on the fixed patches are computed once).
+cache_teacher (true: the frozen teacher's outputs on the fixed patches are computed once),
+student_inits (1: with K > 1, K student initialisations each train `student_init_steps` steps on
+the same batches with theta * L_distill + lambda * L_comp and the one with the lowest loss over the
+second half is trained for real; uses training data only; a 113-parameter ReLU network's outcome
+depends on its initialisation).
 """
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ from ..hooks import TrainingHooks
 from ..losses import attention_distill_loss, intensity_loss, max_gradient_loss
 from ..perception import ALL_LAYERS, make_perception, max_features, perception_loss
 from ..refresh import RefreshMemory
-from ..trainer import TimeBudget, fit, load_model_weights
+from ..trainer import TimeBudget, epoch_batches, fit, load_model_weights
 
 DEFAULTS: dict[str, Any] = {
     "teacher_epochs": 8, "teacher_batch": 36, "teacher_lr": None,
@@ -56,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "w_feat": 1.0, "w_resp": 1.0, "attention_p": 2.0,
     "refresh": True, "refresh_weight": 1.0, "refresh_kappa": 10.0, "refresh_warmup_epochs": 1,
     "vgg19_weights": None, "teacher_checkpoint": None, "teacher_time_fraction": 0.6, "cache_teacher": True,
+    "student_inits": 1, "student_init_steps": 200,
 }
 
 
@@ -174,29 +179,36 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         p.requires_grad_(False)
 
     # ---------------- stage 2: student ----------------
-    torch.manual_seed(cfg.seed + 1)  # same student init whether the teacher was trained here or reused
+    cache = TeacherCache(len(dataset), cfg.crop) if s["cache_teacher"] else None
+
+    def teacher_outputs(batch, indices):
+        if cache is not None:
+            return cache.get(teacher, batch, indices)
+        with torch.no_grad():
+            return teacher.forward_features(batch)
+
+    def distill_and_comp(student_net, batch, indices):
+        ir, vis = batch[:, 0:1], batch[:, 1:2]
+        f_t, o_t = teacher_outputs(batch, indices)
+        f_s, o_s = student_net.forward_features(batch)
+        l_feat = attention_distill_loss(f_s, f_t, s["attention_p"])
+        l_resp = F.l1_loss(o_s, o_t)
+        lc, terms, o_feats, target = comp(o_s, ir, vis)
+        loss = s["theta"] * (s["w_feat"] * l_feat + s["w_resp"] * l_resp) + s["lambda"] * lc
+        return loss, {"distill_feature": float(l_feat.detach()), "distill_response": float(l_resp.detach()),
+                      **terms}, o_s, o_feats, target
+
+    seed = _pick_student_seed(dataset, distill_and_comp, s, cfg, summary)
+    torch.manual_seed(seed)  # the same student init whether the teacher was trained here or reused
     student = build_model("mmdrfuse")
     s_mem = RefreshMemory(len(dataset), cfg.crop, s["refresh_kappa"]) if s["refresh"] else None
     s_spe = _steps_per_epoch(len(dataset), s["student_batch"])
 
-    cache = TeacherCache(len(dataset), cfg.crop) if s["cache_teacher"] else None
-
     def student_loss(batch, indices, step):
         ir, vis = batch[:, 0:1], batch[:, 1:2]
-        if cache is not None:
-            f_t, o_t = cache.get(teacher, batch, indices)
-        else:
-            with torch.no_grad():
-                f_t, o_t = teacher.forward_features(batch)
-        f_s, o_s = student.forward_features(batch)
-        l_feat = attention_distill_loss(f_s, f_t, s["attention_p"])
-        l_resp = F.l1_loss(o_s, o_t)
-        distill = s["w_feat"] * l_feat + s["w_resp"] * l_resp
-        lc, terms, o_feats, target = comp(o_s, ir, vis)
+        loss, terms, o_s, o_feats, target = distill_and_comp(student, batch, indices)
         lr_, rterms = _refresh_term(s_mem, s, s_spe, step, indices, o_s, ir, vis, extractor, o_feats, target)
-        total = s["theta"] * distill + s["lambda"] * lc + lr_
-        return total, {"distill_feature": float(l_feat.detach()), "distill_response": float(l_resp.detach()),
-                       **terms, **rterms}, o_s
+        return loss + lr_, {**terms, **rterms}, o_s
 
     s_res = fit(student, dataset, student_loss, cfg, hooks, checkpoint_dir, stage="student",
                 epochs=s["student_epochs"], batch_size=s["student_batch"], lr=s["student_lr"],
@@ -213,6 +225,38 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     if checkpoint_dir is not None:
         torch.save(teacher.state_dict(), Path(checkpoint_dir) / "teacher_weights.pth")
     return student, summary
+
+
+def _pick_student_seed(dataset: PatchDataset, loss_fn, s: dict[str, Any], cfg: TrainConfig,
+                       summary: dict[str, Any]) -> int:
+    """Seed of the student initialisation to train: cfg.seed + 1, or with `student_inits` K > 1 the
+    best of K short runs (same batches, Adam at student_lr, loss without the refresh term) by mean
+    loss over their second half. Deterministic, so a resumed run picks the same one."""
+    seeds = [cfg.seed + 1 + k for k in range(max(1, int(s["student_inits"])))]
+    if len(seeds) == 1:
+        return seeds[0]
+    n, steps = len(dataset), max(2, int(s["student_init_steps"]))
+    order = [b for e in range(-(-steps * s["student_batch"] // n) + 1)
+             for b in epoch_batches(n, s["student_batch"], cfg.seed, e)][:steps]
+    scores = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        net = build_model("mmdrfuse")
+        opt = torch.optim.Adam(net.parameters(), lr=s["student_lr"])
+        tail = []
+        for j, idx in enumerate(order):
+            batch = torch.stack([torch.from_numpy(dataset.patch(int(i))) for i in idx])
+            loss = loss_fn(net, batch, torch.as_tensor(idx, dtype=torch.long))[0]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if j >= len(order) // 2:
+                tail.append(float(loss.detach()))
+        scores.append(sum(tail) / len(tail))
+    best = seeds[min(range(len(seeds)), key=scores.__getitem__)]
+    summary["student_init_search"] = {"seeds": seeds, "loss": [round(x, 6) for x in scores], "picked": best,
+                                      "steps": len(order)}
+    return best
 
 
 def _memory_stats(mem: RefreshMemory | None) -> dict[str, Any]:
