@@ -63,21 +63,27 @@ def test_tiny_config_trains_exports_and_runs_in_the_runtime(tiny, tmp_path):
     assert fused.std() > 1.0  # not a constant image
 
 
-def test_reusing_the_teacher_gives_the_same_student(tmp_path):
-    """extra.teacher_checkpoint is a shortcut, not a different recipe: same student weights."""
+def _toy_mmdrfuse(seed: int, extra: dict):
+    """Two random 40x40 pairs and a seconds-long MMDRFuse config (16x16 patches, no validation)."""
     import dataclasses
 
-    from fusion_ros.training.recipes import get_recipe
-
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
              for i in range(2)]
-    extra = {"teacher_epochs": 1, "student_epochs": 2, "teacher_batch": 4, "student_batch": 4}
     cfg = dataclasses.replace(load_config("mmdrfuse", "tiny"), crop=16, patches_per_pair=4, augment=False,
-                              sample_every=0, checkpoint_every=0, validate_every_epoch=False, extra=extra)
+                              sample_every=0, checkpoint_every=0, validate_every_epoch=False,
+                              extra={"teacher_epochs": 1, "teacher_batch": 4, "student_batch": 4, **extra})
+    return pairs, cfg
+
+
+def test_reusing_the_teacher_gives_the_same_student(tmp_path):
+    """extra.teacher_checkpoint is a shortcut, not a different recipe: same student weights."""
+    from fusion_ros.training.recipes import get_recipe
+
+    pairs, cfg = _toy_mmdrfuse(1, {"student_epochs": 2})
     train = get_recipe("mmdrfuse")
     student, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
-    reuse = dataclasses.replace(cfg, extra={**extra, "teacher_checkpoint": str(tmp_path / "a" / "teacher_weights.pth")})
+    reuse = cfg.replace(extra={**cfg.extra, "teacher_checkpoint": str(tmp_path / "a" / "teacher_weights.pth")})
     again, summary = train(reuse, pairs, [], HistoryHooks(), tmp_path / "b")
     assert summary["teacher"]["reused"]
     for a, b in zip(student.state_dict().values(), again.state_dict().values()):
@@ -85,17 +91,9 @@ def test_reusing_the_teacher_gives_the_same_student(tmp_path):
 
 
 def test_student_init_search_picks_the_lowest_loss_deterministically(tmp_path):
-    import dataclasses
-
     from fusion_ros.training.recipes import get_recipe
 
-    rng = np.random.default_rng(2)
-    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
-             for i in range(2)]
-    extra = {"teacher_epochs": 1, "student_epochs": 1, "teacher_batch": 4, "student_batch": 4,
-             "student_inits": 3, "student_init_steps": 6}
-    cfg = dataclasses.replace(load_config("mmdrfuse", "tiny"), crop=16, patches_per_pair=4, augment=False,
-                              sample_every=0, checkpoint_every=0, validate_every_epoch=False, extra=extra)
+    pairs, cfg = _toy_mmdrfuse(2, {"student_epochs": 1, "student_inits": 3, "student_init_steps": 6})
     train = get_recipe("mmdrfuse")
     first, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
     search = summary["student_init_search"]

@@ -288,14 +288,14 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
             raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
                            f"the bag ({bag.duration_ns / 1e9:.2f} s)")
         node, publishers, clock_pub = make_replay_node(config, topics, context)
+        every_pub = [*publishers.values(), *([clock_pub] if clock_pub else [])]
         from rosgraph_msgs.msg import Clock
 
         try:
             for topic, pub in publishers.items():
                 log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
                     f"{pub.topic_name}")
-            _wait_for_subscribers(config, [*publishers.values(), *([clock_pub] if clock_pub else [])],
-                                  stop, log)
+            _wait_for_subscribers(config, every_pub, stop, log)
             if config.delay > 0:
                 stop.wait(config.delay)
             if stop.is_set():
@@ -371,7 +371,7 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 if first_ns is not None and last_ns is not None and not stats.bag_span_s:
                     stats.bag_span_s = (last_ns - first_ns) / 1e9
             if not stats.interrupted:
-                _wait_for_acks([*publishers.values(), *([clock_pub] if clock_pub else [])], log)
+                _wait_for_acks(every_pub, log)
         finally:
             node.destroy_node()
     return stats

@@ -131,6 +131,11 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, shuffle: bool 
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
+def patch_batch(dataset, indices) -> torch.Tensor:
+    """The (B, 2, crop, crop) training batch of these patch indices."""
+    return torch.stack([torch.from_numpy(dataset.patch(int(i))) for i in indices])
+
+
 # --- checkpoints -----------------------------------------------------------------------------
 
 class Checkpointer:
@@ -371,7 +376,7 @@ def fit(
                 stopped = True
                 break
             idx = batches[b]
-            batch = torch.stack([torch.from_numpy(dataset.patch(int(i))) for i in idx])
+            batch = patch_batch(dataset, idx)
             loss, terms, fused = loss_fn(batch, torch.as_tensor(idx, dtype=torch.long), step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -51,7 +51,7 @@ from ..hooks import TrainingHooks
 from ..losses import attention_distill_loss, intensity_loss, max_gradient_loss
 from ..perception import ALL_LAYERS, make_perception, max_features, perception_loss
 from ..refresh import RefreshMemory
-from ..trainer import TimeBudget, epoch_batches, fit, load_model_weights
+from ..trainer import TimeBudget, epoch_batches, fit, load_model_weights, patch_batch
 
 DEFAULTS: dict[str, Any] = {
     "teacher_epochs": 8, "teacher_batch": 36, "teacher_lr": None,
@@ -236,8 +236,8 @@ def _pick_student_seed(dataset: PatchDataset, loss_fn, s: dict[str, Any], cfg: T
     if len(seeds) == 1:
         return seeds[0]
     n, steps = len(dataset), max(2, int(s["student_init_steps"]))
-    order = [b for e in range(-(-steps * s["student_batch"] // n) + 1)
-             for b in epoch_batches(n, s["student_batch"], cfg.seed, e)][:steps]
+    epochs = _steps_per_epoch(steps, _steps_per_epoch(n, s["student_batch"]))  # ceil(steps / steps per epoch)
+    order = [b for e in range(epochs) for b in epoch_batches(n, s["student_batch"], cfg.seed, e)][:steps]
     scores = []
     for seed in seeds:
         torch.manual_seed(seed)
@@ -245,7 +245,7 @@ def _pick_student_seed(dataset: PatchDataset, loss_fn, s: dict[str, Any], cfg: T
         opt = torch.optim.Adam(net.parameters(), lr=s["student_lr"])
         tail = []
         for j, idx in enumerate(order):
-            batch = torch.stack([torch.from_numpy(dataset.patch(int(i))) for i in idx])
+            batch = patch_batch(dataset, idx)
             loss = loss_fn(net, batch, torch.as_tensor(idx, dtype=torch.long))[0]
             opt.zero_grad(set_to_none=True)
             loss.backward()
