@@ -6,14 +6,15 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 OUT ?= out
 
-.PHONY: demo test bench train eval colcon clean help
+.PHONY: demo test bench train eval eval-classic colcon clean help
 
 help:
 	@echo "make demo   - live ROS 2 demo (source -> fusion node -> sink), writes $(OUT)/demo/"
 	@echo "make test   - the test suite (what CI runs)"
 	@echo "make bench  - benchmark table written to docs/benchmark.md"
 	@echo "make train  - retrain the three shipped models with their default recipes"
-	@echo "make eval   - held-out leaderboard + mosaic in docs/"
+	@echo "make eval   - held-out leaderboard + mosaic in docs/ (also runs eval-classic)"
+	@echo "make eval-classic - the shipped models against six classic fusion methods, docs/eval_classic_*"
 
 $(VENV)/.runtime: requirements/runtime.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,7 @@ train: $(VENV)/.dev
 	  --out fusion_ros/weights
 
 EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --baselines
+CLASSIC_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --classic all --baselines
 eval: $(VENV)/.dev
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
 	  $(EVAL_MODELS) --out docs/eval_tno
@@ -48,6 +50,16 @@ eval: $(VENV)/.dev
 	  $(EVAL_MODELS) --out docs/eval_llvip_test
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
 	  --vis ../shared/datasets/vifb_conformance/input/VI $(EVAL_MODELS) --out docs/eval_vifb
+	$(MAKE) eval-classic
+
+# the shipped models among six classic (non-learned) fusion methods, same sets and metrics
+eval-classic: $(VENV)/.dev
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
+	  $(CLASSIC_MODELS) --out docs/eval_classic_tno
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
+	  $(CLASSIC_MODELS) --out docs/eval_classic_llvip_test
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
+	  --vis ../shared/datasets/vifb_conformance/input/VI $(CLASSIC_MODELS) --out docs/eval_classic_vifb
 
 clean:
 	rm -rf build install log $(OUT)

@@ -184,3 +184,32 @@ def test_baseline_checks_rank_each_method_against_the_baselines_alone() -> None:
     md = ev.baseline_checks_markdown(list(checks.values()))
     assert "| good | 1.00 | 3.00 | 2.00 | yes |" in md and "**no**" in md
     assert ev.baseline_checks(rows, metrics, []) == []
+
+
+def test_classic_methods_are_scored_like_the_baselines(two_pairs, tmp_path: Path) -> None:
+    """--classic runs fusion_ros.training.classic on the luminance; 'all' expands to every method
+    but mean / max (those are the baselines); an unknown name is a clear error."""
+    from fusion_ros.training.classic import CLASSIC_METHODS, fuse_laplacian_max_base
+
+    ir_dir, vi_dir, _ = two_pairs
+    out = tmp_path / "classic"
+    assert eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--classic", "laplacian_max_base",
+                               "--classic", "all", "--baselines", "--limit", "1", "--out", str(out)])) == 0
+    board = read_board(out / "leaderboard.csv")
+    expected = set(CLASSIC_METHODS) - {"mean", "max"} | {"pixel-mean", "pixel-max"}
+    assert {r["method"] for r in board} == expected and len(board) == len(expected)
+    check_ranks(board, QUALITY_BAR_METRICS)
+    assert "laplacian_max_base" in (out / "leaderboard.md").read_text().split("baselines alone")[1]
+
+    # the fused image is the classic function of the 8-bit sources, rounded to 8 bits
+    rng = np.random.default_rng(3)
+    vis = rng.integers(0, 256, (24, 32), dtype=np.uint8)
+    ir = rng.integers(0, 256, (24, 32), dtype=np.uint8)
+    got = eval_cmd.classic_method("laplacian_max_base")(vis, ir)
+    want = fuse_laplacian_max_base(ir / np.float32(255), vis / np.float32(255))
+    assert got.dtype == np.uint8 and np.abs(got.astype(float) - want * 255).max() <= 0.5 + 1e-3
+    colour = eval_cmd.classic_method("gff")(np.dstack([vis] * 3), ir)
+    assert colour.shape == (24, 32, 3)
+
+    with pytest.raises(SystemExit, match="unknown classic"):
+        eval_cmd.run(parse(["--ir", str(ir_dir), "--vis", str(vi_dir), "--classic", "wavelet"]))

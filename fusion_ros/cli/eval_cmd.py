@@ -1,13 +1,17 @@
 """`fusion-ros eval`: score fused results with VIFB / MMDRFuse metrics and write a leaderboard.
 
     fusion-ros eval --ir DIR --vis DIR [--method NAME=DIR ...] [--model NAME ...] [--baselines]
-                    [--metrics quality|vifb|mmdrfuse|all] [--colour auto|channels|luminance]
+                    [--classic NAME|all ...] [--metrics quality|vifb|mmdrfuse|all] [--colour auto|channels|luminance]
                     [--out DIR] [--limit N] [--mosaic-rows N]
 
 Pairs are matched by file stem in --ir and --vis; a --method folder holds another method's fused
 images under the same stems. --model runs one of the project's models on the fly. --baselines adds
 two classic references computed here: pixel mean and pixel max of the infrared and the visible
-luminance (a colour visible image keeps its chroma). Every method is scored on the same pairs.
+luminance (a colour visible image keeps its chroma). --classic adds classic fusion methods
+(`fusion_ros.training.classic`: Laplacian pyramid, guided filtering, ...; the same pool AE-Netv2's
+training target is chosen from) computed here on the luminance in the same way, so a learned model
+can be compared with the non-learned state of the art without saving files first. Every method is
+scored on the same pairs.
 
 Writes to --out: leaderboard.csv, leaderboard.md, per_image.csv, mosaic.png.
 """
@@ -29,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="NAME",
                         help="a fusion_ros model run on the fly, e.g. mmdrfuse (repeatable)")
     parser.add_argument("--baselines", action="store_true", help="add pixel-mean and pixel-max baselines")
+    parser.add_argument("--classic", action="append", default=[], metavar="NAME",
+                        help="a classic fusion method computed here (repeatable; 'all' for every one): "
+                             + ", ".join(_classic_names()))
     parser.add_argument("--metrics", default="quality", choices=["quality", "vifb", "mmdrfuse", "all"],
                         help="metric set (default: quality = EN SD SF AG MI SCD VIF Qabf SSIM CC)")
     parser.add_argument("--colour", default="auto", choices=["auto", "channels", "luminance"],
@@ -100,6 +107,48 @@ BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
+def _classic_names() -> list[str]:
+    """Classic methods --classic offers: the pool minus mean and max (--baselines has those)."""
+    from fusion_ros.training.classic import CLASSIC_METHODS
+
+    return [name for name in CLASSIC_METHODS if name not in ("mean", "max")]
+
+
+def classic_method(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """`fn(visible, ir8)` fusing the IR with the visible luminance by a classic method from
+    fusion_ros.training.classic (float [0, 1] in, 8-bit out); colour keeps the visible chroma."""
+    import cv2
+
+    from fusion_ros.training.classic import get_method
+
+    try:
+        fuse = get_method(name)
+    except KeyError as exc:
+        raise SystemExit(f"fusion-ros eval: --classic: {exc.args[0]}") from None
+
+    def run(visible: np.ndarray, ir8: np.ndarray) -> np.ndarray:
+        ycrcb = None if visible.ndim == 2 else cv2.cvtColor(visible, cv2.COLOR_BGR2YCrCb)
+        y = visible if ycrcb is None else ycrcb[..., 0]
+        fused = fuse(ir8.astype(np.float32) / 255.0, y.astype(np.float32) / 255.0)
+        fused_y = np.clip(np.round(fused * 255.0), 0, 255).astype(np.uint8)
+        if ycrcb is None:
+            return fused_y
+        ycrcb[..., 0] = fused_y
+        return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+
+    return run
+
+
+def expand_classic(names: list[str]) -> list[str]:
+    """'all' -> every classic method; duplicates dropped, order kept."""
+    out: list[str] = []
+    for name in names:
+        for n in (_classic_names() if name == "all" else [name]):
+            if n not in out:
+                out.append(n)
+    return out
+
+
 # ---------------------------------------------------------------------------------------- methods
 
 
@@ -150,9 +199,11 @@ def run(args: argparse.Namespace) -> int:
         pairs = pairs[: max(args.limit, 0)]
 
     folders = [parse_method(spec) for spec in args.method]
-    names = [n for n, _ in folders] + list(args.model) + (list(BASELINES) if args.baselines else [])
+    classics = {name: classic_method(name) for name in expand_classic(args.classic)}
+    names = [n for n, _ in folders] + list(args.model) + list(classics) \
+        + (list(BASELINES) if args.baselines else [])
     if not names:
-        raise SystemExit("fusion-ros eval: nothing to score: give --method, --model and/or --baselines")
+        raise SystemExit("fusion-ros eval: nothing to score: give --method, --model, --classic and/or --baselines")
     if len(set(names)) != len(names):
         raise SystemExit(f"fusion-ros eval: method names must be unique, got {names}")
     folder_files = {name: image_files(folder) for name, folder in folders}
@@ -186,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
                 fused = read_fused(folder_files[name][stem])
             elif name in models:
                 fused = squeeze_gray(np.asarray(models[name](visible, thermal)))
+            elif name in classics:
+                fused = classics[name](visible, ir8)
             else:
                 fused = BASELINES[name](visible, ir8)
             if fused.shape[:2] != visible.shape[:2]:
