@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 OUT ?= out
 
-.PHONY: demo test bench train eval eval-classic colcon clean help
+.PHONY: demo test bench bench-transport train eval eval-classic colcon clean help
 
 help:
 	@echo "make demo   - live ROS 2 demo (source -> fusion node -> sink), writes $(OUT)/demo/"
 	@echo "make test   - the test suite (what CI runs)"
 	@echo "make bench  - benchmark table written to docs/benchmark.md"
+	@echo "make bench-transport - image transport between two processes per QoS / DDS profile, docs/transport.md"
 	@echo "make train  - retrain the three shipped models with their default recipes"
 	@echo "make eval   - held-out leaderboard + mosaic in docs/ (also runs eval-classic)"
 	@echo "make eval-classic - the shipped models against six classic fusion methods, docs/eval_classic_*"
@@ -35,6 +36,9 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.runtime
 	$(VENV)/bin/fusion-ros bench --out docs/benchmark.md
+
+bench-transport: $(VENV)/.runtime
+	$(VENV)/bin/fusion-ros bench-transport --repeat 3 --out docs/transport.md
 
 train: $(VENV)/.dev
 	for m in mmdrfuse mobilefuse aenetv2; do $(VENV)/bin/fusion-ros train --model $$m --export fusion_ros/weights || exit 1; done

@@ -15,6 +15,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "demo": ("demo_cmd", "run the live ROS 2 demo: source -> fusion node -> sink, with mosaics and a latency plot"),
     "fuse": ("fuse_cmd", "fuse a folder of IR/visible pairs into a folder of fused images"),
     "bench": ("bench_cmd", "benchmark every model: pipeline time per frame, node latency, memory"),
+    "bench-transport": ("bench_transport_cmd", "measure 640x512 image transport between two processes per QoS and DDS profile"),
     "export": ("export_cmd", "export a model (trained checkpoint or fresh) to ONNX + model card"),
     "train": ("train_cmd", "train a model with its paper's recipe and export it"),
     "eval": ("eval_cmd", "score fused results with VIFB / MMDRFuse metrics and write a leaderboard"),

@@ -10,8 +10,9 @@ before each message and at ``clock_hz`` in between, so nodes run with ``use_sim_
 the recording's time. A prefetch thread reads the bag ahead, so storage I/O does not disturb
 the schedule.
 
-Publishers are RELIABLE / KEEP_LAST(depth) / VOLATILE by default: 640x512 frames between
-processes lose 30-50% of the frames with best-effort QoS (docs: /work/shared/NOTES.md).
+Publishers are RELIABLE / KEEP_LAST(depth) / VOLATILE by default: between processes, best effort
+lost almost every 640x512 frame over Fast DDS's built-in transports (`fusion-ros bench-transport`,
+docs/transport.md).
 
 Run:
   fusion-ros replay BAG [--rate 0.5] [--loop] [--start-offset 2.0] [--remap /a:=/b] ...

@@ -1,9 +1,9 @@
 """QoS profiles of the fusion node's topics.
 
 Images are RELIABLE + KEEP_LAST with a small depth. Measured between two processes with Fast DDS
-(docs: /work/shared/NOTES.md, README): best-effort loses 30-50% of 640x512 frames at 30 Hz because
-a ~1 MB frame travels as many fragments and losing one loses the frame, while reliable delivers all
-of them. KEEP_LAST keeps a publisher from ever blocking on a slow reader (the oldest sample is
+(`fusion-ros bench-transport`, docs/transport.md): with the built-in transports best effort lost
+almost every 640x512 frame at 30 Hz, because a ~1 MB frame travels as many UDP fragments and losing
+one loses the frame; reliable delivered all of them, with or without the shared-memory profile. KEEP_LAST keeps a publisher from ever blocking on a slow reader (the oldest sample is
 replaced), and the small depth bounds how stale a queued frame can get.
 
 Every publisher and subscription is created with :func:`overrides`, so history, depth and
