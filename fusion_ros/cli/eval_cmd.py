@@ -1,8 +1,8 @@
 """`fusion-ros eval`: score fused results with VIFB / MMDRFuse metrics and write a leaderboard.
 
     fusion-ros eval --ir DIR --vis DIR [--method NAME=DIR ...] [--model NAME ...] [--baselines]
-                    [--classic NAME|all ...] [--metrics quality|vifb|mmdrfuse|all] [--colour auto|channels|luminance]
-                    [--out DIR] [--limit N] [--mosaic-rows N]
+                    [--classic NAME|all ...] [--metrics quality|vifb|mmdrfuse|all]
+                    [--colour auto|channels|luminance] [--out DIR] [--limit N] [--mosaic-rows N]
 
 Pairs are matched by file stem in --ir and --vis; a --method folder holds another method's fused
 images under the same stems. --model runs one of the project's models on the fly. --baselines adds
@@ -82,23 +82,24 @@ def read_fused(path: Path) -> np.ndarray:
 # -------------------------------------------------------------------------------------- baselines
 
 
-def _blend_luminance(visible: np.ndarray, ir8: np.ndarray, how: str) -> np.ndarray:
-    """Fuse IR with the visible luminance by `how` (mean|max); colour keeps the visible chroma (YCrCb)."""
+def fuse_on_luminance(visible: np.ndarray, fuse_y: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Replace the visible image's luminance by `fuse_y(luminance)` (uint8 HxW); a colour image keeps
+    its chroma (YCrCb), a grey one is the fused luminance itself."""
     import cv2
 
     if visible.ndim == 2:
-        y = visible
-    else:
-        ycrcb = cv2.cvtColor(visible, cv2.COLOR_BGR2YCrCb)
-        y = ycrcb[..., 0]
-    if how == "mean":
-        fused_y = ((y.astype(np.uint16) + ir8.astype(np.uint16) + 1) // 2).astype(np.uint8)
-    else:
-        fused_y = np.maximum(y, ir8)
-    if visible.ndim == 2:
-        return fused_y
-    ycrcb[..., 0] = fused_y
+        return fuse_y(visible)
+    ycrcb = cv2.cvtColor(visible, cv2.COLOR_BGR2YCrCb)
+    ycrcb[..., 0] = fuse_y(ycrcb[..., 0])
     return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+
+
+def _blend_luminance(visible: np.ndarray, ir8: np.ndarray, how: str) -> np.ndarray:
+    """Fuse IR with the visible luminance by `how` (mean|max) in integers."""
+    if how == "mean":
+        return fuse_on_luminance(visible, lambda y: ((y.astype(np.uint16) + ir8.astype(np.uint16) + 1) // 2)
+                                 .astype(np.uint8))
+    return fuse_on_luminance(visible, lambda y: np.maximum(y, ir8))
 
 
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -117,8 +118,6 @@ def _classic_names() -> list[str]:
 def classic_method(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """`fn(visible, ir8)` fusing the IR with the visible luminance by a classic method from
     fusion_ros.training.classic (float [0, 1] in, 8-bit out); colour keeps the visible chroma."""
-    import cv2
-
     from fusion_ros.training.classic import get_method
 
     try:
@@ -126,15 +125,12 @@ def classic_method(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     except KeyError as exc:
         raise SystemExit(f"fusion-ros eval: --classic: {exc.args[0]}") from None
 
-    def run(visible: np.ndarray, ir8: np.ndarray) -> np.ndarray:
-        ycrcb = None if visible.ndim == 2 else cv2.cvtColor(visible, cv2.COLOR_BGR2YCrCb)
-        y = visible if ycrcb is None else ycrcb[..., 0]
+    def fuse_y(ir8: np.ndarray, y: np.ndarray) -> np.ndarray:
         fused = fuse(ir8.astype(np.float32) / 255.0, y.astype(np.float32) / 255.0)
-        fused_y = np.clip(np.round(fused * 255.0), 0, 255).astype(np.uint8)
-        if ycrcb is None:
-            return fused_y
-        ycrcb[..., 0] = fused_y
-        return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
+        return np.clip(np.round(fused * 255.0), 0, 255).astype(np.uint8)
+
+    def run(visible: np.ndarray, ir8: np.ndarray) -> np.ndarray:
+        return fuse_on_luminance(visible, lambda y: fuse_y(ir8, y))
 
     return run
 
