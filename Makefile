@@ -47,23 +47,23 @@ train: $(VENV)/.dev
 
 EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --baselines
 CLASSIC_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --classic all --baselines
-eval: $(VENV)/.dev
+# $(call eval_sets,ARGS,PREFIX): the three held-out sets, written to docs/PREFIX{tno,llvip_test,vifb}
+define eval_sets
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
-	  $(EVAL_MODELS) --out docs/eval_tno
+	  $(1) --out docs/$(2)tno
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
-	  $(EVAL_MODELS) --out docs/eval_llvip_test
+	  $(1) --out docs/$(2)llvip_test
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
-	  --vis ../shared/datasets/vifb_conformance/input/VI $(EVAL_MODELS) --out docs/eval_vifb
+	  --vis ../shared/datasets/vifb_conformance/input/VI $(1) --out docs/$(2)vifb
+endef
+
+eval: $(VENV)/.dev
+	$(call eval_sets,$(EVAL_MODELS),eval_)
 	$(MAKE) eval-classic
 
 # the shipped models among six classic (non-learned) fusion methods, same sets and metrics
 eval-classic: $(VENV)/.dev
-	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
-	  $(CLASSIC_MODELS) --out docs/eval_classic_tno
-	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
-	  $(CLASSIC_MODELS) --out docs/eval_classic_llvip_test
-	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
-	  --vis ../shared/datasets/vifb_conformance/input/VI $(CLASSIC_MODELS) --out docs/eval_classic_vifb
+	$(call eval_sets,$(CLASSIC_MODELS),eval_classic_)
 
 clean:
 	rm -rf build install log $(OUT)

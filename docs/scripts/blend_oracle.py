@@ -23,6 +23,7 @@ import numpy as np
 from fusion_ros.cli.eval_cmd import thermal_8bit
 from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
 from fusion_ros.training.classic import get_method
+from fusion_ros.training.data import visible_to_luminance
 
 
 def best_blend(ir: np.ndarray, vis: np.ndarray, target: np.ndarray, half_resolution: bool) -> np.ndarray:
@@ -39,12 +40,6 @@ def best_blend(ir: np.ndarray, vis: np.ndarray, target: np.ndarray, half_resolut
     return ir + np.clip(mask, 0.0, 1.0) * diff
 
 
-def luminance(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image
-    return cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 0]
-
-
 def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print(__doc__)
@@ -53,7 +48,7 @@ def main(argv: list[str]) -> int:
     methods = argv[3:] or ["laplacian_max_base"]
     for stem, ir_path, vis_path in matched_pairs(ir_dir, vis_dir):
         ir = thermal_8bit(read_thermal(ir_path)).astype(np.float32) / 255.0  # as `fusion-ros eval` scores it
-        vis = luminance(read_visible(vis_path)).astype(np.float32) / 255.0
+        vis = visible_to_luminance(read_visible(vis_path))
         for name in methods:
             target = get_method(name)(ir, vis)
             for tag, half in (("clip", False), ("clip_half", True)):
