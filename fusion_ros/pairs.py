@@ -1,4 +1,5 @@
-"""Folders of registered IR/visible pairs, matched by file stem (no ROS, no torch)."""
+"""Folders of registered IR/visible pairs, matched by file stem, and the conversion of their images to
+the networks' [0, 1] single-channel inputs (no ROS, no torch: the bag reader and the trainer share it)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,3 +44,19 @@ def read_visible(path: Path) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     return image
+
+
+def thermal_to_unit(image: np.ndarray) -> np.ndarray:
+    """uint8 -> /255; 16-bit radiometric -> min-max stretch of the frame (float32 in [0, 1])."""
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    image = image.astype(np.float32)
+    lo, hi = float(image.min()), float(image.max())
+    return (image - lo) / max(hi - lo, 1e-6)
+
+
+def visible_to_luminance(image: np.ndarray) -> np.ndarray:
+    """uint8 gray or BGR -> float32 luminance in [0, 1] (Y of YCrCb for colour)."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 0]
+    return image.astype(np.float32) / 255.0

@@ -21,9 +21,8 @@ import cv2
 import numpy as np
 
 from fusion_ros.cli.eval_cmd import thermal_8bit
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+from fusion_ros.pairs import matched_pairs, read_thermal, read_visible, visible_to_luminance
 from fusion_ros.training.classic import get_method
-from fusion_ros.training.data import visible_to_luminance
 
 
 def best_blend(ir: np.ndarray, vis: np.ndarray, target: np.ndarray, half_resolution: bool) -> np.ndarray:

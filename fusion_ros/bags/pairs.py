@@ -17,6 +17,7 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from fusion_ros.bags.io import BagReader, ImageFrame, image_frame, resolve_image_topic
+from fusion_ros.pairs import thermal_to_unit, visible_to_luminance
 
 #: The fusion node's defaults (fusion_ros.ros.parameters: sync_slop, sync_queue_size).
 DEFAULT_SLOP_S = 0.015
@@ -117,24 +118,6 @@ def synchronized_frames(bag: BagReader, visible_topic: str, thermal_topic: str, 
 
 
 # ----------------------------------------------------------------------------- training pairs
-def thermal_to_unit(image: np.ndarray) -> np.ndarray:
-    """As fusion_ros.training.data.thermal_to_unit: uint8 /255; 16-bit min-max per frame."""
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    image = image.astype(np.float32)
-    lo, hi = float(image.min()), float(image.max())
-    return (image - lo) / max(hi - lo, 1e-6)
-
-
-def visible_to_luminance(image: np.ndarray) -> np.ndarray:
-    """As fusion_ros.training.data.visible_to_luminance: Y of YCrCb in [0, 1] (gray /255)."""
-    import cv2
-
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 0]
-    return image.astype(np.float32) / 255.0
-
-
 class BagPair(NamedTuple):
     """One training pair from a bag: a tuple ``(name, ir, vis, vis_bgr)`` that also reads like
     ``fusion_ros.training.data.Pair`` (``.name .ir .vis .vis_bgr .shape .stacked()``)."""

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+from fusion_ros.pairs import matched_pairs, read_thermal, read_visible, thermal_to_unit, visible_to_luminance
 from fusion_ros.paths import SOURCE_ROOT
 
 DEFAULT_TRAIN_IR = "llvip/train/ir"
@@ -71,22 +71,6 @@ class Pair:
     def stacked(self) -> np.ndarray:
         """[2, H, W] float32, infrared first: the network input convention."""
         return np.stack([self.ir, self.vis]).astype(np.float32, copy=False)
-
-
-def thermal_to_unit(image: np.ndarray) -> np.ndarray:
-    """uint8 -> /255; 16-bit radiometric -> min-max stretch of the frame (float32 in [0, 1])."""
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    image = image.astype(np.float32)
-    lo, hi = float(image.min()), float(image.max())
-    return (image - lo) / max(hi - lo, 1e-6)
-
-
-def visible_to_luminance(image: np.ndarray) -> np.ndarray:
-    """uint8 gray or BGR -> float32 luminance in [0, 1] (Y of YCrCb for colour)."""
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2YCrCb)[..., 0]
-    return image.astype(np.float32) / 255.0
 
 
 def _resize_max_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
