@@ -14,6 +14,8 @@ All images are [N, 1, H, W] float tensors in [0, 1] unless said otherwise.
 - `fusion_ssim(o, ir, vis)` = SSIM(o, ir) + SSIM(o, vis) (higher better) and
   `fusion_gmsd(o, ir, vis)` = GMSD(o, ir) + GMSD(o, vis) (lower better): the two per-sample scores
   MMDRFuse's dynamic refresh ranks historical outputs by.
+- `fusion_scd(o, ir, vis)`: per-sample SCD = corr(o - vis, ir) + corr(o - ir, vis) (Aslantas &
+  Bendes 2015), the evaluator's `SCD` made differentiable, shape [N]; higher is better.
 - `attention_map(f, p)`: spatial attention of a feature map (Zagoruyko & Komodakis 2017): sum over
   channels of |f|^p, flattened per sample and L2-normalised, shape [N, H*W].
 - `attention_distill_loss(fs, ft, p)`: mean squared distance between the student's and teacher's
@@ -56,6 +58,20 @@ def intensity_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torc
 
 def max_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(sobel_gradient(o), torch.maximum(sobel_gradient(ir), sobel_gradient(vis)))
+
+
+def _correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-sample Pearson correlation; the epsilon sits inside the square root so that a flat
+    patch gives 0 with a finite gradient (sqrt'(0) is infinite and turned training into NaN)."""
+    a = a.flatten(1) - a.flatten(1).mean(1, keepdim=True)
+    b = b.flatten(1) - b.flatten(1).mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.square().sum(1) * b.square().sum(1) + 1e-12).sqrt()
+
+
+def fusion_scd(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    """Sum of correlations of differences per sample: o - vis should be what o took from the
+    infrared, and o - ir what it took from the visible image."""
+    return _correlation(o - vis, ir) + _correlation(o - ir, vis)
 
 
 @functools.lru_cache(maxsize=8)

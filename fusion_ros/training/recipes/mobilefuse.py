@@ -28,7 +28,8 @@ cfg.extra keys (defaults): natural_image_dirs ([llvip/train/vi]), natural_max_si
 natural_limit (null), synthetic_units (512: units per epoch, one unit = one multi-lighting + one
 multi-focus pair), synthetic_epochs (cfg.epochs), synthetic_crop (cfg.crop), local_lighting_prob
 (0.5), finetune (true), finetune_epochs (2), finetune_lr (cfg.lr / 10), finetune_batch
-(cfg.batch_size), w_int (1.0), w_grad (2.0), w_synth (0.5), synthetic_time_fraction (0.75),
+(cfg.batch_size), w_int (1.0), w_grad (2.0), w_ssim (0.0), w_scd (0.0: the SCD correlation term; measured
+in docs/TRAINING.md, not in the default), w_synth (0.5), synthetic_time_fraction (0.75),
 channels_last (true: NHWC tensors during training, 1.5-2x faster depthwise/group convolutions on
 CPU; the exported weights are the same).
 cfg.batch_size counts *pairs* per synthetic batch (so cfg.batch_size / 2 units, rounded up).
@@ -49,7 +50,7 @@ from fusion_ros.models import build_model, count_parameters, get_spec
 from ..config import TrainConfig
 from ..data import Pair, PatchDataset
 from ..hooks import TrainingHooks
-from ..losses import fusion_ssim, intensity_loss, max_gradient_loss
+from ..losses import fusion_scd, fusion_ssim, intensity_loss, max_gradient_loss
 from ..synthetic import DEFAULT_IMAGE_DIRS, SyntheticFusionDataset, load_natural_images, split_units
 from ..trainer import TimeBudget, fit
 
@@ -57,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "natural_image_dirs": list(DEFAULT_IMAGE_DIRS), "natural_max_side": 800, "natural_limit": None,
     "synthetic_units": 512, "synthetic_epochs": None, "synthetic_crop": None, "local_lighting_prob": 0.5,
     "finetune": True, "finetune_epochs": 2, "finetune_lr": None, "finetune_batch": None,
-    "w_int": 1.0, "w_grad": 2.0, "w_ssim": 0.0, "w_synth": 0.5, "synthetic_time_fraction": 0.75, "channels_last": True,
+    "w_int": 1.0, "w_grad": 2.0, "w_ssim": 0.0, "w_scd": 0.0, "w_synth": 0.5, "synthetic_time_fraction": 0.75, "channels_last": True,
 }
 
 
@@ -74,9 +75,9 @@ def recipe_settings(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def unsupervised_loss(out: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, w_int: float, w_grad: float,
-                      w_ssim: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
+                      w_ssim: float = 0.0, w_scd: float = 0.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Fine-tune loss on real pairs: w_int * L1(O, max(IR, VIS)) + w_grad * L1(|grad O|,
-    max(|grad IR|, |grad VIS|)) + w_ssim * (2 - SSIM(O, IR) - SSIM(O, VIS))."""
+    max(|grad IR|, |grad VIS|)) + w_ssim * (2 - SSIM(O, IR) - SSIM(O, VIS)) + w_scd * (2 - SCD(O))."""
     li, lg = intensity_loss(out, ir, vis), max_gradient_loss(out, ir, vis)
     loss = w_int * li + w_grad * lg
     terms = {"intensity": float(li.detach()), "gradient": float(lg.detach())}
@@ -84,6 +85,10 @@ def unsupervised_loss(out: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, w_
         ss = fusion_ssim(out, ir, vis).mean()
         loss = loss + w_ssim * (2.0 - ss)
         terms["ssim"] = float(ss.detach())
+    if w_scd:
+        sc = fusion_scd(out, ir, vis).mean()
+        loss = loss + w_scd * (2.0 - sc)
+        terms["scd"] = float(sc.detach())
     return loss, terms
 
 
@@ -148,7 +153,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         def finetune_loss(batch, indices, step):
             ir, vis = batch[:, 0:1], batch[:, 1:2]
             out = model(batch.contiguous(memory_format=fmt))
-            loss, terms = unsupervised_loss(out, ir, vis, s["w_int"], s["w_grad"], s["w_ssim"])
+            loss, terms = unsupervised_loss(out, ir, vis, s["w_int"], s["w_grad"], s["w_ssim"], s["w_scd"])
             if s["w_synth"]:
                 first = step * rehearsal_units
                 x, gt = rehearsal.batch(range(first, first + rehearsal_units))
