@@ -39,7 +39,8 @@ channels_last (true: NHWC tensors during training, 1.5-2x faster depthwise/group
 CPU; the exported weights are the same).
 cfg.batch_size counts *pairs* per synthetic batch (so cfg.batch_size / 2 units, rounded up).
 cfg.photometric applies to the fine-tune patches (default config: off; measured with 1.0 on the
-earlier 40-epoch recipe without the SCD term: LLVIP test unchanged at avg rank 1.8 against the baselines, TNO worse, 1.8 instead of 1.6).
+earlier 40-epoch recipe without the SCD term: LLVIP test unchanged at avg rank 1.8 against the
+baselines, TNO worse, 1.8 instead of 1.6).
 """
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "natural_image_dirs": list(DEFAULT_IMAGE_DIRS), "natural_max_side": 800, "natural_limit": None,
     "synthetic_units": 512, "synthetic_epochs": None, "synthetic_crop": None, "local_lighting_prob": 0.5,
     "finetune": True, "finetune_epochs": 2, "finetune_lr": None, "finetune_batch": None,
-    "w_int": 1.0, "w_grad": 2.0, "w_ssim": 0.0, "w_scd": 0.0, "w_synth": 0.5, "synthetic_time_fraction": 0.75, "channels_last": True,
+    "w_int": 1.0, "w_grad": 2.0, "w_ssim": 0.0, "w_scd": 0.0, "w_synth": 0.5,
+    "synthetic_time_fraction": 0.75, "channels_last": True,
 }
 
 
