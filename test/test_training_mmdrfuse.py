@@ -1,5 +1,5 @@
 """MMDRFuse recipe end to end on the tiny config: trains (loss goes down), exports an ONNX model
-the runtime loads and runs on a held-out TNO pair, resumes from checkpoints; plus the pieces
+the runtime loads and runs on a bundled demo pair, resumes from checkpoints; plus the pieces
 (losses, refresh memory, perception extractors, patch dataset) on synthetic data."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+from fusion_ros.demo_sequence import load_demo_pair
 from fusion_ros.training.config import load_config
-from fusion_ros.training.data import Pair, PatchDataset, datasets_root, split_pairs
+from fusion_ros.training.data import Pair, PatchDataset, split_pairs
 from fusion_ros.training.hooks import HistoryHooks
 from fusion_ros.training.runner import load_data, run_training
 
@@ -51,12 +51,11 @@ def test_tiny_config_trains_exports_and_runs_in_the_runtime(tiny, tmp_path):
     assert card["training"]["summary"]["perception"]["kind"] in ("filterbank", "vgg19")
     assert set(card["training"]["data"]["val_pairs"]).isdisjoint(card["training"]["data"]["train_pairs"])
     assert card["metrics"]["validation"]
-    # the runtime loads it (card + SHA-256 check) and fuses a held-out TNO pair
+    # the runtime loads it (card + SHA-256 check) and fuses a bundled demo pair
     from fusion_ros.runtime import load_pipeline
 
     pipeline = load_pipeline(str(tmp_path / "export" / "mmdrfuse.onnx"))
-    stem, ir_path, vis_path = matched_pairs(datasets_root() / "tno" / "ir", datasets_root() / "tno" / "vi")[0]
-    visible, thermal = read_visible(vis_path), read_thermal(ir_path)
+    visible, thermal = load_demo_pair("01")
     fused = pipeline.fuse(visible, thermal).image
     assert fused.shape[:2] == visible.shape[:2]
     assert fused.dtype == np.uint8
@@ -244,3 +243,23 @@ def test_patch_dataset_is_stable_per_index_and_split_is_by_pair():
     assert len(val) == 2 and {p.name for p in train}.isdisjoint({p.name for p in val})
     small = PatchDataset([Pair("s", np.zeros((10, 12), np.float32), np.ones((10, 12), np.float32))], 16, 2, False, 0)
     assert small[0].shape == (2, 16, 16)  # reflect-padded up to the crop
+
+
+def test_tiny_training_needs_no_dataset_folder(tmp_path):
+    """A fresh clone has no ../shared: `fusion-ros train --config tiny` must still train and export
+    (issue 20). The dataset root points at an empty folder, so any dataset read would fail."""
+    import os
+    import subprocess
+    import sys
+
+    empty = tmp_path / "no_datasets"
+    empty.mkdir()
+    env = {**os.environ, "FUSION_ROS_DATASETS": str(empty)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fusion_ros.cli.main", "train", "--model", "mmdrfuse", "--config", "tiny",
+         "--out", str(tmp_path / "run"), "--export", str(tmp_path / "export"), "--quiet"],
+        env=env, capture_output=True, text=True, timeout=80)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    card = json.loads((tmp_path / "export" / "mmdrfuse.json").read_text())
+    assert card["training"]["data"]["train_pairs"], "trained on the bundled demo pairs"
+    assert all(name.startswith("demo_") for name in card["training"]["data"]["train_pairs"])

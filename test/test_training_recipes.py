@@ -1,5 +1,5 @@
 """MobileFuse and AE-Netv2 training recipes end to end: tiny config -> train -> loss goes down ->
-ONNX + model card via the framework's export -> runtime pipeline fuses a TNO pair."""
+ONNX + model card via the framework's export -> runtime pipeline fuses a bundled demo pair."""
 from __future__ import annotations
 
 import json
@@ -10,20 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from fusion_ros.demo_sequence import load_demo_pair
 from fusion_ros.training.config import load_config
-from fusion_ros.training.data import datasets_root
-
-pytestmark = pytest.mark.skipif(not (datasets_root() / "llvip" / "train" / "ir").is_dir(),
-                                reason="training datasets not available")
-
-
-def _tno_pair() -> tuple[np.ndarray, np.ndarray]:
-    root = datasets_root() / "tno"
-    ir = cv2.imread(str(root / "ir" / "01.png"), cv2.IMREAD_UNCHANGED)
-    vi = cv2.imread(str(root / "vi" / "01.png"), cv2.IMREAD_UNCHANGED)
-    if ir is None or vi is None:
-        pytest.skip("TNO pair not available")
-    return ir, vi
 
 
 def _first_last(series: list[float], k: int = 3) -> tuple[float, float]:
@@ -90,7 +78,7 @@ def test_aenetv2_targets_and_two_stage_lr(trained):
 
 
 @pytest.mark.parametrize("model", ["mobilefuse", "aenetv2"])
-def test_export_and_runtime_fuse_a_tno_pair(trained, model):
+def test_export_and_runtime_fuse_a_demo_pair(trained, model):
     cfg, hooks, result = trained[model]
     onnx_path, card_path = Path(result["onnx"]), Path(result["card"])
     assert onnx_path.is_file() and card_path.is_file()
@@ -102,7 +90,7 @@ def test_export_and_runtime_fuse_a_tno_pair(trained, model):
     if not hasattr(runtime, "load_pipeline"):
         pytest.skip("fusion_ros.runtime.load_pipeline not written yet")
     pipeline = runtime.load_pipeline(str(onnx_path))
-    ir, vi = _tno_pair()
+    vi, ir = load_demo_pair("01")
     res = pipeline.fuse(vi, ir)
     assert res.image.dtype == np.uint8
     assert res.image.shape[:2] == vi.shape[:2]
@@ -111,7 +99,7 @@ def test_export_and_runtime_fuse_a_tno_pair(trained, model):
 
 
 def test_onnx_matches_torch_weights(trained):
-    """The exported graph reproduces the saved torch weights (clamped) on a TNO crop."""
+    """The exported graph reproduces the saved torch weights (clamped) on a demo-pair crop."""
     import onnxruntime as ort
 
     from fusion_ros.models import build_model
@@ -121,8 +109,8 @@ def test_onnx_matches_torch_weights(trained):
         net = build_model(model)
         net.load_state_dict(torch.load(result["weights"], map_location="cpu"))
         net.eval()
-        ir, vi = _tno_pair()
-        x = np.stack([ir[:64, :96, 0], vi[:64, :96, 0]]).astype(np.float32)[None] / 255.0
+        vi, ir = load_demo_pair("01")
+        x = np.stack([ir[:64, :96], vi[:64, :96]]).astype(np.float32)[None] / 255.0
         sess = ort.InferenceSession(result["onnx"], providers=["CPUExecutionProvider"])
         (got,) = sess.run(["fused"], {"input": x})
         with torch.no_grad():

@@ -116,17 +116,35 @@ def load_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike, limit: int
 #   * a callable returning a list of Pair (called with no arguments)
 #   * a dict {"source": NAME, ...kwargs}: SOURCES[NAME](**kwargs) returns a list of Pair.
 #     "folders" is built in; "bag" calls `fusion_ros.bags.pairs_from_bag(**kwargs)` (written by
-#     the bags module; imported only when used). Register more with `register_source`.
+#     the bags module; imported only when used); "demo" loads the bundled demo pairs (tests and
+#     tiny configs only). Register more with `register_source`.
 
 def _bag_source(**kwargs: Any) -> list[Pair]:
     from fusion_ros.bags import pairs_from_bag  # lazily: rosbags is not needed for folders
     return list(pairs_from_bag(**kwargs))
 
 
+def _demo_source(limit: int | None = None, max_side: int | None = None, keep_color: bool = False) -> list[Pair]:
+    """The bundled demo pairs (`fusion_ros/data/demo`): the only pairs every checkout has, so the
+    tiny test configs train anywhere, with no dataset folder. They are TNO scenes (a held-out
+    evaluation set): never a source for a shipped model."""
+    from fusion_ros.demo_sequence import demo_pair_names, load_demo_pair
+
+    names = demo_pair_names()[:limit] if limit else demo_pair_names()
+    pairs = []
+    for name in names:
+        vis, ir = load_demo_pair(name)
+        pairs.append(make_pair(f"demo_{name}", ir, vis, max_side, keep_color))
+    return pairs
+
+
 SOURCES: dict[str, Callable[..., list[Pair]]] = {
     "folders": lambda ir, vis, **kw: load_pairs(ir, vis, **kw),
     "bag": _bag_source,
+    "demo": _demo_source,
 }
+# sources that take the config-wide defaults (max_side, limit, keep_color) like folders do
+_TAKES_DEFAULTS = {"folders", "demo"}
 
 
 def register_source(name: str, loader: Callable[..., list[Pair]]) -> None:
@@ -149,7 +167,7 @@ def load_pairs_from_source(spec: Any, **defaults: Any) -> list[Pair]:
         name = kwargs.pop("source", "folders")
         if name not in SOURCES:
             raise KeyError(f"unknown pair source {name!r}; known: {', '.join(SOURCES)}")
-        if name != "folders":
+        if name not in _TAKES_DEFAULTS:
             for key in ("max_side", "limit", "keep_color"):
                 if key not in spec:
                     kwargs.pop(key, None)

@@ -59,6 +59,7 @@ import cv2
 import numpy as np
 import torch
 
+from fusion_ros.demo_sequence import DEMO_DIR
 from fusion_ros.pairs import image_files, read_visible
 
 from .data import HELD_OUT_SETS, _resize_max_side, datasets_root, resolve_data_path, visible_to_luminance
@@ -80,6 +81,18 @@ def _is_held_out(path: Path) -> bool:
     return any(rel == h or rel.startswith(h + "/") for h in HELD_OUT_SETS)
 
 
+def _natural_image_files(folder: str | os.PathLike) -> dict[str, Path]:
+    """{stem: file} of one natural-image folder; `demo` names the bundled demo sequence's visible
+    images (tiny test configs: every checkout has them)."""
+    if str(folder) == "demo":
+        return {f.stem: f for f in sorted(DEMO_DIR.glob("vi_*.png"))}
+    path = resolve_data_path(folder)
+    if _is_held_out(path):
+        raise ValueError(f"{folder} is a held-out evaluation set ({', '.join(HELD_OUT_SETS)}); "
+                         "do not train on it")
+    return image_files(path)
+
+
 def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIRS, max_side: int | None = 800,
                         limit: int | None = None, exclude: Sequence[str] = ()) -> list[np.ndarray]:
     """Luminance (float32 HxW in [0, 1]) of every image in `folders` (relative to the dataset root),
@@ -88,11 +101,7 @@ def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIR
     evaluation sets."""
     images: list[np.ndarray] = []
     for folder in folders:
-        path = resolve_data_path(folder)
-        if _is_held_out(path):
-            raise ValueError(f"{folder} is a held-out evaluation set ({', '.join(HELD_OUT_SETS)}); "
-                             "do not train on it")
-        files = [f for stem, f in image_files(path).items() if stem not in set(exclude)]
+        files = [f for stem, f in _natural_image_files(folder).items() if stem not in set(exclude)]
         if limit:
             files = files[:limit]
         for f in files:
