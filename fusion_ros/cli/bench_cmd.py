@@ -17,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+
 SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
-    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
+                        help="as the node's backend parameter (default auto, as the node)")
     parser.add_argument("--frames", type=int, default=200, help="timed frames per model (pipeline)")
     parser.add_argument("--node-seconds", type=float, default=6.0, help="live stream per model (0 = skip)")
     parser.add_argument("--process-scale", type=float, default=1.0,
@@ -66,7 +69,8 @@ def bench_pipeline(model: str, backend: str, frames: int, progress=None,
             progress()
     return {"pre_p50": float(np.median(pre)), "inference_p50": float(np.median(inf)),
             "post_p50": float(np.median(post)), "total_p50": float(np.median(total)),
-            "total_p95": float(np.percentile(total, 95)), "providers": ",".join(pipeline.providers)}
+            "total_p95": float(np.percentile(total, 95)), "providers": ",".join(pipeline.providers),
+            "engine": f"{pipeline.providers[0]} x{pipeline.engine.threads}"}
 
 
 def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None,
@@ -104,14 +108,14 @@ def run(args: argparse.Namespace) -> int:
                                   lambda n, t=task2: progress.advance(t, n), process_scale=args.process_scale)
             rows.append((model, pipe, node))
 
-    header = ("| model | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 ms | target | "
+    header = ("| model | engine | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 ms | target | "
               "node e2e p50 ms | node e2e p95 ms | delivered | node peak RSS MB |")
     lines = [header, "|---" * (header.count("|") - 1) + "|"]
     for model, p, n in rows:
         target = f"<= {TARGET_MS[model]:.0f} ms" if model in TARGET_MS else "as measured"
         node_cols = (f"{n.latency_p50_ms:.1f} | {n.latency_p95_ms:.1f} | {n.received}/{n.published} | "
                      f"{n.node_peak_memory_mb:.0f}" if n else "- | - | - | -")
-        lines.append(f"| {model} | {p['pre_p50']:.2f} | {p['inference_p50']:.2f} | {p['post_p50']:.2f} | "
+        lines.append(f"| {model} | {p['engine']} | {p['pre_p50']:.2f} | {p['inference_p50']:.2f} | {p['post_p50']:.2f} | "
                      f"**{p['total_p50']:.2f}** | {p['total_p95']:.2f} | {target} | {node_cols} |")
     scaled = args.process_scale != 1.0
     meta = (f"Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), backend "

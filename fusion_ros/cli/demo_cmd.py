@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+
 SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", nargs="+", default=list(SHIPPED), help="models to run, in order")
-    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--backend", default="cpu", choices=BACKEND_NAMES)
     parser.add_argument("--seconds", type=float, default=8.0, help="stream length per model (s)")
     parser.add_argument("--thermal-encoding", default="mono16", choices=["mono16", "mono8"])
     parser.add_argument("--latency-budget-ms", type=float, default=50.0)

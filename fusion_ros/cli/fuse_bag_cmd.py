@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fusion_ros.bags.pairs import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", help="output rosbag2 folder (must not exist)")
     parser.add_argument("--model", default="mmdrfuse",
                         help="mmdrfuse | mobilefuse | aenetv2 | path/to/model.onnx")
-    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--backend", default="cpu", choices=BACKEND_NAMES)
     parser.add_argument("--weights-dir", default=None, help="folder with NAME.onnx + NAME.json")
     parser.add_argument("--visible-topic", default="/visible/image_raw",
                         help="visible Image topic (TOPIC/compressed is used when only that exists)")

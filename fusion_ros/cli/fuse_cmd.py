@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="mmdrfuse", help="mmdrfuse | mobilefuse | aenetv2 | path/to/model.onnx")
     parser.add_argument("--ir", type=Path, required=True, help="folder of infrared images")
     parser.add_argument("--vis", type=Path, required=True, help="folder of visible images (same file stems)")
     parser.add_argument("--out", type=Path, required=True, help="output folder: one fused image per pair, named by stem")
-    parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
+    parser.add_argument("--backend", default="cpu", choices=BACKEND_NAMES)
     parser.add_argument("--ext", default=".png", help="output image extension")
     parser.add_argument("--mosaic", action="store_true", help="also write <stem>_mosaic.png (visible | thermal | fused)")
 

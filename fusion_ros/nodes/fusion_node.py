@@ -260,6 +260,7 @@ class FusionNode(Node):
         extra = [("model", str(self._pipeline_model if pipe is not None else self._values["model"])),
                  ("backend", str(self._values["backend"])),
                  ("providers", ", ".join(getattr(pipe, "providers", []) or []) if pipe else "none"),
+                 ("engine", pipe.engine_choice.describe() if pipe else "none"),
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]

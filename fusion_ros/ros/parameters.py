@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-BACKENDS = ("auto", "cpu", "cuda", "tensorrt")
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES as BACKENDS
 MODEL_NAMES = ("mmdrfuse", "mobilefuse", "aenetv2")
 IDENTITY_HOMOGRAPHY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
@@ -123,8 +123,10 @@ _SPECS: List[ParamSpec] = [
               "an .onnx file with its model card (.json) beside it. Changing it loads the new model "
               "first; the running one stays if loading fails.", PIPELINE),
     ParamSpec("backend", "auto", str,
-              "ONNX Runtime execution provider. auto = best available (TensorRT, then CUDA, then "
-              "CPU); an unavailable GPU backend falls back with a warning.", PIPELINE,
+              "Inference engine. auto = the GPU when there is one (TensorRT, then CUDA), else the "
+              "faster of ONNX Runtime CPU and OpenCV filters (tiny nets), timed at load; cpu, cuda, "
+              "tensorrt = that ONNX Runtime provider (an unavailable GPU falls back with a warning); "
+              "opencv = OpenCV filters (the MMDRFuse student only).", PIPELINE,
               choices=BACKENDS),
     ParamSpec("weights_dir", "", str,
               "Directory searched for NAME.onnx + NAME.json before the shipped weights "

@@ -125,6 +125,11 @@ class OnnxEngine:
         self._bound: tuple[int, tuple[int, ...], int, tuple[int, ...]] | None = None
         self._bound_arrays: tuple[np.ndarray, np.ndarray] | None = None
 
+    def with_threads(self, threads: int) -> "OnnxEngine":
+        """A new session of the same model with another intra-op thread count."""
+        return OnnxEngine(self.path, self.requested_providers, threads=threads, input_name=self.input_name,
+                          output_name=self.output_name, disabled_optimizers=self.disabled_optimizers)
+
     def _create_session(self) -> ort.InferenceSession:
         so = _session_options(self.threads)
         kwargs: dict[str, Any] = {"enable_fallback": 0}

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .engine import SMALL_MODEL_PARAMETERS, OnnxEngine, _resolve
+from .engine import SMALL_MODEL_PARAMETERS
+from .engine_choice import EngineChoice, choose_engine
 from .errors import ModelLoadError
 from .model_card import ModelCard, load_model_card
 from .options import ProcessingOptions
@@ -66,7 +68,7 @@ def _disabled_optimizers(card: ModelCard) -> list[str]:
     return []
 
 
-def _warm_up(engine: OnnxEngine, card: ModelCard) -> None:
+def _warm_up(engine: Any, card: ModelCard) -> None:
     """One tiny inference: proves the model runs and speaks [N,2,H,W] -> [N,1,H,W] before we hand it out."""
     m = card.size_multiple
     side = -(-WARMUP_SIZE // m) * m
@@ -87,9 +89,11 @@ def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Pa
 
     model: a registered name ("mmdrfuse", "mobilefuse", "aenetv2": weights_dir/NAME.onnx + NAME.json,
         weights_dir defaulting to fusion_ros/weights/) or a path to an .onnx file whose card is the
-        same-stem .json beside it. backend: "cpu" | "cuda" | "tensorrt" | "auto"; missing GPU providers
-        fall back to CPU with a message in `pipeline.warnings`. threads: ONNX Runtime intra-op threads
-        (overrides options.threads; 0 = all cores).
+        same-stem .json beside it. backend: "cpu" | "cuda" | "tensorrt" | "opencv" | "auto"; missing
+        GPU providers fall back to CPU with a message in `pipeline.warnings`; "opencv" runs tiny
+        convolution chains (the MMDRFuse student) as OpenCV filters; "auto" takes the GPU when there
+        is one, else the faster of ONNX Runtime and OpenCV, timed here. threads: intra-op threads
+        (overrides options.threads; 0 = the fastest of 1..cores, timed at load).
 
     Raises ModelLoadError (naming the file and the reason) for a missing file, an invalid card, an
     ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run; ValueError
@@ -114,12 +118,12 @@ def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Pa
         card.verify_onnx(onnx_path)
     else:
         warnings.append(f"{card_path.name} has no onnx_sha256: {onnx_path.name} was not verified")
-    try:
-        providers, provider_warnings = _resolve(backend)
-    except ValueError as exc:
-        raise ModelLoadError(str(exc)) from None
-    engine = OnnxEngine(onnx_path, providers, threads=opts.resolved_threads, input_name=card.input_name,
-                        output_name=card.output_name, disabled_optimizers=_disabled_optimizers(card))
-    _warm_up(engine, card)
-    return FusionPipeline(engine, card, opts, warnings=provider_warnings + engine.warnings + warnings,
-                          onnx_path=onnx_path, card_path=card_path)
+    disabled = _disabled_optimizers(card)
+
+    def choose(threads: int) -> EngineChoice:
+        return choose_engine(onnx_path, card, backend, threads, disabled)
+
+    choice = choose(opts.threads)
+    _warm_up(choice.engine, card)
+    return FusionPipeline(choice.engine, card, opts, warnings=choice.warnings + choice.engine.warnings + warnings,
+                          onnx_path=onnx_path, card_path=card_path, engine_choice=choice, chooser=choose)

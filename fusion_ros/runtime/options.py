@@ -57,7 +57,7 @@ OPTION_HELP: dict[str, str] = {
                      "size; with a homography the warp does it) or reject (drop the frame with an error)",
     "process_scale": "fuse at this fraction of the visible resolution for speed (fused luminance is "
                      "upsampled back; chroma stays full resolution)",
-    "threads": "ONNX Runtime intra-op threads (0 = number of CPU cores available to this process)",
+    "threads": "inference threads (0 = the fastest of 1..cores, timed at model load)",
 }
 
 
@@ -107,7 +107,7 @@ class ProcessingOptions:
             if name == "threads":
                 value = getattr(self, name)
                 if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                    raise ValueError(f"option threads must be an integer (0 = all cores), got {value!r}")
+                    raise ValueError(f"option threads must be an integer (0 = timed at load), got {value!r}")
                 value = int(value)
             else:
                 value = _as_float(name, getattr(self, name))

@@ -22,15 +22,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
 
 from .engine import OnnxEngine
+from .engine_choice import EngineChoice
 from .errors import FusionInputError
 from .model_card import ModelCard
-from .options import ProcessingOptions
+from .options import ProcessingOptions, available_cores
 
 PERCENTILE_SAMPLES = 16384   # about this many pixels (>= it) are looked at to estimate the AGC percentiles
 MIN_PADDED = 4               # tensors are at least this big (reflection padding needs > 1 pixel)
@@ -181,8 +182,11 @@ class FusionPipeline:
 
     def __init__(self, engine: OnnxEngine, card: ModelCard, options: ProcessingOptions | None = None,
                  warnings: list[str] | None = None, onnx_path: str | Path | None = None,
-                 card_path: str | Path | None = None) -> None:
+                 card_path: str | Path | None = None, engine_choice: EngineChoice | None = None,
+                 chooser: Callable[[int], EngineChoice] | None = None) -> None:
         self.engine = engine
+        self.engine_choice = engine_choice or EngineChoice(engine, {}, [])
+        self._chooser = chooser or (lambda n: EngineChoice(self.engine.with_threads(n or available_cores()), {}, []))
         self.card = card
         self.name = card.name
         self.warnings: list[str] = list(warnings or [])
@@ -219,8 +223,8 @@ class FusionPipeline:
 
         Accepts a full `ProcessingOptions` or a mapping of the options to change (e.g. the ROS
         parameters of one set-parameters call). Invalid values raise ValueError and change nothing.
-        A new `threads` value rebuilds the ONNX Runtime session (milliseconds for these models);
-        if that fails (ModelLoadError) the old session stays. Gain smoothing restarts when any AGC
+        A new `threads` value rebuilds the engine (0: re-timed among 1..cores, see engine_choice;
+        milliseconds for these models); if that fails (ModelLoadError) the old engine stays. Gain smoothing restarts when any AGC
         option changes.
         """
         if isinstance(options, Mapping):
@@ -229,16 +233,11 @@ class FusionPipeline:
             new = options
         else:
             raise TypeError(f"update_options expects ProcessingOptions or a mapping, got {type(options).__name__}")
-        engine = None
-        if new.resolved_threads != self.engine.threads:
-            old = self.engine
-            engine = OnnxEngine(old.path, old.requested_providers, threads=new.resolved_threads,
-                                input_name=old.input_name, output_name=old.output_name,
-                                disabled_optimizers=old.disabled_optimizers)
+        choice = self._chooser(new.threads) if new.threads != self.options.threads else None
         with self._lock:
             old_options = self._plan.options
-            if engine is not None:
-                self.engine = engine
+            if choice is not None:
+                self.engine, self.engine_choice = choice.engine, choice
                 self._buffers = None
             self._plan = _Plan(new)
             if any(getattr(old_options, f) != getattr(new, f) for f in _AGC_FIELDS):
