@@ -26,7 +26,7 @@ def generate_launch_description():
         DeclareLaunchArgument("model", default_value="mmdrfuse",
                               description="mmdrfuse | mobilefuse | aenetv2 | path/to/model.onnx"),
         DeclareLaunchArgument("backend", default_value="auto",
-                              description="auto | cpu | cuda | tensorrt"),
+                              description="auto | cpu | cuda | tensorrt | opencv"),
         DeclareLaunchArgument("visible_topic", default_value="visible/image_raw",
                               description="visible camera image topic"),
         DeclareLaunchArgument("visible_info_topic", default_value="visible/camera_info",

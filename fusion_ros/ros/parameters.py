@@ -170,7 +170,7 @@ _SPECS: List[ParamSpec] = [
               "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
               "back, chroma stays full resolution); lower = faster.", PROCESSING, min=0.1, max=1.0),
     ParamSpec("threads", 0, int,
-              "ONNX Runtime intra-op threads (0 = all CPU cores available to the process).",
+              "Inference threads (0 = the fastest of 1..cores, timed when the model loads).",
               PROCESSING, min=0, max=256),
     ParamSpec("visible_order", "bgr", str,
               "Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed "
