@@ -279,3 +279,12 @@ def test_decompression_bombs_are_refused_quickly() -> None:
     with pytest.raises(FusionInputError, match=r"8000x8000.*above the limit"):
         decode_image("mono8", 8000, 8000, 8000, b"\x00" * 16)                # checked before the data length
     assert decode_compressed("png", big_png, max_pixels=0).shape == (8000, 8000)   # 0 = no limit
+
+
+def test_echoed_strings_are_cut_short() -> None:
+    """A 100,000-character encoding must not be copied whole into logs and /diagnostics."""
+    huge = "x" * 100_000
+    for call in (lambda: decode_image(huge, 2, 2, 2, b"\x00" * 4), lambda: decode_compressed(huge, b"\x00")):
+        with pytest.raises(FusionInputError) as info:
+            call()
+        assert len(str(info.value)) < 300 and "100000 characters" in str(info.value)

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import FusionInputError
+from .errors import FusionInputError, quote
 
 # encoding -> (channels, dtype)
 _LAYOUT: dict[str, tuple[int, np.dtype]] = {
@@ -80,7 +80,8 @@ def compressed_size(buf: np.ndarray) -> tuple[int, int] | None:
 
 
 def _unsupported(encoding: str, name: str) -> FusionInputError:
-    return FusionInputError(f"{name}: unsupported encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
+    return FusionInputError(f"{name}: unsupported encoding {quote(encoding)}; "
+                            f"supported: {', '.join(SUPPORTED_ENCODINGS)}")
 
 
 def _as_bytes_array(data: Any, name: str) -> np.ndarray:
@@ -182,7 +183,7 @@ def prepare_visible(image: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
         code = cv2.COLOR_BGRA2BGR if encoding == "bgra8" else cv2.COLOR_RGBA2RGB
         return cv2.cvtColor(image, code), ("bgr" if encoding == "bgra8" else "rgb")
     if encoding not in _FUSED_ENCODING:
-        raise FusionInputError(f"visible: encoding {encoding!r} cannot be fused; expected one of "
+        raise FusionInputError(f"visible: encoding {quote(encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)} (8-bit grayscale or colour)")
     return image, ("rgb" if encoding == "rgb8" else "bgr")
 
@@ -192,7 +193,7 @@ def fused_encoding(visible_encoding: str) -> str:
     try:
         return _FUSED_ENCODING[visible_encoding]
     except KeyError:
-        raise FusionInputError(f"visible: encoding {visible_encoding!r} cannot be fused; expected one of "
+        raise FusionInputError(f"visible: encoding {quote(visible_encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)}") from None
 
 
@@ -204,7 +205,7 @@ def _parse_format(fmt: str) -> tuple[str | None, str | None]:
     """(original encoding or None, codec or None) from a CompressedImage.format string."""
     text = (fmt or "").strip()
     if "compresseddepth" in text.lower():
-        raise FusionInputError(f"compressed format {fmt!r} (compressedDepth) is not supported; "
+        raise FusionInputError(f"compressed format {quote(fmt)} (compressedDepth) is not supported; "
                                "subscribe to the raw or the 'compressed' (png) transport instead")
     original = None
     head = text.split(";")[0].strip()
@@ -215,7 +216,7 @@ def _parse_format(fmt: str) -> tuple[str | None, str | None]:
         if token in _CODECS:
             codec = _CODECS[token]
     if text and codec is None:
-        raise FusionInputError(f"compressed format {fmt!r} is not supported; expected jpeg or png "
+        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png "
                                "(e.g. 'jpeg', 'bgr8; jpeg compressed bgr8', 'mono16; png compressed mono16')")
     return original, codec
 
@@ -233,14 +234,14 @@ def decode_compressed(format: str, data: Any, *, max_pixels: int = MAX_IMAGE_PIX
     buf = _as_bytes_array(data, "compressed image")
     label = codec or "compressed"
     if buf.size == 0:
-        raise FusionInputError(f"compressed image ({format!r}) has no data")
+        raise FusionInputError(f"compressed image ({quote(format)}) has no data")
     size = compressed_size(buf)
     if size is not None:
         _check_pixels(*size, max_pixels, f"compressed {label} image")
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
-        raise FusionInputError(f"cannot decode {buf.size} bytes of {label} data (format {format!r}): corrupt, "
-                               f"truncated or not an image")
+        raise FusionInputError(f"cannot decode {buf.size} bytes of {label} data (format {quote(format)}): "
+                               f"corrupt, truncated or not an image")
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if original is not None and _LAYOUT[original][0] == 1 and image.ndim == 3:
@@ -258,7 +259,7 @@ def encode_compressed(array: np.ndarray, fmt: str = "jpeg", quality: int = 90, *
     """
     codec = _CODECS.get(str(fmt).strip().lower())
     if codec is None:
-        raise FusionInputError(f"compressed format {fmt!r} is not supported; expected jpeg or png")
+        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png")
     if not isinstance(array, np.ndarray):
         raise FusionInputError(f"encode_compressed needs a numpy array, got {type(array).__name__}")
     if array.ndim == 3 and array.shape[2] == 1:
