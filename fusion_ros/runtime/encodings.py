@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import FusionInputError, quote
+from .errors import FusionInputError, ImageTooLargeError, quote
 
 # encoding -> (channels, dtype)
 _LAYOUT: dict[str, tuple[int, np.dtype]] = {
@@ -50,7 +50,7 @@ _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0
 
 def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
     if max_pixels and width * height > max_pixels:
-        raise FusionInputError(f"{what} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of "
+        raise ImageTooLargeError(f"{what} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of "
                                f"{max_pixels / 1e6:.1f} MP (max_image_pixels); refused before decoding")
 
 

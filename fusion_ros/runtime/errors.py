@@ -10,6 +10,11 @@ class FusionInputError(ValueError):
     """
 
 
+class ImageTooLargeError(FusionInputError):
+    """A frame above the pixel limit (max_image_pixels), refused before it is decoded or allocated:
+    counted apart (errors_too_large) since it means a broken or hostile publisher."""
+
+
 class ModelLoadError(RuntimeError):
     """A model could not be loaded: missing file, corrupt ONNX, bad or mismatching model card.
 
