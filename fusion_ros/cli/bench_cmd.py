@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+from fusion_ros.runtime.options import available_cores
 
 SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-seconds", type=float, default=6.0, help="live stream per model (0 = skip)")
     parser.add_argument("--process-scale", type=float, default=1.0,
                         help="fuse at this fraction of 640x512 (the node's process_scale parameter)")
+    parser.add_argument("--sizes", default="", metavar="WxH,...",
+                        help="also time the pipeline at these sizes, e.g. 640x512,1280x1024,1920x1080 (cost per MP)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="also run this many camera pairs at once (threads, first model) for 5 s each")
+    parser.add_argument("--reference", choices=["none", "torch"], default="none",
+                        help="torch: add the same architectures' PyTorch eager time and the ratio")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
 
 
@@ -126,9 +133,28 @@ def run(args: argparse.Namespace) -> int:
             f"{f' --process-scale {args.process_scale:g}' if scaled else ''}"
             f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
-    text = meta + "\n\n" + "\n".join(lines) + "\n"
+    text = meta + "\n\n" + "\n".join(lines) + "\n" + extra_tables(args, [(m, p) for m, p, _ in rows])
     console.print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("# Benchmark\n\n" + text)
     return 0
+
+
+def extra_tables(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> str:
+    """The optional scaling / several-pairs / PyTorch-reference tables, as Markdown sections."""
+    from fusion_ros.cli import bench_tables as tables
+
+    parts = []
+    if args.sizes:
+        sizes = tables.parse_sizes(args.sizes)
+        parts.append(f"### Cost per pixel ({args.frames // 2} frames per size)\n\n"
+                     + "\n".join(tables.size_table(args.models, args.backend, sizes, max(5, args.frames // 2))))
+    if args.pairs > 1:
+        parts.append(f"### {args.pairs} camera pairs at once ({args.models[0]}, 640x512, 5 s)\n\n"
+                     + "\n".join(tables.pairs_table(args.models[0], args.backend, args.pairs, 5.0)))
+    if args.reference == "torch":
+        threads = available_cores()
+        parts.append(f"### Against PyTorch eager ({threads} threads, same run)\n\n"
+                     + "\n".join(tables.torch_reference_table(rows, max(5, args.frames // 4), threads)))
+    return "".join(f"\n{part}\n" for part in parts)
