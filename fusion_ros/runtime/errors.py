@@ -16,3 +16,8 @@ class ModelLoadError(RuntimeError):
     The message always names the file concerned and why it was rejected. A failed load leaves no
     half-built pipeline behind (the previous one, if any, stays usable).
     """
+
+
+class UnsupportedEncodingError(FusionInputError):
+    """A visible image whose encoding the networks cannot take (e.g. mono16): counted apart from
+    images that are merely malformed, since it means a camera is configured wrongly."""
