@@ -28,8 +28,8 @@ from typing import Any, Callable, Dict, List, Optional
 from fusion_ros.bags.io import (BagError, BagReader, BagWriter, CAMERA_INFO, DIAGNOSTIC_ARRAY, IMAGE,
                                 diagnostic_array, image_frame, numpy_to_image,
                                 resolve_image_topic, serialize)
-from fusion_ros.bags.pairs import (DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, DEFAULT_QUEUE_SIZE,
-                                   DEFAULT_SLOP_S, FramePairer)
+from fusion_ros.bags.pairs import FramePairer
+from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S
 
 DEFAULT_VISIBLE_TOPIC = "/visible/image_raw"
 DEFAULT_THERMAL_TOPIC = "/thermal/image_raw"
@@ -216,7 +216,7 @@ def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str =
              visible_topic: str = DEFAULT_VISIBLE_TOPIC, thermal_topic: str = DEFAULT_THERMAL_TOPIC,
              fused_topic: str = DEFAULT_FUSED_TOPIC, slop: float = DEFAULT_SLOP_S,
              queue_size: int = DEFAULT_QUEUE_SIZE,
-             inter_message_lower_bound: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+             inter_message_lower_bound: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
              backend: str = "cpu", weights_dir: Optional[str] = None, options: Any = None,
              pipeline: Any = None, storage: Optional[str] = None, copy_topics: bool = True,
              diagnostics: bool = True, overwrite: bool = False, progress: bool = False,

@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from fusion_ros.bags.io import BagError, BagReader, image_frame, resolve_image_topic
-from fusion_ros.bags.pairs import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, synchronized_frames
+from fusion_ros.bags.pairs import synchronized_frames
+from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
 
 DEFAULT_FOURCC = "mp4v"
 DEFAULT_FPS = 30.0

@@ -82,9 +82,9 @@ class FusionNode(Node):
 
         # Synchronisation and the single-slot hand-over to the worker.
         self._sync_lock = threading.Lock()
-        self._sync = self._make_sync(self._values)
-        self._sync_pairs_base = 0            # counts of synchronizers replaced by a param change
-        self._sync_dropped_base = [0, 0]
+        self._sync = PairSynchronizer(self._values["sync_queue_size"], self._values["sync_slop"],
+                                      self._on_pair, inter_message_lower_bound_s=self._values[
+                                          "sync_inter_message_lower_bound"])
         self._slot_cv = threading.Condition()
         self._slot: Optional[Tuple[StampedMessage, StampedMessage, float]] = None
         self._stopping = False
@@ -129,10 +129,6 @@ class FusionNode(Node):
         for warning in getattr(pipe, "warnings", []) or []:
             self.get_logger().warning(str(warning))
 
-    def _make_sync(self, values: Dict[str, Any]) -> PairSynchronizer:
-        return PairSynchronizer(values["sync_queue_size"], values["sync_slop"], self._on_pair,
-                                inter_message_lower_bound_s=values["sync_inter_message_lower_bound"])
-
     def _throttled(self, kind: str, level: str, text: str) -> None:
         """At most one log line per kind every LOG_THROTTLE_S, saying how many were suppressed."""
         now = time.monotonic()
@@ -159,9 +155,7 @@ class FusionNode(Node):
             if self._sync.add(index, msg, stamp_ns, arrival_ns):
                 self.get_logger().warning(
                     f"{INPUTS[index]} stamp jumped back in time: synchronizer reset")
-            self.diag.record_sync(
-                self._sync_pairs_base + self._sync.pairs,
-                [b + d for b, d in zip(self._sync_dropped_base, self._sync.dropped_by_stream)])
+            self.diag.record_sync(self._sync.pairs, self._sync.dropped_by_stream)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
@@ -305,13 +299,9 @@ class FusionNode(Node):
         self._values = merged
 
         if P.SYNC in groups:
-            with self._sync_lock:
-                old = self._sync
-                old.reset()  # pending messages are dropped (and counted)
-                self._sync_pairs_base += old.pairs
-                self._sync_dropped_base = [b + d for b, d in
-                                           zip(self._sync_dropped_base, old.dropped_by_stream)]
-                self._sync = self._make_sync(merged)
+            with self._sync_lock:  # pending messages are dropped (and counted)
+                self._sync.reconfigure(merged["sync_queue_size"], merged["sync_slop"],
+                                       merged["sync_inter_message_lower_bound"])
         if "diagnostics_period" in changes:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)

@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
+from fusion_ros import sync
 from fusion_ros.runtime.engine import BACKENDS
 from fusion_ros.runtime.options import (IDENTITY_HOMOGRAPHY, OptionSpec, ProcessingOptions,
                                         option_specs)
@@ -138,12 +139,12 @@ _SPECS: List[ParamSpec] = [
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
               "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
               "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
-    ParamSpec("sync_slop", 0.015, float,
+    ParamSpec("sync_slop", sync.DEFAULT_SLOP_S, float,
               "Largest stamp difference (s) between a visible and a thermal frame to be fused "
               "together (message_filters' slop / max interval).", SYNC, min=0.0, max=1.0),
-    ParamSpec("sync_queue_size", 5, int,
+    ParamSpec("sync_queue_size", sync.DEFAULT_QUEUE_SIZE, int,
               "Messages per camera kept while waiting for a partner.", SYNC, min=1, max=100),
-    ParamSpec("sync_inter_message_lower_bound", 0.02, float,
+    ParamSpec("sync_inter_message_lower_bound", sync.DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, float,
               "Lower bound (s) on the interval between two frames of the same camera. Lets a pair "
               "out as soon as its second frame arrives instead of waiting for the next frame "
               "(about one frame period of latency). Keep it below the fastest camera's period; "
