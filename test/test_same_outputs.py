@@ -14,7 +14,7 @@ from bag_helpers import cli
 
 
 def _demo_pairs(root: Path) -> tuple[Path, Path]:
-    from fusion_ros.demo_sequence import DEMO_DIR
+    from fusion_ros.images.demo_sequence import DEMO_DIR
 
     ir, vi = root / "ir", root / "vi"
     ir.mkdir(parents=True)
@@ -26,7 +26,7 @@ def _demo_pairs(root: Path) -> tuple[Path, Path]:
 
 
 def test_fuse_writes_the_pipelines_images(tmp_path):
-    from fusion_ros.pairs import read_thermal, read_visible
+    from fusion_ros.images.folders import read_thermal, read_visible
     from fusion_ros.runtime import load_pipeline
 
     ir, vi = _demo_pairs(tmp_path)

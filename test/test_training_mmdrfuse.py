@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+from fusion_ros.images.folders import matched_pairs, read_thermal, read_visible
 from fusion_ros.training.config import load_config
 from fusion_ros.training.data import Pair, PatchDataset, datasets_root, split_pairs
 from fusion_ros.training.hooks import HistoryHooks

@@ -15,7 +15,7 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from fusion_ros.bags.io import BagReader, ImageFrame, image_frame, resolve_image_topic
-from fusion_ros.pairs import thermal_to_unit, visible_to_luminance
+from fusion_ros.images.folders import resize_max_side, thermal_to_unit, visible_to_luminance
 from fusion_ros.sync import (DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
                              PairStats, RestartingSynchronizer)
 
@@ -105,16 +105,6 @@ def _to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
     return array
 
 
-def _resize_max_side(image: np.ndarray, max_side: Optional[int]) -> np.ndarray:
-    import cv2
-
-    if not max_side or max(image.shape[:2]) <= max_side:
-        return image
-    scale = max_side / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def pairs_from_bag(bag: str | os.PathLike, visible_topic: str = "/visible/image_raw",
                    thermal_topic: str = "/thermal/image_raw", slop: float = DEFAULT_SLOP_S,
                    every_n: int = 1, limit: Optional[int] = None, *,
@@ -148,8 +138,8 @@ def pairs_from_bag(bag: str | os.PathLike, visible_topic: str = "/visible/image_
             if th_img.shape[:2] != vis_img.shape[:2]:
                 th_img = cv2.resize(th_img, (vis_img.shape[1], vis_img.shape[0]),
                                     interpolation=cv2.INTER_AREA)
-            th_img = _resize_max_side(th_img, max_side)
-            vis_img = _resize_max_side(vis_img, max_side)
+            th_img = resize_max_side(th_img, max_side)
+            vis_img = resize_max_side(vis_img, max_side)
             colour = vis_img.ndim == 3
             out.append(BagPair(f"{base}_{vis.stamp_ns}", np.ascontiguousarray(thermal_to_unit(th_img)),
                                np.ascontiguousarray(visible_to_luminance(vis_img)),

@@ -54,7 +54,7 @@ def make_sample_bag(out: str | os.PathLike, *, storage: str = "sqlite3", compres
                     jpeg_quality: int = 90, overwrite: bool = False,
                     progress: bool = False) -> SampleBag:
     """Write ``seconds`` of the demo stream to a new bag at ``out`` (see the module docstring)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
 
     if seconds <= 0 or fps <= 0:
         raise ValueError("seconds and fps must be > 0")

@@ -24,11 +24,11 @@ import numpy as np
 
 from fusion_ros.bags.io import BagError, BagReader, image_frame, resolve_image_topic
 from fusion_ros.bags.pairs import synchronized_frames
+from fusion_ros.images.folders import IMAGE_SUFFIXES
 from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
 
 DEFAULT_FOURCC = "mp4v"
 DEFAULT_FPS = 30.0
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 #: Frames held while waiting for a fused frame's visible/thermal partners before giving up.
 MAX_BUFFERED = 120
 
@@ -112,7 +112,7 @@ class VideoSink:
 
 
 def _bgr8(image: np.ndarray) -> np.ndarray:
-    from fusion_ros.visuals import to_display
+    from fusion_ros.images.visuals import to_display
 
     return np.ascontiguousarray(to_display(image))
 
@@ -128,7 +128,7 @@ def mosaic_frame(visible: Optional[np.ndarray], thermal: Optional[np.ndarray], f
                  labels: Tuple[str, str, str] = ("visible", "thermal", "fused")) -> np.ndarray:
     """visible | thermal | fused at the fused image's height, labelled; a missing input is a
     black panel of the fused size."""
-    from fusion_ros.visuals import mosaic
+    from fusion_ros.images.visuals import mosaic
 
     blank = np.zeros(fused.shape[:2] + (3,), np.uint8)
     images = [blank if visible is None else visible, blank if thermal is None else thermal, fused]

@@ -44,7 +44,7 @@ def cpu_name() -> str:
 def bench_pipeline(model: str, backend: str, frames: int, progress=None,
                    process_scale: float = 1.0) -> dict[str, float]:
     """Per-frame pipeline times on the demo stream (640x512 bgr8 visible, mono16 thermal)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
     from fusion_ros.runtime import load_pipeline
     from fusion_ros.runtime.options import ProcessingOptions
 
@@ -72,8 +72,8 @@ def bench_pipeline(model: str, backend: str, frames: int, progress=None,
 def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None,
                process_scale: float = 1.0):
     """Stream the demo through a fresh node process for this model; return RunStats."""
-    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
-    from fusion_ros.live_stats import summarise
+    from fusion_ros.live.session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live.stats import summarise
 
     frames = int(round(seconds * 30))
     with LiveSession(model, backend, params={"process_scale": process_scale}, log_path=log_dir / f"bench_node_{model}.log") as live:

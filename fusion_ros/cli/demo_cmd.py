@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from fusion_ros.cli import table_console
-    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
-    from fusion_ros.live_stats import summarise
-    from fusion_ros.visuals import latency_plot, mosaic, save_image, stack_rows
+    from fusion_ros.live.session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live.stats import summarise
+    from fusion_ros.images.visuals import latency_plot, mosaic, save_image, stack_rows
 
     console = table_console()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
     from fusion_ros.metrics import METRIC_SETS, compute_metrics
     from fusion_ros.metrics import evaluation as ev
-    from fusion_ros.pairs import image_files, matched_pairs, read_thermal, read_visible
+    from fusion_ros.images.folders import image_files, matched_pairs, read_thermal, read_visible
 
     metrics = METRIC_SETS[args.metrics]
     colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")

@@ -20,9 +20,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from fusion_ros.pairs import matched_pairs, read_thermal, read_visible
+    from fusion_ros.images.folders import matched_pairs, read_thermal, read_visible
     from fusion_ros.runtime import load_pipeline
-    from fusion_ros.visuals import mosaic, save_image
+    from fusion_ros.images.visuals import mosaic, save_image
 
     pipeline = load_pipeline(args.model, backend=args.backend)
     for warning in pipeline.warnings:

@@ -19,7 +19,7 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
-from fusion_ros.demo_sequence import DemoFrame, DemoSequence
+from fusion_ros.images.demo_sequence import DemoFrame, DemoSequence
 from fusion_ros.runtime import encode_image
 
 VISIBLE_FRAME_ID = "camera_visible_optical_frame"

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from fusion_ros.bags.io import STORAGES, BagError, BagWriter, normalize_type
-from fusion_ros.nodes.replay_node import (StopFlag, qos_profile, ros_message_class,
-                                          use_fastdds_profile)
+from fusion_ros.ros.process import StopFlag, ros_message_class
+from fusion_ros.ros.qos import qos_profile, use_fastdds_profile
 
 
 @dataclass

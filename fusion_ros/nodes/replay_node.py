@@ -22,7 +22,6 @@ Run:
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import queue
 import signal
@@ -31,91 +30,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional, Sequence
+from typing import Deque, Dict, List, Optional, Sequence
 
 from fusion_ros.bags.io import (BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE)
+from fusion_ros.ros.process import StopFlag, parse_remaps, ros_message_class
+from fusion_ros.ros.qos import qos_profile, use_fastdds_profile
 
 DEFAULT_TOPIC_TYPES = (IMAGE, COMPRESSED_IMAGE, CAMERA_INFO)
-
-
-# ----------------------------------------------------------------------------- shared helpers
-def ros_message_class(msgtype: str):
-    """'sensor_msgs/msg/Image' -> the rclpy message class sensor_msgs.msg.Image."""
-    parts = msgtype.split("/")
-    if len(parts) != 3:
-        raise ValueError(f"not a ROS 2 message type: {msgtype!r}")
-    try:
-        return getattr(importlib.import_module(f"{parts[0]}.{parts[1]}"), parts[2])
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"message type {msgtype} is not importable here ({exc})") from exc
-
-
-def use_fastdds_profile() -> None:
-    """Use the shipped Fast DDS profile (large shared-memory segment for 1 MB frames) unless the
-    environment already names one. Must run before rclpy.init()."""
-    if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
-        return
-    from fusion_ros import paths
-
-    try:
-        profile = paths.fastdds_profile()
-    except Exception:  # e.g. ament_index raising OSError when AMENT_PREFIX_PATH is unset
-        candidate = paths.SOURCE_ROOT / "config" / "fastdds.xml"
-        profile = candidate if candidate.exists() else None
-    if profile is not None:
-        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
-
-
-def parse_remaps(items: Sequence[str]) -> Dict[str, str]:
-    """['/old:=/new', ...] -> {'/old': '/new'}."""
-    out: Dict[str, str] = {}
-    for item in items or ():
-        if ":=" not in item:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
-        old, new = (s.strip() for s in item.split(":=", 1))
-        if not old or not new:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
-        out[_absolute(old)] = _absolute(new)
-    return out
-
-
-def _absolute(topic: str) -> str:
-    return topic if topic.startswith("/") else "/" + topic
-
-
-class StopFlag:
-    """SIGINT/SIGTERM -> a threading.Event (installed only in the main thread; restored after)."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.signal: Optional[int] = None
-        self._old: Dict[int, Any] = {}
-
-    def __enter__(self) -> "StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.event.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # second Ctrl-C: stop now
-        self.signal = signum
-        self.event.set()
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old.clear()
-
-
-def qos_profile(reliability: str, depth: int):
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
-    rel = {"reliable": ReliabilityPolicy.RELIABLE,
-           "best_effort": ReliabilityPolicy.BEST_EFFORT}[reliability.replace("-", "_")]
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth), reliability=rel,
-                      durability=DurabilityPolicy.VOLATILE)
 
 
 # ----------------------------------------------------------------------------- replay

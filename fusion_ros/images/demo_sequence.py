@@ -16,7 +16,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 
 
 def demo_pair_names() -> list[str]:
