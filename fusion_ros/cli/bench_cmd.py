@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
+
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
     parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
     parser.add_argument("--frames", type=int, default=200, help="timed frames per model (pipeline)")
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from fusion_ros.cli import table_console
+    from fusion_ros.runtime.loader import SHIPPED_MODELS
 
     console = table_console()
     rows = []
@@ -120,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
             f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
             f"{f' --process-scale {args.process_scale:g}' if scaled else ''}"
-            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
+            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
     text = meta + "\n\n" + "\n".join(lines) + "\n"
     console.print(text)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
+
     parser.add_argument("--models", nargs="+", default=list(SHIPPED), help="models to run, in order")
     parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda", "tensorrt", "auto"])
     parser.add_argument("--seconds", type=float, default=8.0, help="stream length per model (s)")
