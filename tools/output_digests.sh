@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 18's "behaviour unchanged" check: sha256 of what the user-facing commands write.
-# Usage: tools/output_digests.sh OUTDIR > digests.txt   (run before and after a refactor; diff them)
+# Usage: tools/output_digests.sh OUTDIR > digests.txt   (run before and after a refactor with the same
+# OUTDIR, since eval names its input folders in leaderboard.md; diff them)
 # Covers `fusion-ros fuse` (default MMDRFuse, the bundled demo pairs; plus TNO when ../shared exists),
-# `fusion-ros fuse-bag` on `fusion-ros make-sample-bag` (fused image bytes, in bag order) and,
+# `fusion-ros eval` (TNO, 5 pairs), `fusion-ros fuse-bag` on `fusion-ros make-sample-bag` (fused image bytes, in bag order) and,
 # with DEMO=1, the files `make demo` writes (mosaics; live timing makes latency figures vary).
 set -euo pipefail
 out=${1:?usage: $0 OUTDIR}
@@ -21,6 +22,9 @@ if [ -d "$tno/ir" ]; then
   for s in 01 02 03 04 05; do cp "$tno/ir/$s.png" "$out/tno/ir/" && cp "$tno/vi/$s.png" "$out/tno/vi/"; done
   "$bin" fuse --ir "$out/tno/ir" --vis "$out/tno/vi" --out "$out/fused_tno" >/dev/null 2>&1
   (cd "$out/fused_tno" && sha256sum -- * | sed 's/^/fuse tno: /')
+  "$bin" eval --ir "$out/tno/ir" --vis "$out/tno/vi" --model mmdrfuse --classic all --baselines \
+    --out "$out/eval_tno" >/dev/null 2>&1
+  (cd "$out/eval_tno" && sha256sum -- * | sed 's/^/eval tno: /')
 fi
 "$bin" make-sample-bag "$out/sample" --seconds 2 >/dev/null 2>&1
 "$bin" fuse-bag "$out/sample" "$out/sample_fused" --no-progress >/dev/null 2>&1
