@@ -191,6 +191,104 @@ def make_replay_node(config: ReplayConfig, topics: Dict[str, str], context=None,
     return node, publishers, clock_pub
 
 
+class _Pacer:
+    """Holds each message until it is due (its log time, scaled by the rate, after the pass's first
+    message) and ticks /clock meanwhile; counts passes and the bag span."""
+
+    def __init__(self, clock_pub, config: ReplayConfig, stats: ReplayStats) -> None:
+        from rosgraph_msgs.msg import Clock
+
+        self.clock_pub, self.rate, self.stats = clock_pub, config.rate, stats
+        self.period = 1.0 / config.clock_hz if (clock_pub and config.clock_hz > 0) else None
+        self.clock_msg = Clock()
+        self.first_ns: Optional[int] = None
+        self.last_ns: Optional[int] = None
+        self.wall0 = 0.0
+        self.next_clock = 0.0
+
+    def publish_clock(self, ns: int) -> None:
+        self.clock_msg.clock.sec, self.clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
+        self.clock_pub.publish(self.clock_msg)
+        self.stats.clock_messages += 1
+
+    def new_pass(self) -> None:
+        """The end of one pass through the bag (looping)."""
+        self.stats.loops += 1
+        if self.first_ns is not None and self.last_ns is not None:
+            self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
+        self.first_ns = None
+
+    def wait(self, log_ns: int, stop: threading.Event) -> Optional[float]:
+        """Sleep until the message logged at ``log_ns`` is due; its due time (monotonic), or None
+        when ``stop`` was set meanwhile."""
+        if self.first_ns is None:
+            self.first_ns, self.wall0 = log_ns, time.monotonic()
+        self.last_ns = log_ns
+        target = self.wall0 + (log_ns - self.first_ns) / 1e9 / self.rate
+        while True:  # sleep until the message is due, ticking /clock meanwhile
+            now = time.monotonic()
+            if now >= target or stop.is_set():
+                break
+            if self.period is not None and now >= self.next_clock:
+                self.publish_clock(self.first_ns + int((now - self.wall0) * self.rate * 1e9))
+                self.next_clock = now + self.period
+            wake = target if self.period is None else min(target, self.next_clock)
+            stop.wait(max(0.0, wake - now))
+        if stop.is_set():
+            return None
+        if self.clock_pub is not None:
+            self.publish_clock(log_ns)
+            self.next_clock = time.monotonic() + (self.period or 0.0)
+        return target
+
+    def finish(self) -> None:
+        if self.first_ns is not None and self.last_ns is not None and not self.stats.bag_span_s:
+            self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
+
+
+def _publish_all(prefetch: "_Prefetch", publishers: dict, pacer: _Pacer, stats: ReplayStats,
+                 stop: threading.Event, bar, loop: bool) -> None:
+    """Publish the prefetched messages, each when it is due, until the end or ``stop``."""
+    while not stop.is_set():
+        item = prefetch.get()
+        if item is _Prefetch.END:
+            break
+        if item is None:  # end of one pass
+            pacer.new_pass()
+            if bar is not None and loop:
+                bar.reset()
+            continue
+        topic, log_ns, data = item
+        target = pacer.wait(log_ns, stop)
+        if target is None:
+            break
+        pub = publishers[topic]
+        pub.publish(data)
+        stats.lateness_ms.append((time.monotonic() - target) * 1e3)
+        stats.published[pub.topic_name] += 1
+        if bar is not None:
+            bar.update(1)
+
+
+def _progress_bar(config: ReplayConfig, count: int):
+    if not config.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg", dynamic_ncols=True,
+                file=sys.stderr)
+
+
+def _start_offset_ns(bag: BagReader, config: ReplayConfig) -> int:
+    if not bag.message_count:
+        raise BagError(f"{bag.path}: the bag is empty")
+    start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
+    if start_ns > bag.end_ns:
+        raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
+                       f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+    return start_ns
+
+
 def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event] = None,
            log=print) -> ReplayStats:
     """Replay ``config.bag`` until it ends (or forever with ``loop``) or ``stop`` is set.
@@ -203,16 +301,9 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
     stats = ReplayStats()
     with BagReader(config.bag) as bag:
         topics = select_topics(bag, config)
-        if not bag.message_count:
-            raise BagError(f"{bag.path}: the bag is empty")
-        start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
-        if start_ns > bag.end_ns:
-            raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
-                           f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+        start_ns = _start_offset_ns(bag, config)
         node, publishers, clock_pub = make_replay_node(config, topics, context)
         every_pub = [*publishers.values(), *([clock_pub] if clock_pub else [])]
-        from rosgraph_msgs.msg import Clock
-
         try:
             for topic, pub in publishers.items():
                 log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
@@ -224,65 +315,13 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 stats.interrupted = True
                 return stats
             stats.published = {pub.topic_name: 0 for pub in publishers.values()}
-            count = sum(bag.topics[t].count for t in publishers)
-            bar = None
-            if config.progress:
-                from tqdm import tqdm
-
-                bar = tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg",
-                           dynamic_ncols=True, file=sys.stderr)
+            bar = _progress_bar(config, sum(bag.topics[t].count for t in publishers))
             prefetch = _Prefetch(bag, list(publishers), start_ns, config.loop, config.prefetch, stop)
             prefetch.start()
-            clock_period = 1.0 / config.clock_hz if (clock_pub and config.clock_hz > 0) else None
-            clock_msg = Clock()
+            pacer = _Pacer(clock_pub, config, stats)
             t_start = time.monotonic()
-            first_ns = last_ns = None
-            wall0 = None
-            next_clock = 0.0
-
-            def publish_clock(ns: int) -> None:
-                clock_msg.clock.sec, clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
-                clock_pub.publish(clock_msg)
-                stats.clock_messages += 1
-
             try:
-                while not stop.is_set():
-                    item = prefetch.get()
-                    if item is _Prefetch.END:
-                        break
-                    if item is None:  # end of one pass
-                        stats.loops += 1
-                        if first_ns is not None and last_ns is not None:
-                            stats.bag_span_s = (last_ns - first_ns) / 1e9
-                        first_ns = None
-                        if bar is not None and config.loop:
-                            bar.reset()
-                        continue
-                    topic, log_ns, data = item
-                    if first_ns is None:
-                        first_ns, wall0 = log_ns, time.monotonic()
-                    last_ns = log_ns
-                    target = wall0 + (log_ns - first_ns) / 1e9 / config.rate
-                    while True:  # sleep until the message is due, ticking /clock meanwhile
-                        now = time.monotonic()
-                        if now >= target or stop.is_set():
-                            break
-                        if clock_period is not None and now >= next_clock:
-                            publish_clock(first_ns + int((now - wall0) * config.rate * 1e9))
-                            next_clock = now + clock_period
-                        wake = target if clock_period is None else min(target, next_clock)
-                        stop.wait(max(0.0, wake - now))
-                    if stop.is_set():
-                        break
-                    if clock_pub is not None:
-                        publish_clock(log_ns)
-                        next_clock = time.monotonic() + (clock_period or 0.0)
-                    pub = publishers[topic]
-                    pub.publish(data)
-                    stats.lateness_ms.append((time.monotonic() - target) * 1e3)
-                    stats.published[pub.topic_name] += 1
-                    if bar is not None:
-                        bar.update(1)
+                _publish_all(prefetch, publishers, pacer, stats, stop, bar, config.loop)
             finally:
                 stats.interrupted = stop.is_set()
                 stop.set()  # ends the prefetch thread
@@ -290,8 +329,7 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 if bar is not None:
                     bar.close()
                 stats.wall_s = time.monotonic() - t_start
-                if first_ns is not None and last_ns is not None and not stats.bag_span_s:
-                    stats.bag_span_s = (last_ns - first_ns) / 1e9
+                pacer.finish()
             if not stats.interrupted:
                 _wait_for_acks(every_pub, log)
         finally:
