@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import Deque, Dict, List, Optional, Sequence
 
 from fusion_ros.bags.io import (BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE)
-from fusion_ros.ros.process import StopFlag, parse_remaps, ros_message_class
-from fusion_ros.ros.qos import qos_profile, use_fastdds_profile
+from fusion_ros.ros.process import (log_line, parse_remaps, ros_message_class, run_in_process,
+                                    split_ros_args)
+from fusion_ros.ros.qos import qos_profile
 
 DEFAULT_TOPIC_TYPES = (IMAGE, COMPRESSED_IMAGE, CAMERA_INFO)
 
@@ -445,36 +446,20 @@ def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig
 
 def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
     """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
-    import rclpy
-    from rclpy.signals import SignalHandlerOptions
-
     if not config.bag:
         print("replay: no bag given (positional BAG or -p bag:=PATH)", file=sys.stderr)
         return 2
-    use_fastdds_profile()
-    # Never sys.argv: rcl would take our '--remap /a:=/b' for (deprecated) ROS remap rules.
-    rclpy.init(args=["replay_node", "--ros-args", *ros_args] if ros_args else ["replay_node"],
-               signal_handler_options=SignalHandlerOptions.NO)
-    try:
-        with StopFlag() as flag:
-            try:
-                stats = replay(config, stop=flag.event, log=lambda s: print(s, flush=True))
-            except (BagError, ValueError) as exc:
-                print(f"replay: {exc}", file=sys.stderr)
-                return 1
-        print(stats.summary(config.rate), flush=True)
-        return 130 if stats.interrupted and flag.signal == signal.SIGINT else 0
-    finally:
-        rclpy.try_shutdown()
+    stats, stopped_by = run_in_process("replay_node", "replay", ros_args, lambda stop: replay(
+        config, stop=stop, log=log_line), (BagError, ValueError))
+    if stats is None:
+        return 1
+    log_line(stats.summary(config.rate))
+    return 130 if stats.interrupted and stopped_by == signal.SIGINT else 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``replay_node BAG [options] [--ros-args ...]`` (console script)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ros_args: List[str] = []
-    if "--ros-args" in argv:
-        i = argv.index("--ros-args")
-        argv, ros_args = argv[:i], argv[i + 1:]
+    argv, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="replay_node", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import signal
+import sys
 import threading
-from typing import Any, Dict, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 
 def ros_message_class(msgtype: str):
@@ -60,3 +62,51 @@ class StopFlag:
         for sig, old in self._old.items():
             signal.signal(sig, old)
         self._old.clear()
+
+
+def split_ros_args(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """(our arguments, the ROS arguments after ``--ros-args``)."""
+    argv = list(argv)
+    if "--ros-args" in argv:
+        i = argv.index("--ros-args")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+@contextmanager
+def ros_process(name: str, ros_args: Sequence[str] = ()) -> Iterator[StopFlag]:
+    """rclpy for a stand-alone node process: the shipped Fast DDS profile, rclpy.init with only
+    ``ros_args`` (never sys.argv: rcl would take our '--remap /a:=/b' for deprecated ROS remap
+    rules), our own SIGINT/SIGTERM handling (the StopFlag it yields), rclpy shut down at the end."""
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+
+    from fusion_ros.ros.qos import use_fastdds_profile
+
+    use_fastdds_profile()
+    ros_args = list(ros_args)
+    rclpy.init(args=[name, "--ros-args", *ros_args] if ros_args else [name],
+               signal_handler_options=SignalHandlerOptions.NO)
+    try:
+        with StopFlag() as flag:
+            yield flag
+    finally:
+        rclpy.try_shutdown()
+
+
+def log_line(text: str) -> None:
+    """A node's progress line on stdout, flushed (a parent process may be reading it)."""
+    print(text, flush=True)
+
+
+def run_in_process(node_name: str, label: str, ros_args: Sequence[str],
+                   work: Callable[[threading.Event], Any],
+                   errors: Tuple[type, ...]) -> Tuple[Any, Optional[int]]:
+    """``work(stop_event)`` inside :func:`ros_process`: (its result, the signal that stopped it).
+    An exception of ``errors`` (bad input) is printed as ``label: message`` and gives (None, None)."""
+    with ros_process(node_name, ros_args) as flag:
+        try:
+            return work(flag.event), flag.signal
+        except errors as exc:
+            print(f"{label}: {exc}", file=sys.stderr)
+            return None, None
