@@ -29,6 +29,7 @@ from fusion_ros.bags.io import (BagError, BagReader, BagWriter, CAMERA_INFO, DIA
                                 diagnostic_array, image_frame, numpy_to_image,
                                 resolve_image_topic, serialize)
 from fusion_ros.bags.pairs import FramePairer
+from fusion_ros.runtime.frame import FRAME_STAGES
 from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S
 
 DEFAULT_VISIBLE_TOPIC = "/visible/image_raw"
@@ -36,7 +37,7 @@ DEFAULT_THERMAL_TOPIC = "/thermal/image_raw"
 DEFAULT_FUSED_TOPIC = "/fused/image_raw"
 DIAGNOSTICS_TOPIC = "/diagnostics"
 STATUS_NAME = "fuse_bag: fusion"
-STAGES = ("decode", "preprocess", "inference", "postprocess", "encode", "total")
+STAGES = (*FRAME_STAGES, "encode", "total")  # per fused frame in /diagnostics
 
 
 @dataclass
