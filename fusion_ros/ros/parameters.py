@@ -34,7 +34,6 @@ _TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
     list: ParameterType.PARAMETER_DOUBLE_ARRAY,
 }
-_TYPE_NAMES = {str: "string", float: "double", int: "integer", bool: "bool", list: "double[9]"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,6 @@ class ParamSpec:
     choices: Tuple[str, ...] = ()
     read_only: bool = False
     length: Optional[int] = None  # arrays
-
-    @property
-    def type_name(self) -> str:
-        return _TYPE_NAMES[self.type]
 
     @property
     def range_text(self) -> str:
@@ -215,7 +210,7 @@ def processing_options(values: Mapping[str, Any]) -> ProcessingOptions:
 
 def markdown_table(names: Optional[Iterable[str]] = None) -> str:
     """The README's parameter table."""
-    rows = ["| name | type | default | range | description |", "|---|---|---|---|---|"]
+    rows = ["| name | default | range | description |", "|---|---|---|---|"]
     for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
         default = spec.default
         if spec.type is list:
@@ -223,7 +218,7 @@ def markdown_table(names: Optional[Iterable[str]] = None) -> str:
         elif spec.type is str:
             default = f'"{default}"'
         ro = " (read-only)" if spec.read_only else ""
-        rows.append(f"| `{spec.name}` | {spec.type_name} | {default} | {spec.range_text} | "
+        rows.append(f"| `{spec.name}` | {default} | {spec.range_text} | "
                     f"{spec.description}{ro} |")
     return "\n".join(rows)
 
