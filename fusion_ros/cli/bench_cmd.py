@@ -20,11 +20,12 @@ import numpy as np
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
 from fusion_ros.runtime.options import available_cores
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
+
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
     parser.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
                         help="as the node's backend parameter (default auto, as the node)")
@@ -54,7 +55,7 @@ def cpu_name() -> str:
 def bench_pipeline(model: str, backend: str, frames: int, progress=None,
                    process_scale: float = 1.0) -> dict[str, float]:
     """Per-frame pipeline times on the demo stream (640x512 bgr8 visible, mono16 thermal)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
     from fusion_ros.runtime import load_pipeline
     from fusion_ros.runtime.options import ProcessingOptions
 
@@ -83,8 +84,8 @@ def bench_pipeline(model: str, backend: str, frames: int, progress=None,
 def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None,
                process_scale: float = 1.0):
     """Stream the demo through a fresh node process for this model; return RunStats."""
-    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
-    from fusion_ros.live_stats import summarise
+    from fusion_ros.live.session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live.stats import summarise
 
     frames = int(round(seconds * 30))
     with LiveSession(model, backend, params={"process_scale": process_scale}, log_path=log_dir / f"bench_node_{model}.log") as live:
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from fusion_ros.cli import table_console
+    from fusion_ros.runtime.loader import SHIPPED_MODELS
 
     console = table_console()
     rows = []
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
             f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
             f"{f' --process-scale {args.process_scale:g}' if scaled else ''}"
-            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
+            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
     text = meta + "\n\n" + "\n".join(lines) + "\n" + extra_tables(args, [(m, p) for m, p, _ in rows])
     console.print(text)

@@ -33,7 +33,7 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 def _fuse_times(pipeline, width: int, height: int, frames: int, progress: Progress = None) -> list[float]:
     """Milliseconds of `frames` pipeline.fuse calls on the demo stream at width x height (after a warm-up)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
 
     seq = DemoSequence(width=width, height=height)
     for i in range(5):
@@ -81,7 +81,7 @@ def pairs_table(model: str, backend: str, pairs: int, seconds: float) -> list[st
     deadline = time.perf_counter() + seconds
 
     def work(index: int) -> None:
-        from fusion_ros.demo_sequence import DemoSequence
+        from fusion_ros.images.demo_sequence import DemoSequence
 
         seq, i = DemoSequence(), 0
         while time.perf_counter() < deadline:
