@@ -179,9 +179,9 @@ def test_rviz_config():
     topics = {d["Topic"]["Value"] for d in images}
     assert topics == {"/visible/image_raw", "/thermal/image_raw", "/fused/image_raw"}
     assert all(d["Topic"]["Reliability Policy"] == "Reliable" for d in images)
-    demo = (ROOT / "fusion_ros/nodes/demo_source_node.py")
-    if demo.exists():
-        assert 'VISIBLE_FRAME_ID = "camera_visible_optical_frame"' in demo.read_text()
+    from fusion_ros.images.demo_sequence import VISIBLE_FRAME_ID  # the demo source's frame
+
+    assert VISIBLE_FRAME_ID == manager["Global Options"]["Fixed Frame"]
 
 
 def test_fastdds_profile():
