@@ -65,7 +65,8 @@ def test_parameter_validation_reasons():
     for name, (value, fragment) in bad.items():
         reason = P.validate({name: value}, current)
         assert reason and fragment in reason, (name, reason)
-    assert "singular" in P.validate({"homography": [0.0] * 9}, current)
+    assert "infinity" in P.validate({"homography": [0.0] * 9}, current)
+    assert "conditioned" in P.validate({"homography": [1e200, 0, 0, 0, 1e200, 0, 0, 0, 1]}, current)
     table = P.markdown_table()
     assert all(f"`{n}`" in table for n in P.PARAMETERS)
     desc = P.PARAMETERS["sync_slop"].descriptor()

@@ -121,10 +121,9 @@ _SPECS: List[ParamSpec] = [
               "an .onnx file with its model card (.json) beside it. Changing it loads the new model "
               "first; the running one stays if loading fails.", PIPELINE),
     ParamSpec("backend", "auto", str,
-              "Inference engine. auto = the GPU when there is one (TensorRT, then CUDA), else the "
-              "faster of ONNX Runtime CPU and OpenCV filters (tiny nets), timed at load; cpu, cuda, "
-              "tensorrt = that ONNX Runtime provider (an unavailable GPU falls back with a warning); "
-              "opencv = OpenCV filters (the MMDRFuse student only).", PIPELINE,
+              "Inference engine: auto = a GPU if any, else the faster of ONNX Runtime and OpenCV "
+              "(timed at load); cpu/cuda/tensorrt = that ONNX Runtime provider (a missing GPU falls "
+              "back, with a warning); opencv = tiny nets only.", PIPELINE,
               choices=BACKEND_NAMES),
     ParamSpec("weights_dir", "", str,
               "Directory searched for NAME.onnx + NAME.json before the shipped weights "
