@@ -7,13 +7,14 @@ Topics (node-relative, remappable):
   out: fused/image_raw (header = the visible frame's header), fused/camera_info (the latest visible
        camera_info with the fused stamp, once one was received), /diagnostics
 
-Threads: the executor (subscriptions, parameter services, diagnostics timer) only records
-arrivals and pairs messages; each pair replaces the one waiting for a dedicated fusion worker
+Threads: a two-thread executor; the input subscriptions (their own callback group) only record
+arrivals and pair messages; each pair replaces the one waiting for a dedicated fusion worker
 thread, which decodes, fuses and publishes. So when frames come faster than the model runs, the
 node fuses the newest pair and counts the replaced ones (``frames_skipped``) instead of building a
-queue, and the executor is never blocked by inference. A model switch loads the new pipeline in
-the parameter callback, then swaps it under the pipeline lock, so an in-flight frame finishes on the
-old one.
+queue, and inference never blocks the executor. A model switch loads the new pipeline in the
+parameter callback on the other executor thread while the running model keeps fusing, then swaps
+it under the pipeline lock (an in-flight frame finishes on the old one); the load time is in
+/diagnostics (``last_model_load_ms``).
 
 Bad input (unsupported encoding, truncated data, empty image, size mismatch with
 size_mismatch=reject, undecodable compressed data) never stops the node: the pair is dropped, a
@@ -30,7 +31,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import ExternalShutdownException
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -61,8 +63,11 @@ class FusionNode(Node):
         self._pipeline = None
         self._pipeline_model = self._values["model"]
         self._load_error = ""
+        self._last_load_ms = 0.0
+        started = time.perf_counter()
         try:
             self._pipeline = self._load(self._values)
+            self._last_load_ms = (time.perf_counter() - started) * 1e3
             self._log_pipeline("loaded")
         except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
             self._load_error = f"{self._values['model']}: {exc}"
@@ -91,7 +96,9 @@ class FusionNode(Node):
         self._camera_info: Optional[CameraInfo] = None
         self._info_lock = threading.Lock()
 
-        # Inputs.
+        # Inputs, in their own callback group: under the node's multi-threaded executor they keep
+        # flowing while a parameter change loads a model (seconds for a big one on a small CPU).
+        self._input_group = MutuallyExclusiveCallbackGroup()
         transport = self._values["input_transport"]
         msg_type = CompressedImage if transport == "compressed" else Image
         self.input_topics: List[str] = []
@@ -101,9 +108,10 @@ class FusionNode(Node):
                 topic += "/compressed"  # image_transport: <base topic>/compressed
             self.input_topics.append(topic)
             self.create_subscription(msg_type, topic, partial(self._on_image, index), image_qos(),
-                                     qos_overriding_options=overrides())
+                                     qos_overriding_options=overrides(), callback_group=self._input_group)
         self.create_subscription(CameraInfo, "visible/camera_info", self._on_camera_info,
-                                 camera_info_qos(), qos_overriding_options=overrides())
+                                 camera_info_qos(), qos_overriding_options=overrides(),
+                                 callback_group=self._input_group)
 
         self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
         self._worker.start()
@@ -251,6 +259,7 @@ class FusionNode(Node):
                  ("backend", str(self._values["backend"])),
                  ("providers", ", ".join(getattr(pipe, "providers", []) or []) if pipe else "none"),
                  ("engine", pipe.engine_choice.describe() if pipe else "none"),
+                 ("last_model_load_ms", f"{self._last_load_ms:.0f}"),
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
@@ -277,7 +286,8 @@ class FusionNode(Node):
         groups = {P.PARAMETERS[n].group for n in changes}
 
         if P.PIPELINE in groups:
-            try:
+            started = time.perf_counter()
+            try:  # the running model keeps fusing meanwhile (inputs run in their own group)
                 new_pipe = self._load(merged)
             except Exception as exc:
                 reason = (f"cannot load model '{merged['model']}' with backend "
@@ -287,16 +297,15 @@ class FusionNode(Node):
             with self._pipe_lock:  # waits for an in-flight frame on the old pipeline
                 self._pipeline = new_pipe
                 self._pipeline_model = merged["model"]
+            self._last_load_ms = (time.perf_counter() - started) * 1e3
             self._values = merged
             self.diag.set_pipeline_error("")
             self._log_pipeline("switched to")
         elif P.PROCESSING in groups and self._pipeline is not None:
-            with self._pipe_lock:
-                try:  # a new `threads` value rebuilds the ONNX Runtime session
-                    self._pipeline.update_options(options)
-                except Exception as exc:
-                    return SetParametersResult(successful=False,
-                                               reason=f"cannot apply processing options: {exc}")
+            try:  # a new `threads` value rebuilds the engine first, then swaps it (frames go on)
+                self._pipeline.update_options(options)
+            except Exception as exc:
+                return SetParametersResult(successful=False, reason=f"cannot apply processing options: {exc}")
         self._values = merged
 
         if P.SYNC in groups:
@@ -330,7 +339,11 @@ def main(args: Optional[List[str]] = None) -> None:
     node = None
     try:
         node = FusionNode()
-        rclpy.spin(node)
+        # Two threads: inputs and the worker hand-over on one, parameter changes (model loads) and
+        # diagnostics on the other, so a model swap never stops message handling.
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
