@@ -44,7 +44,10 @@ def test_readme_parameter_table_is_generated_from_the_table():
     from fusion_ros.ros import parameters as P
 
     readme = (ROOT / "README.md").read_text()
-    assert P.markdown_table() in readme, "README parameter table differs from markdown_table()"
+    full = (ROOT / "docs" / "PARAMETERS.md").read_text()
+    hint = "regenerate with `python -m fusion_ros.ros.parameters .`"
+    assert P.markdown_table(P.README_PARAMETERS) in readme, f"README parameter table differs: {hint}"
+    assert P.markdown_table() in full, f"docs/PARAMETERS.md differs: {hint}"
 
 
 def test_parameter_validation_reasons():

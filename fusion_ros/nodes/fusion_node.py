@@ -127,7 +127,8 @@ class FusionNode(Node):
     def _load(self, values: Dict[str, Any]):
         options = P.processing_options(values)
         return load_pipeline(values["model"], backend=values["backend"],
-                             weights_dir=values["weights_dir"] or None, options=options)
+                             weights_dir=values["weights_dir"] or None, options=options,
+                             allow_unverified=values["allow_unverified_model"])
 
     def _log_pipeline(self, verb: str) -> None:
         pipe = self._pipeline
@@ -195,18 +196,22 @@ class FusionNode(Node):
                     return
                 self.diag.record_error("internal", f"{type(exc).__name__}: {exc}")
                 self._throttled("internal", "error", f"fusion failed: {type(exc).__name__}: {exc}")
+            finally:
+                self.diag.end_stage()
 
     def _fuse_and_publish(self, visible: StampedMessage, thermal: StampedMessage,
                           sync_wait_ms: float) -> None:
         t0 = time.perf_counter()
+        self.diag.begin_stage("decode")  # a stall report names the stage a frame is stuck in
         arrays = []
         for name, item in zip(INPUTS, (visible, thermal)):
             try:
-                arrays.append(message_to_numpy(item.msg, name))
+                arrays.append(message_to_numpy(item.msg, name, max_pixels=self._values["max_image_pixels"]))
             except FusionInputError as exc:
-                self._bad_input(input_error_kind(item.msg), str(exc))
+                self._bad_input(input_error_kind(item.msg, exc), str(exc))
                 return
         t1 = time.perf_counter()
+        self.diag.begin_stage("model lock + inference")
         with self._pipe_lock:  # a model swap waits for this frame
             pipe = self._pipeline
             if pipe is None:
@@ -228,6 +233,7 @@ class FusionNode(Node):
                                 f"inference failed: {type(exc).__name__}: {exc}")
                 return
         t2 = time.perf_counter()
+        self.diag.begin_stage("publish")
         out = numpy_to_image(frame.image, frame.encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
         with self._info_lock:

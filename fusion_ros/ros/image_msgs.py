@@ -14,6 +14,7 @@ from std_msgs.msg import Header
 from fusion_ros.runtime import (SUPPORTED_ENCODINGS, FusionInputError, decode_compressed,
                                 decode_image, decoded_encoding, encode_image)
 from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
+from fusion_ros.runtime.errors import ImageTooLargeError
 
 __all__ = [
     "FusionInputError", "image_to_numpy", "compressed_to_numpy", "message_to_numpy",
@@ -32,27 +33,30 @@ def ns_to_stamp(ns: int) -> TimeMsg:
     return TimeMsg(sec=sec, nanosec=nanosec)
 
 
-def image_to_numpy(msg: Image, name: str = "image") -> np.ndarray:
+def image_to_numpy(msg: Image, name: str = "image", max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """A sensor_msgs/Image as an array (HxW or HxWxC, channel order as encoded; a read-only view
-    of the message buffer when possible). ``name`` ("visible", "thermal") goes in error messages."""
+    of the message buffer when possible). ``name`` ("visible", "thermal") goes in error messages;
+    frames above ``max_pixels`` (0 = no limit) are refused before anything is allocated."""
     return decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian,
-                        name=name)
+                        name=name, max_pixels=max_pixels)
 
 
-def compressed_to_numpy(msg: CompressedImage, name: str = "image") -> np.ndarray:
+def compressed_to_numpy(msg: CompressedImage, name: str = "image",
+                        max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """A sensor_msgs/CompressedImage (JPEG/PNG, image_transport 'compressed'): mono8, mono16 or
-    bgr8 (colour always comes back BGR)."""
+    bgr8 (colour always comes back BGR); a header claiming more than ``max_pixels`` is refused
+    before decoding."""
     try:
-        return decode_compressed(msg.format, msg.data)
+        return decode_compressed(msg.format, msg.data, max_pixels=max_pixels)
     except FusionInputError as exc:
-        raise FusionInputError(f"{name}: {exc}") from None
+        raise type(exc)(f"{name}: {exc}") from None
 
 
-def message_to_numpy(msg, name: str = "image") -> np.ndarray:
+def message_to_numpy(msg, name: str = "image", max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Either kind of image message."""
     if isinstance(msg, CompressedImage):
-        return compressed_to_numpy(msg, name)
-    return image_to_numpy(msg, name)
+        return compressed_to_numpy(msg, name, max_pixels)
+    return image_to_numpy(msg, name, max_pixels)
 
 
 def message_encoding(msg, array: np.ndarray) -> str:
@@ -74,14 +78,14 @@ def _bytes_per_pixel(encoding: str) -> int:
     return _BYTES_PER_PIXEL[encoding]
 
 
-def input_error_kind(msg) -> str:
+def input_error_kind(msg, error: Exception | None = None) -> str:
     """Why a message failed to decode, as a short counter name (errors_<kind> in /diagnostics)."""
+    if isinstance(error, ImageTooLargeError):
+        return "too_large"
     if isinstance(msg, CompressedImage):
         return "decode_failed"
     if msg.height == 0 or msg.width == 0:
         return "empty_image"
-    if msg.height * msg.width > MAX_IMAGE_PIXELS:
-        return "too_large"
     if msg.encoding not in SUPPORTED_ENCODINGS:
         return "unsupported_encoding"
     if msg.step < msg.width * _bytes_per_pixel(msg.encoding):

@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
 from fusion_ros import sync
+from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
 from fusion_ros.runtime.options import (IDENTITY_HOMOGRAPHY, OptionSpec, ProcessingOptions,
                                         option_specs)
@@ -128,6 +129,9 @@ _SPECS: List[ParamSpec] = [
     ParamSpec("weights_dir", "", str,
               "Directory searched for NAME.onnx + NAME.json before the shipped weights "
               "(empty = shipped weights only).", PIPELINE),
+    ParamSpec("allow_unverified_model", False, bool,
+              "Load a model whose card lacks onnx_sha256 (warning) instead of refusing it.",
+              PIPELINE),
     # --- processing: derived from fusion_ros.runtime.options (see _processing_spec) ------
     *(_processing_spec(o) for o in option_specs()),
     # --- inputs and synchronisation -------------------------------------------------------
@@ -135,6 +139,9 @@ _SPECS: List[ParamSpec] = [
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
               "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
               "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
+    ParamSpec("max_image_pixels", MAX_IMAGE_PIXELS, int,
+              "Frames above this many pixels are dropped undecoded; 0 = no limit.", HEALTH,
+              min=0, max=2**31 - 1),
     ParamSpec("sync_slop", sync.DEFAULT_SLOP_S, float,
               "Largest stamp difference (s) between a visible and a thermal frame to be fused "
               "together (message_filters' slop / max interval).", SYNC, min=0.0, max=1.0),
@@ -209,8 +216,14 @@ def processing_options(values: Mapping[str, Any]) -> ProcessingOptions:
     return ProcessingOptions(**kwargs)
 
 
+#: The parameters most users set, tabled in the README; every one is in docs/PARAMETERS.md.
+README_PARAMETERS: Tuple[str, ...] = ("model", "backend", "threads", "process_scale", "homography",
+                                      "thermal_agc", "input_transport", "sync_slop",
+                                      "max_image_pixels", "latency_budget_ms")
+
+
 def markdown_table(names: Optional[Iterable[str]] = None) -> str:
-    """The README's parameter table."""
+    """A parameter table (all parameters, or `names`): docs/PARAMETERS.md and the README's."""
     rows = ["| name | default | range | description |", "|---|---|---|---|"]
     for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
         default = spec.default
@@ -226,3 +239,21 @@ def markdown_table(names: Optional[Iterable[str]] = None) -> str:
 
 def names() -> Sequence[str]:
     return [p.name for p in _SPECS]
+
+
+def write_tables(root) -> None:
+    """Regenerate the README's and docs/PARAMETERS.md's tables (`python -m fusion_ros.ros.parameters ROOT`)."""
+    from pathlib import Path
+
+    for path, table in ((Path(root) / "README.md", markdown_table(README_PARAMETERS)),
+                        (Path(root) / "docs" / "PARAMETERS.md", markdown_table())):
+        text = path.read_text()
+        start = text.index("| name | default | range | description |")
+        end = text.find("\n\n", start)
+        path.write_text(text[:start] + table + (text[end:] if end >= 0 else "\n"))
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_tables(sys.argv[1] if len(sys.argv) > 1 else ".")
