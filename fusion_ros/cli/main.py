@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "fuse-bag": ("fuse_bag_cmd", "fuse a rosbag2 offline into a new bag with the fused topic"),
     "make-sample-bag": ("make_sample_bag_cmd", "write a sample rosbag2 from the bundled demo sequence"),
     "video": ("video_cmd", "export a fused bag or folder to MP4 and a side-by-side mosaic video"),
+    "soak": ("soak_cmd", "stream through the node for a long time: memory, rate and latency per interval, a plot"),
 }
 
 
