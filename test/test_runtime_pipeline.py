@@ -383,3 +383,26 @@ def test_processing_options_validation():
     with pytest.raises(ValueError, match="unknown processing option"):
         ProcessingOptions.from_dict({"gain": 1})
     assert set(ProcessingOptions.names()) == set(ProcessingOptions().to_dict())
+
+
+def test_process_scale_auto_fits_the_budget():
+    """process_scale 0: the largest scale whose timed pipeline fits scale_budget_ms, chosen once per
+    frame size; a generous budget keeps full resolution (identical output), an impossible one the smallest."""
+    from fusion_ros.runtime.pipeline import AUTO_SCALES
+
+    vis, th = natural_pair(256, 320)
+    full = load_pipeline("mmdrfuse", backend="cpu", threads=1).fuse(vis, th).image
+    roomy = load_pipeline("mmdrfuse", backend="cpu", threads=1,
+                          options=ProcessingOptions(process_scale=0, scale_budget_ms=10000))
+    np.testing.assert_array_equal(roomy.fuse(vis, th).image, full)
+    assert roomy.auto_scale == 1.0
+    tight = load_pipeline("aenetv2", backend="cpu", threads=1,
+                          options=ProcessingOptions(process_scale=0, scale_budget_ms=1.0))
+    result = tight.fuse(vis, th)
+    assert tight.auto_scale == AUTO_SCALES[-1] and result.process_size == (80, 64)
+    assert result.image.shape == vis.shape
+    engine_key = tight._auto_key
+    tight.fuse(vis, th)
+    assert tight._auto_key is engine_key                      # not re-timed for the same size
+    with pytest.raises(ValueError, match="0 \\(auto\\)"):
+        ProcessingOptions(process_scale=0.05)

@@ -266,6 +266,7 @@ class FusionNode(Node):
                  ("providers", ", ".join(getattr(pipe, "providers", []) or []) if pipe else "none"),
                  ("engine", pipe.engine_choice.describe() if pipe else "none"),
                  ("last_model_load_ms", f"{self._last_load_ms:.0f}"),
+                 ("process_scale", _scale_text(pipe)),
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
@@ -338,6 +339,14 @@ class FusionNode(Node):
     def destroy_node(self) -> None:
         self.stop()
         super().destroy_node()
+
+
+def _scale_text(pipe) -> str:
+    """The processing scale in force, e.g. "0.5 (auto, budget 33 ms)"."""
+    if pipe is None:
+        return "none"
+    scale = pipe.options.process_scale
+    return f"{scale:g}" if scale else f"{pipe.auto_scale:g} (auto, budget {pipe.options.scale_budget_ms:g} ms)"
 
 
 def main(args: Optional[List[str]] = None) -> None:

@@ -21,6 +21,7 @@ from .errors import quote
 from .homography import check_homography
 
 IDENTITY_HOMOGRAPHY: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+MIN_PROCESS_SCALE = 0.1
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,12 @@ class ProcessingOptions:
         choices=("resize", "reject"))
     process_scale: float = _option(
         1.0, "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
-        "back, chroma stays full resolution); lower = faster.", range=(0.1, 1.0))
+        "back, chroma stays full resolution); lower = faster. 0 = auto: the largest of 1, 0.75, "
+        "0.5, 0.35, 0.25 whose measured pipeline time fits scale_budget_ms (timed on the first "
+        "frames of each size and engine).", range=(0.0, 1.0))
+    scale_budget_ms: float = _option(
+        33.0, "Pipeline time per frame that process_scale 0 (auto) must fit (33 ms = 30 Hz).",
+        range=(1.0, 10000.0))
     threads: int = _option(
         0, "Inference threads (0 = the fastest of 1..cores, timed when the model loads).",
         range=(0, 256))
@@ -130,6 +136,9 @@ class ProcessingOptions:
                     raise ValueError(f"option {spec.name}={value!r} is out of range "
                                      f"[{spec.low:g}, {spec.high:g}]")
                 set_(self, spec.name, value)
+        if 0.0 < self.process_scale < MIN_PROCESS_SCALE:
+            raise ValueError(f"option process_scale={self.process_scale!r} is out of range: 0 (auto) or "
+                             f"{MIN_PROCESS_SCALE:g} .. 1")
         if self.agc_low_percentile >= self.agc_high_percentile:
             raise ValueError(f"option agc_low_percentile ({self.agc_low_percentile:g}) must be below "
                              f"agc_high_percentile ({self.agc_high_percentile:g})")

@@ -33,6 +33,7 @@ from .errors import FusionInputError
 from .model_card import ModelCard
 from .options import ProcessingOptions, available_cores
 
+AUTO_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)   # process_scale 0 (auto) picks the largest that fits
 PERCENTILE_SAMPLES = 16384   # about this many pixels (>= it) are looked at to estimate the AGC percentiles
 MIN_PADDED = 4               # tensors are at least this big (reflection padding needs > 1 pixel)
 _AGC_FIELDS = ("thermal_agc", "thermal_agc_8bit", "agc_low_percentile", "agc_high_percentile", "agc_min",
@@ -199,6 +200,8 @@ class FusionPipeline:
         self._buffers: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
         self._ir_ch, self._vis_ch = card.ir_channel, card.vis_channel
         self.frames = 0
+        self.auto_scale = 1.0                      # what process_scale 0 (auto) chose last
+        self._auto_key: tuple | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -342,47 +345,77 @@ class FusionPipeline:
                 raise FusionInputError(
                     f"thermal is {raw.shape[1]}x{raw.shape[0]} but visible is {vis_w}x{vis_h} (width x height) and "
                     f"size_mismatch='reject'; publish both at one resolution or set size_mismatch='resize'")
-            if opts.process_scale < 1.0:
-                ph = max(1, int(round(vis_h * opts.process_scale)))
-                pw = max(1, int(round(vis_w * opts.process_scale)))
-            else:
-                ph, pw = vis_h, vis_w
-            inp, out = self._buffers_for(ph, pw)
-
-            # visible luminance -> tensor plane
-            colour = vis.ndim == 3
-            ycc = cv2.cvtColor(vis, plan.to_ycc[order]) if colour else None
-            y8 = ycc[:, :, 0] if colour else vis
-            if (ph, pw) != (vis_h, vis_w):
-                if colour:
-                    y8 = cv2.extractChannel(ycc, 0)
-                y8 = cv2.resize(y8, (pw, ph), interpolation=cv2.INTER_AREA)
-            vis_plane = inp[0, self._vis_ch, :ph, :pw]
-            np.multiply(y8, np.float32(1.0 / 255.0), out=vis_plane, dtype=np.float32)
-
-            lo, hi = self._thermal_plane(inp[0, self._ir_ch, :ph, :pw], raw, vis_h, vis_w, plan)
-            hp, wp = inp.shape[2:]
-            _pad_reflect(inp, ph, pw)
-            t1 = time.perf_counter()
-
-            try:
-                self.engine.run_into(inp, out)
-            except Exception as exc:  # noqa: BLE001 - surface which model and size failed
-                raise RuntimeError(f"{self.name}: inference failed on a {wp}x{hp} input: {exc}") from exc
-            t2 = time.perf_counter()
-
-            fused = out[0, 0, :ph, :pw]
-            np.maximum(fused, 0.0, out=fused)                 # negatives -> 0 (NaN stays, becomes 0 below)
-            f8 = cv2.convertScaleAbs(fused, alpha=255.0)    # x255, round, saturate at 255: one pass
-            if (ph, pw) != (vis_h, vis_w):
-                f8 = cv2.resize(f8, (vis_w, vis_h), interpolation=cv2.INTER_LINEAR)
-            if colour:
-                cv2.insertChannel(f8, ycc, 0)
-                image = cv2.cvtColor(ycc, plan.from_ycc[order])
-            else:
-                image = f8[:, :, None] if squeeze_back else f8
+            scale = opts.process_scale
+            if not scale:  # auto (timed once per frame size and engine; not counted in this frame's times)
+                scale = self._auto_scale(vis, raw, order, plan)
+                t0 = time.perf_counter()
+            result = self._fuse_at(vis, raw, order, plan, scale, squeeze_back, t0)
             self.frames += 1
-            t3 = time.perf_counter()
+        return result
+
+    def _auto_scale(self, vis: np.ndarray, raw: np.ndarray, order: str, plan: _Plan) -> float:
+        """process_scale 0: the largest AUTO_SCALES entry whose slowest of three timed fuse calls on
+        this frame fits scale_budget_ms (else the smallest). Kept per frame size, engine and budget."""
+        key = (vis.shape, raw.shape, id(self.engine), plan.options.scale_budget_ms)
+        if self._auto_key == key:
+            return self.auto_scale
+        chosen = AUTO_SCALES[-1]
+        for scale in AUTO_SCALES:
+            slowest = 0.0
+            for _ in range(3):
+                t = time.perf_counter()
+                self._fuse_at(vis, raw, order, plan, scale, False, t)
+                slowest = max(slowest, (time.perf_counter() - t) * 1e3)
+            if slowest <= plan.options.scale_budget_ms:
+                chosen = scale
+                break
+        self._auto_key, self.auto_scale = key, chosen
+        return chosen
+
+    def _fuse_at(self, vis: np.ndarray, raw: np.ndarray, order: str, plan: _Plan, scale: float,
+                 squeeze_back: bool, t0: float) -> FusionResult:
+        """The frame at one processing scale (the caller holds the lock and checked the inputs)."""
+        vis_h, vis_w = vis.shape[:2]
+        if scale < 1.0:
+            ph = max(1, int(round(vis_h * scale)))
+            pw = max(1, int(round(vis_w * scale)))
+        else:
+            ph, pw = vis_h, vis_w
+        inp, out = self._buffers_for(ph, pw)
+
+        # visible luminance -> tensor plane
+        colour = vis.ndim == 3
+        ycc = cv2.cvtColor(vis, plan.to_ycc[order]) if colour else None
+        y8 = ycc[:, :, 0] if colour else vis
+        if (ph, pw) != (vis_h, vis_w):
+            if colour:
+                y8 = cv2.extractChannel(ycc, 0)
+            y8 = cv2.resize(y8, (pw, ph), interpolation=cv2.INTER_AREA)
+        vis_plane = inp[0, self._vis_ch, :ph, :pw]
+        np.multiply(y8, np.float32(1.0 / 255.0), out=vis_plane, dtype=np.float32)
+
+        lo, hi = self._thermal_plane(inp[0, self._ir_ch, :ph, :pw], raw, vis_h, vis_w, plan)
+        hp, wp = inp.shape[2:]
+        _pad_reflect(inp, ph, pw)
+        t1 = time.perf_counter()
+
+        try:
+            self.engine.run_into(inp, out)
+        except Exception as exc:  # noqa: BLE001 - surface which model and size failed
+            raise RuntimeError(f"{self.name}: inference failed on a {wp}x{hp} input: {exc}") from exc
+        t2 = time.perf_counter()
+
+        fused = out[0, 0, :ph, :pw]
+        np.maximum(fused, 0.0, out=fused)                 # negatives -> 0 (NaN stays, becomes 0 below)
+        f8 = cv2.convertScaleAbs(fused, alpha=255.0)    # x255, round, saturate at 255: one pass
+        if (ph, pw) != (vis_h, vis_w):
+            f8 = cv2.resize(f8, (vis_w, vis_h), interpolation=cv2.INTER_LINEAR)
+        if colour:
+            cv2.insertChannel(f8, ycc, 0)
+            image = cv2.cvtColor(ycc, plan.from_ycc[order])
+        else:
+            image = f8[:, :, None] if squeeze_back else f8
+        t3 = time.perf_counter()
         return FusionResult(image=image,
                             times=StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3),
                             thermal_range=(float(lo), float(hi)), process_size=(pw, ph))
