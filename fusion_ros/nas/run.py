@@ -1,0 +1,147 @@
+"""One `fusion-ros search` run, end to end: data, latency table, bilevel search, derivation under
+the budget, retrain, export, measured latency, validation quality, Pareto picture, model card.
+
+Files written to the output folder: `searched.onnx` + `searched.json` (the model and its card),
+`latency_table.json`, `search.log` (human-readable), `search_log.json` (every step), `pareto.png`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from fusion_ros.training.data import Pair, load_sources, split_pairs
+from fusion_ros.training.export import git_commit, write_card
+
+from .bilevel import SearchResult, retrain, search
+from .config import SearchConfig
+from .evaluate import BASELINES, SHIPPED, baseline_ms, leaderboard, measure_model, pareto_plot, validation_rows
+from .export import export_searched
+from .latency import LatencyTable, measure_table, predict_ms, predict_terms
+
+Log = Callable[[str], None]
+Progress = Callable[[str, int, dict], None]
+
+
+@dataclass
+class SearchRequest:
+    """What the user asked for (the CLI's arguments)."""
+
+    budget_ms: float
+    out: Path
+    size: tuple[int, int] = (512, 640)  # (H, W)
+    backend: str = "cpu"
+    threads: int = 1
+    table: Path | None = None          # reuse a measured table instead of measuring again
+    compare_shipped: bool = True
+    bench_frames: int = 0
+
+
+def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """(weight split, architecture split, validation pairs): validation = a held-out part of the
+    training sources + `val_sources`; never trained or searched on."""
+    pairs = load_sources(cfg.train_sources, max_side=cfg.max_side, limit=cfg.limit_pairs)
+    rest, val = split_pairs(pairs, cfg.val_fraction, cfg.seed)
+    if cfg.val_sources:
+        val += load_sources(cfg.val_sources, max_side=cfg.max_side)
+    w_pairs, a_pairs = split_pairs(rest, cfg.arch_fraction, cfg.seed + 1)
+    log(f"data: {len(pairs)} training pairs -> {len(w_pairs)} weight split, {len(a_pairs)} architecture split; "
+        f"{len(val)} validation pairs ({len(cfg.val_sources)} extra validation sources)")
+    return w_pairs, a_pairs, val
+
+
+def get_table(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progress | None) -> LatencyTable:
+    """Load `req.table` when it matches this space and size, else measure a new one."""
+    if req.table is not None and Path(req.table).is_file():
+        table = LatencyTable.load(req.table)
+        if table.space == cfg.space() and tuple(table.size) == req.size:
+            log(f"latency table: reused {req.table}")
+            return table
+        log(f"latency table {req.table} is for another space or size: measuring a new one")
+    t0 = time.monotonic()
+    n = [0]
+
+    def tick(key: str) -> None:
+        n[0] += 1
+        if progress:
+            progress("table", n[0], {"entry": key})
+    table = measure_table(cfg.space(), req.size, req.backend, req.threads, cfg.repeats, tick)
+    log(f"latency table: measured in {time.monotonic() - t0:.0f} s ({req.backend}, {req.threads} thread(s), "
+        f"min of {cfg.repeats}); skeleton {table.skeleton_ms:.2f} ms, ORT call {table.call_ms:.3f} ms")
+    return table
+
+
+def compare(req: SearchRequest, cfg: SearchConfig, onnx_path: Path, val: list[Pair], log: Log) -> dict[str, Any]:
+    """Measured latency and validation average rank of the searched net, the shipped models and the
+    pixel baselines."""
+    models: dict[str, str | Path] = {"searched": onnx_path}
+    if req.compare_shipped:
+        models.update({name: name for name in SHIPPED})
+    latency = {name: measure_model(src, req.backend, req.threads, req.size, cfg.repeats,
+                                   req.bench_frames if name == "searched" else 0) for name, src in models.items()}
+    for name in BASELINES:
+        latency[name] = {"inference_min_ms": baseline_ms(name, req.size, cfg.repeats)}
+    rows = validation_rows(models, val, cfg.val_metrics, cfg.val_max_side)
+    board = leaderboard(rows, cfg.val_metrics)
+    log("validation (average rank over " + ", ".join(board.metrics) + f"; {board.images} pairs):")
+    for name in board.methods:
+        log(f"  {name:11s} rank {board.average_rank[name]:.2f}  measured {latency[name]['inference_min_ms']:.2f} ms")
+    return {"latency": latency, "average_rank": board.average_rank, "means": board.means,
+            "metrics": board.metrics, "images": board.images}
+
+
+def _summary(req: SearchRequest, cfg: SearchConfig, res: SearchResult, table: LatencyTable,
+             predicted: float, comparison: dict[str, Any]) -> dict[str, Any]:
+    measured = comparison["latency"]["searched"]
+    return {
+        "budget_ms": req.budget_ms, "target_ms": cfg.budget_margin * req.budget_ms,
+        "predicted_ms": round(predicted, 3), "measured": measured,
+        "prediction_error": round(predicted / measured["inference_min_ms"] - 1.0, 4),
+        "size": [req.size[1], req.size[0]], "backend": req.backend, "threads": req.threads,
+        "device": table.device, "architecture": res.arch.to_dict(), "argmax_architecture": res.argmax_arch.to_dict(),
+        "downgrades": res.downgrades, "search_space": cfg.space().to_dict(), "seed": cfg.seed,
+        "validation": {k: comparison[k] for k in ("average_rank", "metrics", "images")},
+    }
+
+
+def run_search(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progress | None = None) -> dict[str, Any]:
+    """The whole run; returns the summary also stored in the card's `search` field."""
+    t_start = time.monotonic()
+    req.out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, cfg.num_threads))
+    w_pairs, a_pairs, val = load_data(cfg, log)
+    table = get_table(cfg, req, log, progress)
+    table.save(req.out / "latency_table.json")
+    res = search(cfg, w_pairs, a_pairs, table, req.budget_ms, progress)
+    log(f"search: {len(res.history)} steps in {res.seconds:.0f} s; arg-max: {res.argmax_arch.describe()}")
+    for line in res.downgrades:
+        log(f"  budget: {line}")
+    predicted = predict_ms(res.arch, table)
+    log(f"derived: {res.arch.describe()}; predicted {predicted:.2f} ms (target {cfg.budget_margin * req.budget_ms:.2f})")
+    t0 = time.monotonic()
+    net, history = retrain(res.arch, res.supernet, w_pairs + a_pairs, cfg, progress)
+    log(f"retrain: {len(history)} steps in {time.monotonic() - t0:.0f} s, final loss "
+        f"{history[-1]['loss'] if history else float('nan'):.4f}")
+    fields = {"training": {"recipe": "hafnas search + retrain", "config": cfg.to_dict(), "git_commit": git_commit()}}
+    onnx_path, card_path, fields = export_searched(net, req.out, card_fields=fields)
+    comparison = compare(req, cfg, onnx_path, val, log)
+    summary = _summary(req, cfg, res, table, predicted, comparison)
+    summary["predicted_terms"] = [[k, round(v, 4)] for k, v in predict_terms(res.arch, table)]
+    summary["seconds"] = round(time.monotonic() - t_start, 1)
+    fields["search"] = summary  # kept as a top-level card key (the card's `extra`)
+    fields["metrics"] = {"validation": comparison["means"].get("searched", {})}
+    write_card(card_path, fields)
+    points = {k: (v["inference_min_ms"], comparison["average_rank"][k]) for k, v in comparison["latency"].items()}
+    pareto_plot(points, req.budget_ms, req.out / "pareto.png",
+                f"HAF-NAS search, budget {req.budget_ms:g} ms, {req.size[1]}x{req.size[0]}, {table.device.get('cpu', '')}",
+                highlight=["searched"])
+    (req.out / "search_log.json").write_text(json.dumps(
+        {"summary": summary, "search_history": res.history, "retrain_history": history,
+         "probabilities": res.probabilities(), "comparison": comparison}, indent=1, default=str) + "\n")
+    log(f"predicted {predicted:.2f} ms, measured {summary['measured']['inference_min_ms']:.2f} ms (min of "
+        f"{cfg.repeats}; error {100 * summary['prediction_error']:+.0f}%); total {summary['seconds']:.0f} s")
+    return summary
