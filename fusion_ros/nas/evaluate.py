@@ -1,9 +1,10 @@
 """Measured latency and validation quality of the searched net next to the shipped models.
 
-Latency is measured two ways, both with the runtime (`fusion_ros.runtime.load_pipeline`, the
-node's loader): `inference_min_ms`, the minimum over `repeats` IO-bound runs on one
-[1, 2, H, W] frame with the latency table's thread count (the table's own statistic, so predicted
-and measured compare like with like), and `bench_p50_ms`, the median ONNX Runtime time per frame
+Latency is measured with the runtime (`fusion_ros.runtime.load_pipeline`, the node's loader):
+`inference_min_ms`, the minimum over `repeats` IO-bound runs on one [1, 2, H, W] frame with the
+latency table's thread count and clock (`fusion_ros.nas.latency.clock_function`: the table's own
+statistic, so predicted and measured compare like with like), the same runs by the wall clock, and
+optionally `bench_p50_ms`, the median ONNX Runtime time per frame
 of the demo stream through the full pipeline, the `inference ms` column of `fusion-ros bench`
 (threads as the node picks them). Quality: the project metrics (`fusion_ros.metrics`) of each
 method's output on the validation pairs, aggregated as the average rank over metrics (MobileFuse's
@@ -27,10 +28,15 @@ BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 
 def measure_model(model: str | Path, backend: str, threads: int, size: tuple[int, int] = (512, 640),
-                  repeats: int = 30, bench_frames: int = 0) -> dict[str, float]:
-    """{"inference_min_ms", "inference_p50_ms"[, "bench_p50_ms"]} of a model name or ONNX path."""
+                  repeats: int = 30, bench_frames: int = 0, clock: str = "auto") -> dict[str, float]:
+    """Latency of a model name or ONNX path loaded by the runtime: "inference_min_ms" (the latency
+    table's statistic and clock), "wall_min_ms"/"wall_p50_ms" (wall clock), and with
+    `bench_frames` "bench_p50_ms" (as `fusion-ros bench`)."""
     from fusion_ros.runtime import load_pipeline
 
+    from .latency import clock_function
+
+    name, now = clock_function(clock, threads)
     pipeline = load_pipeline(model, backend=backend, threads=threads)
     m = pipeline.card.size_multiple
     h, w = (-(-s // m) * m for s in size)
@@ -39,14 +45,15 @@ def measure_model(model: str | Path, backend: str, threads: int, size: tuple[int
     engine = pipeline.engine
     for _ in range(2):
         engine.run_into(x, out)
-    times = []
+    clocked, wall = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = now(), time.perf_counter()
         engine.run_into(x, out)
-        times.append((time.perf_counter() - t0) * 1e3)
+        wall.append((time.perf_counter() - t0) * 1e3)
+        clocked.append((now() - c0) * 1e3)
     engine.release_binding()
-    result = {"inference_min_ms": float(np.min(times)), "inference_p50_ms": float(np.median(times)),
-              "threads": engine.threads}
+    result = {"inference_min_ms": float(np.min(clocked)), "clock": name, "wall_min_ms": float(np.min(wall)),
+              "wall_p50_ms": float(np.median(wall)), "threads": engine.threads, "repeats": repeats}
     if bench_frames:
         from fusion_ros.cli.bench_cmd import bench_pipeline
 
@@ -55,14 +62,14 @@ def measure_model(model: str | Path, backend: str, threads: int, size: tuple[int
 
 
 def baseline_ms(name: str, size: tuple[int, int] = (512, 640), repeats: int = 30) -> float:
-    """Minimum time of a pixel baseline on float32 planes of `size`."""
+    """Minimum CPU time of a pixel baseline (numpy, one thread) on float32 planes of `size`."""
     rng = np.random.default_rng(0)
     a, b = rng.random(size, dtype=np.float32), rng.random(size, dtype=np.float32)
     best = float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         BASELINES[name](a, b)
-        best = min(best, (time.perf_counter() - t0) * 1e3)
+        best = min(best, (time.thread_time() - t0) * 1e3)
     return best
 
 

@@ -8,7 +8,11 @@ would use; so are the element-wise add a cell node pays per extra input, the bar
 pooling, aggregation, blend head: the net with every edge `zero`), and a near-empty model whose
 time is the fixed cost of one ONNX Runtime call. Times are the minimum over `repeats` runs after a
 warm-up (the minimum, not the median, because on a shared machine other processes only ever add
-time). Each operator's entry is its time minus the per-call cost, so a network costs
+time), by default on the inference thread's CPU clock (see `clock_function`). An operator's entry
+is its marginal cost inside a network: the time of a chain of two copies minus the time of one
+(so the per-call cost and the layout reorders at a graph's entry and exit, which a network pays
+once and the skeleton already holds, are not counted per operator); an add's entry is its time
+minus the per-call cost. A network then costs
 
     predicted = skeleton + sum over its edges of op(edge, scale) + sum over its node inputs of add(scale)
 
@@ -144,39 +148,83 @@ def _export(module: nn.Module, inputs: tuple[torch.Tensor, ...], path: Path) -> 
                           opset_version=17, do_constant_folding=True, dynamo=False)
 
 
-def time_onnx(path: Path, feeds: dict[str, np.ndarray], providers: list, threads: int, repeats: int) -> float:
-    """Minimum milliseconds of one IO-bound run (inputs and output bound once, as the runtime's
-    `OnnxEngine.run_into` does) over `repeats` runs after two warm-ups."""
-    import onnxruntime as ort
-
-    from fusion_ros.runtime.engine import _session_options  # the node's session settings
-
-    sess = ort.InferenceSession(str(path), _session_options(threads), providers=providers)
-    binding = sess.io_binding()
-    for name, value in feeds.items():
-        binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value))
-    out_meta = sess.get_outputs()[0]
-    first = sess.run([out_meta.name], feeds)[0]
-    out = np.empty_like(first)
-    binding.bind_ortvalue_output(out_meta.name, ort.OrtValue.ortvalue_from_numpy(out))
-    sess.run_with_iobinding(binding)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        sess.run_with_iobinding(binding)
-        best = min(best, (time.perf_counter() - t0) * 1e3)
-    return best
+CLOCKS = ("auto", "cpu", "wall")
 
 
-def _timer(providers: list, threads: int, repeats: int, workdir: Path) -> Callable[[str, nn.Module, tuple], float]:
+def clock_function(clock: str, threads: int) -> tuple[str, Callable[[], float]]:
+    """("cpu" | "wall", seconds function). "cpu" is the CPU time of the calling thread, which with
+    one intra-op thread is the thread that runs the whole graph: on a machine shared with other
+    busy processes it leaves out the time they hold the core, so it estimates what the run takes
+    with a core to itself (measured here under load: 24 ms CPU time for a 69-90 ms wall-clock run;
+    on an idle core the two agree). "auto" = "cpu" with one thread, else "wall"."""
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {CLOCKS}, got {clock!r}")
+    if clock == "auto":
+        clock = "cpu" if threads == 1 else "wall"
+    if clock == "cpu" and threads != 1:
+        raise ValueError("the cpu clock times one inference thread: use it with threads=1 (or clock 'wall')")
+    return clock, (time.thread_time if clock == "cpu" else time.perf_counter)
+
+
+class TimedSession:
+    """One ONNX Runtime session with its inputs and output bound once (as the runtime's
+    `OnnxEngine.run_into` does); `best(n)` runs it n times and keeps the fastest run seen so far."""
+
+    def __init__(self, path: Path, feeds: dict[str, np.ndarray], providers: list, threads: int,
+                 clock: str = "auto") -> None:
+        import onnxruntime as ort
+
+        from fusion_ros.runtime.engine import _session_options  # the node's session settings
+
+        self.session = ort.InferenceSession(str(path), _session_options(threads), providers=providers)
+        self.binding = self.session.io_binding()
+        self._keep = dict(feeds)
+        for name, value in feeds.items():
+            self.binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value))
+        out_meta = self.session.get_outputs()[0]
+        self._keep["__out"] = np.empty_like(self.session.run([out_meta.name], feeds)[0])
+        self.binding.bind_ortvalue_output(out_meta.name, ort.OrtValue.ortvalue_from_numpy(self._keep["__out"]))
+        self.session.run_with_iobinding(self.binding)  # warm-up
+        self.clock, self._now = clock_function(clock, threads)
+        self.min_ms = float("inf")
+
+    def best(self, repeats: int) -> float:
+        for _ in range(repeats):
+            t0 = self._now()
+            self.session.run_with_iobinding(self.binding)
+            self.min_ms = min(self.min_ms, (self._now() - t0) * 1e3)
+        return self.min_ms
+
+
+def time_onnx(path: Path, feeds: dict[str, np.ndarray], providers: list, threads: int, repeats: int,
+              clock: str = "auto") -> float:
+    """Minimum milliseconds of one IO-bound run over `repeats` runs after a warm-up."""
+    return TimedSession(path, feeds, providers, threads, clock).best(repeats)
+
+
+def _sessions(space: SearchSpace, size: tuple[int, int], providers: list, threads: int, clock: str, workdir: Path,
+              progress: Callable[[str], None] | None) -> dict[str, TimedSession]:
+    """Export and open every table entry: "call", "<op>@<scale>", "add@<scale>", "skeleton"."""
     rng = np.random.default_rng(0)
-
-    def measure(key: str, module: nn.Module, shapes: tuple) -> float:
+    h, w = size
+    todo: list[tuple[str, nn.Module, tuple]] = [("call", nn.ReLU(), ((1, space.width, 8, 8),))]
+    for scale in sorted(set(s for _, s in space.edges())):
+        shape = (1, space.width, h >> scale, w >> scale)
+        for op in (o for o in space.ops if o not in FREE_OPS):
+            todo.append((f"{op}@{scale}", make_op(op, space.width), (shape,)))
+            todo.append((f"{op}x2@{scale}", nn.Sequential(make_op(op, space.width), make_op(op, space.width)), (shape,)))
+        todo.append((f"add@{scale}", _Add(), (shape, shape)))
+    todo.append(("skeleton", DerivedNet(uniform_architecture(space, "zero")), ((1, 2, h, w),)))
+    sessions = {}
+    for key, module, shapes in todo:
         inputs = tuple(torch.from_numpy(rng.random(s, dtype=np.float32)) for s in shapes)
         path = workdir / f"{key.replace('@', '_at_')}.onnx"
         _export(module, inputs, path)
-        return time_onnx(path, {f"x{i}": t.numpy() for i, t in enumerate(inputs)}, providers, threads, repeats)
-    return measure
+        feeds = {f"x{i}": t.numpy() for i, t in enumerate(inputs)}
+        sessions[key] = TimedSession(path, feeds, providers, threads, clock)
+        if progress:
+            progress(key)
+    return sessions
 
 
 def device_description(backend: str, providers: list, threads: int) -> dict:
@@ -191,9 +239,13 @@ def device_description(backend: str, providers: list, threads: int) -> dict:
             "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
 
-def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 2,
-                  repeats: int = 30, progress: Callable[[str], None] | None = None) -> LatencyTable:
-    """Time every operator, the add and the skeleton at the deploy size `size` (H, W)."""
+def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,
+                  repeats: int = 30, progress: Callable[[str], None] | None = None, rounds: int = 3,
+                  clock: str = "auto") -> LatencyTable:
+    """Time every operator, the add and the skeleton at the deploy size `size` (H, W): `rounds`
+    passes over all entries of `repeats // rounds` runs each, so that a burst of load from other
+    processes cannot hit one entry's every run; each entry keeps its minimum. `clock`: see
+    `clock_function` (with GPU providers only "wall" is meaningful)."""
     from fusion_ros.runtime.engine import _provider_entries, _resolve
 
     h, w = size
@@ -202,21 +254,31 @@ def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backen
         raise ValueError(f"size {w}x{h} must be a multiple of {m} (the search space's size multiple)")
     providers, _ = _resolve(backend)
     entries = _provider_entries(providers)
-    ops: dict[str, float] = {}
-    adds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="hafnas_lut_") as tmp:
-        measure = _timer(entries, threads, repeats, Path(tmp))
-        call_ms = measure("call", nn.ReLU(), ((1, space.width, 8, 8),))
-        for scale in sorted(set(s for _, s in space.edges())):
-            shape = (1, space.width, h >> scale, w >> scale)
-            for op in space.ops:
-                if op not in FREE_OPS:
-                    ops[f"{op}@{scale}"] = max(0.0, measure(f"{op}@{scale}", make_op(op, space.width), (shape,)) - call_ms)
-                    if progress:
-                        progress(f"{op}@{scale}")
-            adds[str(scale)] = max(0.0, measure(f"add@{scale}", _Add(), (shape, shape)) - call_ms)
-        skeleton = DerivedNet(uniform_architecture(space, "zero"))
-        skeleton_ms = measure("skeleton", skeleton, ((1, 2, h, w),))
-    return LatencyTable(space, (h, w), ops, adds, skeleton_ms, call_ms,
-                        device_description(backend, entries, threads) | {"repeats": repeats,
-                                                                         "statistic": "min over repeats"})
+        sessions = _sessions(space, size, entries, threads, clock, Path(tmp), progress)
+        for _ in range(max(1, rounds)):
+            ms = {key: s.best(max(1, repeats // max(1, rounds))) for key, s in sessions.items()}
+    call = ms.pop("call")
+    skeleton = ms.pop("skeleton")
+    adds = {k.split("@")[1]: max(0.0, v - call) for k, v in ms.items() if k.startswith("add@")}
+    # an operator's cost inside a network: the second copy of a chain of two (the first one also
+    # pays the graph's entry and exit: the call and any layout reorders a network pays once)
+    ops = {k: max(0.0, ms[k.replace("@", "x2@")] - v) for k, v in ms.items() if "x2@" not in k and not k.startswith("add@")}
+    device = device_description(backend, entries, threads) | {
+        "repeats": repeats, "rounds": rounds, "clock": sessions["call"].clock,
+        "statistic": "min over all runs; per-call cost subtracted from ops/adds"}
+    return LatencyTable(space, (h, w), ops, adds, skeleton, call, device)
+
+
+def skeleton_ms(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,
+                repeats: int = 30, clock: str = "auto") -> float:
+    """Minimum time of the bare skeleton (every edge zero) of `space` at `size`: what any network of
+    this width costs before its searched operators."""
+    from fusion_ros.runtime.engine import _provider_entries, _resolve
+
+    x = np.random.default_rng(0).random((1, 2, *size), dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="hafnas_skel_") as tmp:
+        path = Path(tmp) / "skeleton.onnx"
+        _export(DerivedNet(uniform_architecture(space, "zero")), (torch.from_numpy(x),), path)
+        timed = TimedSession(path, {"x0": x}, _provider_entries(_resolve(backend)[0]), threads, clock)
+        return timed.best(repeats)

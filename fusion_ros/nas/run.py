@@ -21,7 +21,7 @@ from .bilevel import SearchResult, retrain, search
 from .config import SearchConfig
 from .evaluate import BASELINES, SHIPPED, baseline_ms, leaderboard, measure_model, pareto_plot, validation_rows
 from .export import export_searched
-from .latency import LatencyTable, measure_table, predict_ms, predict_terms
+from .latency import LatencyTable, measure_table, predict_ms, predict_terms, skeleton_ms
 
 Log = Callable[[str], None]
 Progress = Callable[[str, int, dict], None]
@@ -52,6 +52,19 @@ def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list
     log(f"data: {len(pairs)} training pairs -> {len(w_pairs)} weight split, {len(a_pairs)} architecture split; "
         f"{len(val)} validation pairs ({len(cfg.val_sources)} extra validation sources)")
     return w_pairs, a_pairs, val
+
+
+def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
+    """With `cfg.widths`, set `cfg.width` to the widest whose bare skeleton (measured now) takes at
+    most `skeleton_share` of the target latency, leaving the rest to the searched operators."""
+    if not cfg.widths:
+        return
+    target = cfg.skeleton_share * cfg.budget_margin * req.budget_ms
+    times = {w: skeleton_ms(cfg.space(w), req.size, req.backend, req.threads) for w in sorted(cfg.widths)}
+    fitting = [w for w, ms in times.items() if ms <= target]
+    cfg.width = max(fitting) if fitting else min(times)
+    log("width: " + ", ".join(f"{w}: skeleton {ms:.2f} ms" for w, ms in times.items()) +
+        f" -> {cfg.width} (skeleton <= {target:.2f} ms{'' if fitting else ': none fits, the narrowest'})")
 
 
 def get_table(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progress | None) -> LatencyTable:
@@ -114,6 +127,7 @@ def run_search(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progre
     req.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.num_threads))
     w_pairs, a_pairs, val = load_data(cfg, log)
+    choose_width(cfg, req, log)
     table = get_table(cfg, req, log, progress)
     table.save(req.out / "latency_table.json")
     res = search(cfg, w_pairs, a_pairs, table, req.budget_ms, progress)
