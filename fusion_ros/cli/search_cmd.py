@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
                 tasks[phase] = progress.add_task(phase, total=totals.get(phase))
             extra = f" E[lat] {row['expected_ms']:.2f} ms" if "expected_ms" in row else ""
             progress.update(tasks[phase], completed=done, description=f"{phase}{extra}")
+            if phase != "table" and done % 50 == 0:
+                loss = row.get("w_loss", row.get("loss", float("nan")))
+                log(f"  {phase} step {done}: loss {loss:.4f}{extra}")
         log(f"fusion-ros search --budget-ms {args.budget_ms:g} --size {args.size[1]}x{args.size[0]} "
             f"--backend {args.backend} --threads {args.threads} --config {args.config} --out {args.out}")
         try:

@@ -24,7 +24,7 @@ class SearchConfig:
     name: str = "default"
     width: int = 12
     widths: tuple[int, ...] = ()     # if given, the width is chosen among these for the budget
-    skeleton_share: float = 0.5      # ... the widest whose bare skeleton takes <= this share of it
+    skeleton_share: float = 0.6      # ... the widest whose bare skeleton takes <= this share of it
     scales: tuple[int, ...] = (1, 2, 3)
     out_cells: int = 1
     ops: tuple[str, ...] = OPS
@@ -73,7 +73,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "val_metrics": ["EN", "SD", "SF", "AG"], "num_threads": 1,
     },
     "default": {
-        "name": "default", "widths": (4, 8, 12, 16),
+        "name": "default", "widths": (4, 8, 16),
         "train_sources": [{"ir": "llvip/train/ir", "vis": "llvip/train/vi"},
                           {"ir": "llvip/extra/ir", "vis": "llvip/extra/vi"},
                           {"ir": "msrs/train_128/ir", "vis": "msrs/train_128/vi", "limit": 240}],
