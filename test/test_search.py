@@ -115,3 +115,17 @@ def test_search_refuses_test_sets_as_sources():
         load_search_config("tiny", train_sources=[{"ir": "tno/ir", "vis": "tno/vi"}])
     with pytest.raises(ValueError, match="unknown search settings"):
         load_search_config("tiny", widht=3)
+
+
+def test_cli_refuses_bad_budget_and_size(tmp_path, capsys):
+    import argparse
+
+    from fusion_ros.cli.main import main
+    from fusion_ros.cli.search_cmd import parse_size
+
+    assert parse_size("640x512") == (512, 640)
+    with pytest.raises(argparse.ArgumentTypeError, match="width x height"):
+        parse_size("640")
+    with pytest.raises(SystemExit, match="--budget-ms must be positive"):
+        main(["search", "--budget-ms", "0", "--config", "tiny", "--out", str(tmp_path)])
+    assert not (tmp_path / "searched.onnx").exists()
