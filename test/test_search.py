@@ -100,6 +100,8 @@ def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
     assert card["search"]["predicted_ms"] > 0 and card["search"]["measured"]["inference_min_ms"] > 0
     assert set(card["search"]["architecture"]["choice"].values()) <= set(OPS)
     assert summary["validation"]["average_rank"]["searched"] >= 1.0
+    verify = json.loads((tmp_path / "latency_verify.json").read_text())
+    assert verify["measured_ms"] > 0 and card["search"]["verify"]["predicted_ms"] == verify["predicted_ms"]
 
     pipeline = load_pipeline(tmp_path / "searched.onnx", backend="cpu")
     frame = DemoSequence().frame(0)

@@ -28,7 +28,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget-ms", type=float, required=True, help="latency budget per frame (inference ms)")
+    parser.add_argument("--budget-ms", type=float, default=None, help="latency budget per frame (inference ms; required)")
     parser.add_argument("--size", type=parse_size, default=(512, 640), help="deploy frame size WxH (default 640x512)")
     parser.add_argument("--backend", default="cpu", choices=("cpu", "cuda", "tensorrt"),
                         help="ONNX Runtime execution provider to measure and deploy on (default cpu)")
@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bench-frames", type=int, default=0,
                         help="also time the searched net through the full pipeline on N demo frames (as bench)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--verify", action="store_true",
+                        help="only re-time OUT's latency table and OUT/searched.onnx together and print "
+                             "predicted vs measured (no search)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +55,17 @@ def run(args: argparse.Namespace) -> int:
     from fusion_ros.nas.config import load_search_config
     from fusion_ros.nas.run import SearchRequest, run_search
 
-    if args.budget_ms <= 0:
+    if args.verify:
+        from fusion_ros.nas.run import verify_dir
+
+        if not (args.out / "searched.json").is_file():
+            raise SystemExit(f"fusion-ros search --verify: no searched.json in {args.out}")
+        r = verify_dir(args.out)
+        print(f"{args.out}: predicted {r['predicted_ms']:.2f} ms, measured {r['measured_ms']:.2f} ms "
+              f"({100 * r['error']:+.0f}%), {r['table']['device']['clock']} clock, min of "
+              f"{r['table']['device']['repeats']}")
+        return 0
+    if args.budget_ms is None or args.budget_ms <= 0:
         raise SystemExit("fusion-ros search: --budget-ms must be positive")
     if args.threads < 1:
         raise SystemExit("fusion-ros search: --threads must be >= 1")

@@ -41,6 +41,9 @@ def export_searched(net: DerivedNet, out_dir: str | os.PathLike, name: str = "se
         "architecture": f"HAF-NAS searched fusion net (width {net.space.width}): {net.arch.describe()}",
         "version": "1", "onnx": onnx_path.name, "input": INPUT_DESC, "output": OUTPUT_DESC,
         "size_multiple": m, "parameters": count_parameters(net), "training": {}, "metrics": {},
+        # as in the latency table: ORT's NCHWc layout pass on (the runtime's small-model rule
+        # would turn it off for nets under 576 parameters, and the prediction would not hold)
+        "runtime": {"disabled_optimizers": []},
     }
     fields.update(card_fields or {})
     fields["onnx_sha256"] = sha256_file(onnx_path)

@@ -52,6 +52,7 @@ class LatencyTable:
     skeleton_ms: float
     call_ms: float
     device: dict = field(default_factory=dict)
+    models_ms: dict[str, float] = field(default_factory=dict)  # whole networks timed with the table
 
     def op_ms(self, op: str, scale: int) -> float:
         return 0.0 if op in FREE_OPS else self.ops[f"{op}@{scale}"]
@@ -61,14 +62,16 @@ class LatencyTable:
 
     def to_dict(self) -> dict:
         return {"version": TABLE_VERSION, "space": self.space.to_dict(), "size": list(self.size), "ops": self.ops,
-                "adds": self.adds, "skeleton_ms": self.skeleton_ms, "call_ms": self.call_ms, "device": self.device}
+                "adds": self.adds, "skeleton_ms": self.skeleton_ms, "call_ms": self.call_ms, "device": self.device,
+                "models_ms": self.models_ms}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LatencyTable":
         if data.get("version") != TABLE_VERSION:
             raise ValueError(f"latency table version {data.get('version')!r}, expected {TABLE_VERSION}")
         return cls(SearchSpace.from_dict(data["space"]), tuple(data["size"]), dict(data["ops"]), dict(data["adds"]),
-                   float(data["skeleton_ms"]), float(data["call_ms"]), dict(data.get("device", {})))
+                   float(data["skeleton_ms"]), float(data["call_ms"]), dict(data.get("device", {})),
+                   dict(data.get("models_ms", {})))
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
@@ -203,8 +206,9 @@ def time_onnx(path: Path, feeds: dict[str, np.ndarray], providers: list, threads
 
 
 def _sessions(space: SearchSpace, size: tuple[int, int], providers: list, threads: int, clock: str, workdir: Path,
-              progress: Callable[[str], None] | None) -> dict[str, TimedSession]:
-    """Export and open every table entry: "call", "<op>@<scale>", "add@<scale>", "skeleton"."""
+              progress: Callable[[str], None] | None, models: dict[str, Path] | None = None) -> dict[str, TimedSession]:
+    """Export and open every table entry: "call", "<op>@<scale>", "add@<scale>", "skeleton", and
+    "model:<name>" for each finished network in `models` (ONNX with the project's I/O)."""
     rng = np.random.default_rng(0)
     h, w = size
     todo: list[tuple[str, nn.Module, tuple]] = [("call", nn.ReLU(), ((1, space.width, 8, 8),))]
@@ -224,6 +228,9 @@ def _sessions(space: SearchSpace, size: tuple[int, int], providers: list, thread
         sessions[key] = TimedSession(path, feeds, providers, threads, clock)
         if progress:
             progress(key)
+    x = rng.random((1, 2, h, w), dtype=np.float32)
+    for name, path in (models or {}).items():
+        sessions[f"model:{name}"] = TimedSession(Path(path), {"input": x}, providers, threads, clock)
     return sessions
 
 
@@ -241,11 +248,13 @@ def device_description(backend: str, providers: list, threads: int) -> dict:
 
 def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,
                   repeats: int = 30, progress: Callable[[str], None] | None = None, rounds: int = 3,
-                  clock: str = "auto") -> LatencyTable:
+                  clock: str = "auto", models: dict[str, Path] | None = None) -> LatencyTable:
     """Time every operator, the add and the skeleton at the deploy size `size` (H, W): `rounds`
     passes over all entries of `repeats // rounds` runs each, so that a burst of load from other
     processes cannot hit one entry's every run; each entry keeps its minimum. `clock`: see
-    `clock_function` (with GPU providers only "wall" is meaningful)."""
+    `clock_function` (with GPU providers only "wall" is meaningful). `models` (name -> ONNX path)
+    are timed in the same rounds, so their measured latency and the table's prediction of them
+    see the same load; their times land in `table.models_ms`."""
     from fusion_ros.runtime.engine import _provider_entries, _resolve
 
     h, w = size
@@ -255,9 +264,10 @@ def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backen
     providers, _ = _resolve(backend)
     entries = _provider_entries(providers)
     with tempfile.TemporaryDirectory(prefix="hafnas_lut_") as tmp:
-        sessions = _sessions(space, size, entries, threads, clock, Path(tmp), progress)
+        sessions = _sessions(space, size, entries, threads, clock, Path(tmp), progress, models)
         for _ in range(max(1, rounds)):
             ms = {key: s.best(max(1, repeats // max(1, rounds))) for key, s in sessions.items()}
+    models_ms = {k.split(":", 1)[1]: ms.pop(k) for k in list(ms) if k.startswith("model:")}
     call = ms.pop("call")
     skeleton = ms.pop("skeleton")
     adds = {k.split("@")[1]: max(0.0, v - call) for k, v in ms.items() if k.startswith("add@")}
@@ -267,7 +277,7 @@ def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backen
     device = device_description(backend, entries, threads) | {
         "repeats": repeats, "rounds": rounds, "clock": sessions["call"].clock,
         "statistic": "min over all runs; per-call cost subtracted from ops/adds"}
-    return LatencyTable(space, (h, w), ops, adds, skeleton, call, device)
+    return LatencyTable(space, (h, w), ops, adds, skeleton, call, device, models_ms)
 
 
 def skeleton_ms(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,

@@ -2,7 +2,8 @@
 the budget, retrain, export, measured latency, validation quality, Pareto picture, model card.
 
 Files written to the output folder: `searched.onnx` + `searched.json` (the model and its card),
-`latency_table.json`, `search.log` (human-readable), `search_log.json` (every step), `pareto.png`.
+`latency_table.json`, `search.log` (human-readable), `search_log.json` (every step), `pareto.png`,
+`latency_verify.json` (table and net re-timed together: prediction vs measurement under one load).
 """
 from __future__ import annotations
 
@@ -107,6 +108,30 @@ def compare(req: SearchRequest, cfg: SearchConfig, onnx_path: Path, val: list[Pa
             "metrics": board.metrics, "images": board.images}
 
 
+def verify_latency(out_dir: Path, arch, size: tuple[int, int], backend: str, threads: int, repeats: int = 30,
+                   rounds: int = 3) -> dict[str, Any]:
+    """Re-measure the latency table and `out_dir/searched.onnx` in the same interleaved rounds and
+    compare the table's prediction with the measurement (both see the same machine load).
+    Written to `out_dir/latency_verify.json`."""
+    table = measure_table(arch.space, size, backend, threads, repeats, rounds=rounds,
+                          models={"searched": out_dir / "searched.onnx"})
+    predicted, measured = predict_ms(arch, table), table.models_ms["searched"]
+    result = {"predicted_ms": round(predicted, 3), "measured_ms": round(measured, 3),
+              "error": round(predicted / measured - 1.0, 4), "table": table.to_dict()}
+    (out_dir / "latency_verify.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def verify_dir(out_dir: Path, repeats: int = 30) -> dict[str, Any]:
+    """`verify_latency` for a finished search folder (architecture and settings from its card)."""
+    from fusion_ros.models.hafnas import Architecture
+
+    info = json.loads((out_dir / "searched.json").read_text())["search"]
+    size = (int(info["size"][1]), int(info["size"][0]))
+    return verify_latency(out_dir, Architecture.from_dict(info["architecture"]), size, info["backend"],
+                          int(info["threads"]), repeats)
+
+
 def _summary(req: SearchRequest, cfg: SearchConfig, res: SearchResult, table: LatencyTable,
              predicted: float, comparison: dict[str, Any]) -> dict[str, Any]:
     measured = comparison["latency"]["searched"]
@@ -142,9 +167,13 @@ def run_search(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progre
         f"{history[-1]['loss'] if history else float('nan'):.4f}")
     fields = {"training": {"recipe": "hafnas search + retrain", "config": cfg.to_dict(), "git_commit": git_commit()}}
     onnx_path, card_path, fields = export_searched(net, req.out, card_fields=fields)
+    verify = verify_latency(req.out, res.arch, req.size, req.backend, req.threads, cfg.repeats)
+    log(f"verify (table and net re-timed in the same rounds): predicted {verify['predicted_ms']:.2f} ms, "
+        f"measured {verify['measured_ms']:.2f} ms ({100 * verify['error']:+.0f}%)")
     comparison = compare(req, cfg, onnx_path, val, log)
     summary = _summary(req, cfg, res, table, predicted, comparison)
     summary["predicted_terms"] = [[k, round(v, 4)] for k, v in predict_terms(res.arch, table)]
+    summary["verify"] = {k: verify[k] for k in ("predicted_ms", "measured_ms", "error")}
     summary["seconds"] = round(time.monotonic() - t_start, 1)
     fields["search"] = summary  # kept as a top-level card key (the card's `extra`)
     fields["metrics"] = {"validation": comparison["means"].get("searched", {})}
