@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="default", help="tiny | default | a YAML/JSON file of search settings")
     parser.add_argument("--table", type=Path, default=None,
                         help="reuse this latency_table.json (same space and size) instead of measuring again")
+    parser.add_argument("--from-search", type=Path, default=None, metavar="DIR",
+                        help="skip the search: derive for this budget from DIR's operator weights and latency "
+                             "table (same size), then retrain, export and evaluate as usual")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-shipped", action="store_true", help="do not measure/score the shipped models")
     parser.add_argument("--bench-frames", type=int, default=0,
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_search_config(args.config, seed=args.seed)
     req = SearchRequest(budget_ms=args.budget_ms, out=args.out, size=args.size, backend=args.backend,
                         threads=args.threads, table=args.table, compare_shipped=not args.no_shipped,
-                        bench_frames=args.bench_frames)
+                        bench_frames=args.bench_frames, from_search=args.from_search)
     args.out.mkdir(parents=True, exist_ok=True)
     console = table_console()
     log_file = (args.out / "search.log").open("w")

@@ -31,7 +31,7 @@ Our version, sized for 640x512 on a 2-core CPU (choices not fixed by the paper a
   "gcb" are members: one cell with e1 = that block and the other edges zero.
 
 `SuperNet` mixes the candidates of every edge with softmax weights over architecture parameters
-(`alphas`, DARTS' continuous relaxation); `derive(alphas)` takes the arg-max per edge;
+(`alphas`, DARTS' continuous relaxation); `derive` takes the arg-max computing operator per edge;
 `DerivedNet(space, arch)` is the discrete network that is retrained and exported.
 """
 from __future__ import annotations
@@ -281,11 +281,26 @@ class Architecture:
                          for cell, _ in self.space.cells())
 
 
-def derive(supernet: SuperNet) -> Architecture:
-    """Arg-max operator per edge (zero included: the latency-aware search may remove edges)."""
-    names = supernet.space.ops
-    best = supernet.alphas.detach().argmax(dim=-1).tolist()
-    return Architecture(supernet.space, {k: names[i] for (k, _), i in zip(supernet.space.edges(), best)})
+def derive_from(space: SearchSpace, alphas: torch.Tensor, allow_free: bool = False) -> Architecture:
+    """Arg-max operator per edge from architecture weights [edges, ops]. The parameter-free `zero`
+    and `skip` are not candidates of the arg-max by default (DARTS excludes zero; P-DARTS limits
+    skip): measured in our first default searches (budgets 5, 8, 15 ms), they took the arg-max of
+    every edge at every budget (DARTS' known collapse: the residual cells make a free edge nearly
+    free for the fusion loss, and the latency penalty rewards it). Edges are made free for latency
+    by the budget fit afterwards (`fusion_ros.nas.bilevel.fit_budget`)."""
+    a = alphas.detach().clone()
+    computing = [i for i, o in enumerate(space.ops) if o not in FREE_OPS]
+    if not allow_free and computing:
+        for i, o in enumerate(space.ops):
+            if o in FREE_OPS:
+                a[:, i] = -float("inf")
+    best = a.argmax(dim=-1).tolist()
+    return Architecture(space, {k: space.ops[i] for (k, _), i in zip(space.edges(), best)})
+
+
+def derive(supernet: SuperNet, allow_free: bool = False) -> Architecture:
+    """Arg-max operator per edge of a supernet (see `derive_from`)."""
+    return derive_from(supernet.space, supernet.alphas, allow_free)
 
 
 class DerivedNet(_Skeleton):

@@ -24,7 +24,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from fusion_ros.models.hafnas import Architecture, DerivedNet, SuperNet, derive, inherit_weights
+from fusion_ros.models.hafnas import (Architecture, DerivedNet, SearchSpace, SuperNet, derive, derive_from,
+                                      inherit_weights)
 from fusion_ros.training.data import Pair, PatchDataset
 from fusion_ros.training.losses import fusion_scd, intensity_gradient_loss
 
@@ -101,7 +102,7 @@ def search(cfg: SearchConfig, w_pairs: Sequence[Pair], a_pairs: Sequence[Pair], 
         history.append(row)
         if progress:
             progress("search", step + 1, row)
-    arch, downgrades = fit_budget(net, table, target)
+    arch, downgrades = fit_budget(net.space, net.alphas, table, target)
     return SearchResult(arch, derive(net), net, history, downgrades, time.monotonic() - t0)
 
 
@@ -120,12 +121,14 @@ def _arch_step(net: SuperNet, a_opt: torch.optim.Optimizer, xv: torch.Tensor, cf
     return {"a_loss": float(quality.detach()), "expected_ms": float(lat.detach()), "penalty": float(penalty.detach())}
 
 
-def fit_budget(net: SuperNet, table: LatencyTable, target_ms: float) -> tuple[Architecture, list[str]]:
-    """The arg-max architecture, downgraded edge by edge until its predicted latency <= target."""
-    arch = derive(net)
-    alphas = net.alphas.detach()
-    ops = net.space.ops
-    rows = {k: i for i, (k, _) in enumerate(net.space.edges())}
+def fit_budget(space: SearchSpace, alphas: torch.Tensor, table: LatencyTable, target_ms: float
+               ) -> tuple[Architecture, list[str]]:
+    """The arg-max architecture (`derive_from`), downgraded edge by edge (zero allowed) until its
+    predicted latency <= target."""
+    arch = derive_from(space, alphas)
+    alphas = alphas.detach()
+    ops = space.ops
+    rows = {k: i for i, (k, _) in enumerate(space.edges())}
     log: list[str] = []
     while predict_ms(arch, table) > target_ms:
         best = None

@@ -18,7 +18,7 @@ import torch
 from fusion_ros.training.data import Pair, load_sources, split_pairs
 from fusion_ros.training.export import git_commit, write_card
 
-from .bilevel import SearchResult, retrain, search
+from .bilevel import SearchResult, fit_budget, retrain, search
 from .config import SearchConfig
 from .evaluate import BASELINES, SHIPPED, baseline_ms, leaderboard, measure_model, pareto_plot, validation_rows
 from .export import export_searched
@@ -40,6 +40,7 @@ class SearchRequest:
     table: Path | None = None          # reuse a measured table instead of measuring again
     compare_shipped: bool = True
     bench_frames: int = 0
+    from_search: Path | None = None    # derive from this earlier search folder instead of searching
 
 
 def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list[Pair]]:
@@ -146,16 +147,41 @@ def _summary(req: SearchRequest, cfg: SearchConfig, res: SearchResult, table: La
     }
 
 
+def reuse_search(src: Path, cfg: SearchConfig, req: SearchRequest, log: Log) -> tuple[SearchResult, LatencyTable]:
+    """A previous search's table, operator probabilities (and supernet weights when saved), derived
+    again for this budget: one search serves several budgets of the same device and size."""
+    from fusion_ros.models.hafnas import SuperNet, derive
+
+    table = LatencyTable.load(src / "latency_table.json")
+    if tuple(table.size) != req.size:
+        raise ValueError(f"{src} was searched at {table.size[1]}x{table.size[0]}, not {req.size[1]}x{req.size[0]}")
+    probs = json.loads((src / "search_log.json").read_text())["probabilities"]
+    net = SuperNet(table.space)
+    if (src / "supernet.pt").is_file():
+        net.load_state_dict(torch.load(src / "supernet.pt", weights_only=True))
+    with torch.no_grad():
+        net.alphas.copy_(torch.tensor([[probs[k][o] for o in table.space.ops] for k, _ in table.space.edges()]).log())
+    cfg.width = table.space.width
+    arch, downgrades = fit_budget(table.space, net.alphas, table, cfg.budget_margin * req.budget_ms)
+    log(f"reused the search in {src} (width {cfg.width}; supernet weights "
+        f"{'inherited' if (src / 'supernet.pt').is_file() else 'not saved there: retrain from scratch'})")
+    return SearchResult(arch, derive(net), net, [], downgrades, 0.0), table
+
+
 def run_search(cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progress | None = None) -> dict[str, Any]:
     """The whole run; returns the summary also stored in the card's `search` field."""
     t_start = time.monotonic()
     req.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.num_threads))
     w_pairs, a_pairs, val = load_data(cfg, log)
-    choose_width(cfg, req, log)
-    table = get_table(cfg, req, log, progress)
+    if req.from_search is not None:
+        res, table = reuse_search(Path(req.from_search), cfg, req, log)
+    else:
+        choose_width(cfg, req, log)
+        table = get_table(cfg, req, log, progress)
+        res = search(cfg, w_pairs, a_pairs, table, req.budget_ms, progress)
+        torch.save(res.supernet.state_dict(), req.out / "supernet.pt")
     table.save(req.out / "latency_table.json")
-    res = search(cfg, w_pairs, a_pairs, table, req.budget_ms, progress)
     log(f"search: {len(res.history)} steps in {res.seconds:.0f} s; arg-max: {res.argmax_arch.describe()}")
     for line in res.downgrades:
         log(f"  budget: {line}")
