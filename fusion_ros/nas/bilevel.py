@@ -11,9 +11,10 @@ where E[latency] is the lookup-table latency in expectation under softmax(alpha)
 weights the latency linearly with no budget; a hinge above the user's budget lets quality decide
 below it). The fusion loss is the one the project trains its other blending network with
 (MobileFuse's fine-tune loss from `fusion_ros.training.losses`: intensity towards max(IR, VIS),
-max-gradient, SCD). Derivation takes the arg-max operator per edge; if the derived net is
-predicted above the target, edges are downgraded greedily (each time the swap that saves the most
-milliseconds per unit of lost alpha) until it fits.
+max-gradient, SCD). Derivation takes the arg-max *computing* operator per edge (`derive_from`:
+zero and skip took every edge in our first searches, DARTS' collapse); if the derived net is
+predicted above the target, edges are downgraded greedily, zero and skip allowed (each time the
+swap that saves the most milliseconds per unit of lost alpha) until it fits.
 """
 from __future__ import annotations
 
