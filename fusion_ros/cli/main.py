@@ -18,6 +18,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "bench-transport": ("bench_transport_cmd", "measure 640x512 image transport between two processes per QoS and DDS profile"),
     "export": ("export_cmd", "export a model (trained checkpoint or fresh) to ONNX + model card"),
     "train": ("train_cmd", "train a model with its paper's recipe and export it"),
+    "search": ("search_cmd", "search a fusion network for a latency budget on this device (HAF-NAS) and export it"),
     "eval": ("eval_cmd", "score fused results with VIFB / MMDRFuse metrics and write a leaderboard"),
     "replay": ("replay_cmd", "publish a rosbag2's image topics with recorded timing and /clock"),
     "record": ("record_cmd", "record live topics (e.g. the fused stream) into a rosbag2"),
