@@ -84,7 +84,7 @@ def test_derived_net_inherits_the_chosen_operators_and_aenetv2_blocks_are_member
 
 
 def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
     from fusion_ros.nas.config import load_search_config
     from fusion_ros.nas.run import SearchRequest, run_search
     from fusion_ros.runtime import load_pipeline
