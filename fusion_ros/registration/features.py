@@ -15,7 +15,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     if img.ndim == 3:
         img = img[..., 0] if img.shape[2] == 1 else cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2GRAY)
     img = img.astype(np.float32)
-    lo, hi = (float(v) for v in np.percentile(img, (0.5, 99.5)))
+    step = max(1, int(np.sqrt(img.size / 65536)))  # percentiles of a ~64k-pixel subsample: fast
+    lo, hi = (float(v) for v in np.percentile(img[::step, ::step], (0.5, 99.5)))
     if hi - lo < 1e-6:
         return np.zeros(img.shape, np.float32)
     return np.clip((img - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)

@@ -13,11 +13,23 @@ import numpy as np
 _HOMOGRAPHY_LINE = re.compile(r"^(\s*)homography\s*:.*$", re.MULTILINE)
 
 
+def yaml_float(value: float) -> str:
+    """A float YAML 1.1 (PyYAML, launch) and rcl both read as a double: always a '.', a signed
+    exponent (`1e-05` would be a string, `1` an int, and ROS arrays must not mix types)."""
+    text = repr(float(value))
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent and exponent[0] not in "+-":
+        exponent = "+" + exponent
+    return mantissa + ("e" + exponent if exponent else "")
+
+
 def format_homography(h: np.ndarray) -> str:
-    """`[h00, h01, ..., h22]` with H[2, 2] = 1 and enough digits for sub-pixel corners."""
+    """`[h00, h01, ..., h22]` with H[2, 2] = 1, full double precision."""
     h = np.asarray(h, dtype=np.float64).reshape(3, 3)
     h = h / h[2, 2]
-    return "[" + ", ".join(f"{v:.10g}" for v in h.ravel()) + "]"
+    return "[" + ", ".join(yaml_float(v) for v in h.ravel()) + "]"
 
 
 def params_text(h: np.ndarray, comments: Iterable[str], base: str | None = None) -> str:
