@@ -25,6 +25,9 @@ from fusion_ros.registration.search import coarse_search
 
 #: Width (px) of the coarsest level; levels double up to full resolution.
 COARSEST_WIDTH = 160
+#: The finest level is at most this wide (px): larger visible images are matched at half (or a
+#: quarter) resolution, 4x (16x) cheaper; the homography is still in full-resolution px.
+MAX_WIDTH = 1024
 #: A pair agrees when its own estimate puts the thermal corners within this many visible px
 #: (mean) of the consensus; single cross-modal pairs are noisy, so this is loose.
 AGREE_PX = 12.0
@@ -62,10 +65,11 @@ class Registration:
         return sum(p.inlier for p in self.pairs)
 
 
-def _levels(width: int) -> list[float]:
-    """Pyramid factors, coarsest first, ending at 1."""
+def _levels(width: int, max_width: int = MAX_WIDTH) -> list[float]:
+    """Pyramid factors, coarsest first, ending at 1 (or the largest 1/2^k within max_width)."""
     n = max(0, int(math.floor(math.log2(max(1.0, width / COARSEST_WIDTH)))))
-    return [0.5 ** k for k in range(n, -1, -1)]
+    factors = [0.5 ** k for k in range(n, -1, -1)]
+    return [f for f in factors if f * width <= max_width] or factors[:1]
 
 
 def _refine(ir: Sequence[np.ndarray], vis: Sequence[np.ndarray], h: np.ndarray,
@@ -129,9 +133,11 @@ def _require_agreement(estimates: list[PairEstimate]) -> None:
 
 def register_pairs(thermals: Sequence[np.ndarray], visibles: Sequence[np.ndarray],
                    names: Sequence[str] | None = None,
-                   fov_range: tuple[float, float] = (0.5, 1.1)) -> Registration:
+                   fov_range: tuple[float, float] = (0.5, 1.1), max_width: int = MAX_WIDTH) -> Registration:
     """Estimate the rig's thermal->visible homography from scene pairs (raw images: thermal uint8/
-    uint16 grey, visible grey or BGR). Raises RegistrationError when the pairs do not agree."""
+    uint16 grey, visible grey or BGR). Raises RegistrationError when the pairs do not agree.
+    fov_range: thermal field of view searched, as fractions of the visible width; max_width: the
+    finest matching level's largest width (px)."""
     if len(thermals) == 0 or len(thermals) != len(visibles):
         raise RegistrationError(f"need matching thermal and visible images, got {len(thermals)} "
                                 f"and {len(visibles)}")
@@ -151,13 +157,14 @@ def register_pairs(thermals: Sequence[np.ndarray], visibles: Sequence[np.ndarray
     t_wh, v_wh = (ir[0].shape[1], ir[0].shape[0]), (vis[0].shape[1], vis[0].shape[0])
     sub_ir, sub_vis = [ir[k] for k in use], [vis[k] for k in use]
     h0, _ = coarse_search(sub_ir, sub_vis, fov_range)
-    h, matches = _refine(sub_ir, sub_vis, h0, _levels(v_wh[0]))
+    levels = _levels(v_wh[0], max_width)
+    h, matches = _refine(sub_ir, sub_vis, h0, levels)
     if matches is None:
         raise RegistrationError("no edge structure matched between the cameras (no usable blocks)")
     _judge(estimates, use, matches, h, t_wh)
     agreeing = [k for k in use if estimates[k].inlier]
     if 0 < len(agreeing) < len(use) and len(agreeing) >= max(1, len(use) // 2):
-        h, matches = _refine([ir[k] for k in agreeing], [vis[k] for k in agreeing], h, [1.0])
+        h, matches = _refine([ir[k] for k in agreeing], [vis[k] for k in agreeing], h, levels[-1:])
         if matches is None:
             raise RegistrationError("no edge structure matched between the cameras (no usable blocks)")
         _judge(estimates, agreeing, matches, h, t_wh)
