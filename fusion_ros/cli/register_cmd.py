@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--picture", type=Path,
                         help="check picture (default: OUT with suffix _check.png)")
     parser.add_argument("--base-params", type=Path,
-                        help="copy this params file (e.g. config/fusion.yaml) with only its homography replaced")
+                        help="copy this params file (e.g. config/fusion.yaml) with only its "
+                             "homography replaced")
     tgt = parser.add_argument_group("target-based registration (heated/cooled board)")
     tgt.add_argument("--target", choices=["none", "checkerboard", "circles"], default="none")
     tgt.add_argument("--pattern", default="9x6", help="COLSxROWS inner corners / circles")
@@ -30,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tgt.add_argument("--visible-info", type=Path, help="visible camera_info YAML (undistort points)")
     parser.add_argument("--fov-range", type=float, nargs=2, default=(0.5, 1.1), metavar=("LO", "HI"),
                         help="target-free search: thermal field of view as a fraction of the visible width")
+    parser.add_argument("--max-width", type=int, default=1024,
+                        help="target-free: finest matching level at most this wide (px); larger images "
+                             "are matched at half or quarter resolution")
 
 
 def _load(args: argparse.Namespace):
@@ -48,7 +52,8 @@ def _estimate(args: argparse.Namespace, names, thermals, visibles):
     from fusion_ros.registration.target import load_camera_info, parse_pattern, register_target
 
     if args.target == "none":
-        return register_pairs(thermals, visibles, names, tuple(args.fov_range)), "visible px (own estimate vs consensus)"
+        reg = register_pairs(thermals, visibles, names, tuple(args.fov_range), args.max_width)
+        return reg, "visible px (own estimate vs consensus)"
     t_info = load_camera_info(args.thermal_info) if args.thermal_info else None
     v_info = load_camera_info(args.visible_info) if args.visible_info else None
     reg = register_target(thermals, visibles, args.target, parse_pattern(args.pattern), args.square,
@@ -79,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{reg.visible_size[0]}x{reg.visible_size[1]}; {reg.inliers} of {len(names)} pairs agree",
                 f"median per-pair residual: {np.nanmedian(residuals):.2f} {unit}; check picture: {picture}"]
     if args.target != "none" and (args.thermal_info or args.visible_info):
-        comments.append("points were undistorted: this homography maps RECTIFIED thermal px to rectified visible px")
+        comments.append("points were undistorted: this homography maps RECTIFIED thermal px to "
+                        "rectified visible px")
     write_params(args.out, reg.homography, comments, args.base_params)
     for p in reg.pairs:
         state = "ok " if p.inlier else "REJ"

@@ -14,11 +14,15 @@ from fusion_ros.visuals import label
 PANEL_WIDTH = 560
 
 
-def edge_overlay(visible: np.ndarray, thermal_in_visible: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Visible edges green, thermal edges magenta, where they coincide white-ish."""
-    v = np.clip(edge_image(to_gray(visible)) * 2.0, 0, 1)
-    t = np.clip(edge_image(to_gray(thermal_in_visible)) * 2.0, 0, 1) * valid
-    return (np.dstack([t, v, t]) * 255).astype(np.uint8)
+def strong_edges(gray: np.ndarray, keep: float = 0.12) -> np.ndarray:
+    """The strongest `keep` fraction of an image's edges (float32 0/1), thin enough to see."""
+    e = edge_image(gray, 1.5)
+    return (e >= np.quantile(e, 1.0 - keep)).astype(np.float32)
+
+
+def edge_overlay(visible_edges: np.ndarray, thermal_edges: np.ndarray) -> np.ndarray:
+    """Visible edges green, thermal edges magenta; where they coincide, white."""
+    return (np.dstack([thermal_edges, visible_edges, thermal_edges]) * 255).astype(np.uint8)
 
 
 def _panel(image: np.ndarray, text: str) -> np.ndarray:
@@ -52,10 +56,10 @@ def check_picture(thermal: np.ndarray, visible: np.ndarray, h: np.ndarray, names
                   title: str) -> np.ndarray:
     """Before | after edge overlays of one pair, the residual chart below (BGR uint8)."""
     vh, vw = visible.shape[:2]
-    before = cv2.resize(thermal, (vw, vh), interpolation=cv2.INTER_LINEAR)
-    after = cv2.warpPerspective(thermal, h, (vw, vh), flags=cv2.INTER_LINEAR)
-    valid = cv2.warpPerspective(np.ones(thermal.shape[:2], np.float32), h, (vw, vh)) > 0.5
-    row = np.hstack([_panel(edge_overlay(visible, before, np.ones((vh, vw))), "before: thermal resized"),
-                     _panel(edge_overlay(visible, after, valid), f"after: {title}")])
+    v_edges, t_edges = strong_edges(to_gray(visible)), strong_edges(to_gray(thermal))
+    before = cv2.resize(t_edges, (vw, vh), interpolation=cv2.INTER_LINEAR)
+    after = cv2.warpPerspective(t_edges, h, (vw, vh), flags=cv2.INTER_LINEAR)
+    row = np.hstack([_panel(edge_overlay(v_edges, before), "before: thermal resized"),
+                     _panel(edge_overlay(v_edges, after), f"after: {title}")])
     chart = residual_chart(names, residuals, inliers, unit, row.shape[1])
     return np.vstack([row, chart])

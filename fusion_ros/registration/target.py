@@ -64,8 +64,10 @@ def load_camera_info(path: Path) -> Intrinsics:
     if k is None or len(k) != 9:
         raise ValueError(f"{path}: no 3x3 camera_matrix / k in this camera_info YAML")
     model = str(data.get("distortion_model", "plumb_bob"))
-    size = (int(data.get("image_width", data.get("width", 0))), int(data.get("image_height", data.get("height", 0))))
-    return Intrinsics(np.asarray(k, np.float64).reshape(3, 3), np.asarray(d or [0.0] * 5, np.float64), model, size)
+    size = (int(data.get("image_width", data.get("width", 0))),
+            int(data.get("image_height", data.get("height", 0))))
+    return Intrinsics(np.asarray(k, np.float64).reshape(3, 3), np.asarray(d or [0.0] * 5, np.float64),
+                      model, size)
 
 
 def normalise_contrast(image: np.ndarray) -> np.ndarray:
