@@ -15,7 +15,7 @@ from fusion_ros.registration import RegistrationError, corner_error, register_pa
 from fusion_ros.registration.geometry import check_plausible
 from fusion_ros.registration.params import params_text, read_homography
 from fusion_ros.registration.rigs import random_rig, render_thermal
-from fusion_ros.registration.synthetic import as_thermal, board_image, render_view
+from fusion_ros.registration.synthetic import as_thermal, board_image, circles_image, render_view
 from fusion_ros.registration.target import register_target
 from fusion_ros.runtime.options import ProcessingOptions
 
@@ -58,7 +58,7 @@ def test_target_free_on_real_thermal_of_demo_pairs(demo, rig):
     assert corner_error(resize, rig.homography, rig.thermal_size) > 20.0
 
 
-def _board_views(positions, rng):
+def _board_views(positions, rng, make=lambda off: board_image((9, 6), canvas=(1240, 920), offset=off)):
     def view(scale, angle, persp, off):
         a = np.deg2rad(angle)
         return np.array([[scale * np.cos(a), -scale * np.sin(a), off[0]],
@@ -66,7 +66,7 @@ def _board_views(positions, rng):
     hv, ht = view(0.5, 2.0, (2e-5, -1e-5), (20, 10)), view(0.35, -1.0, (2.5e-5, 0.5e-5), (10, 8))
     vis, th = [], []
     for off in positions:
-        plane = board_image((9, 6), canvas=(1240, 920), offset=off)
+        plane = make(off)
         vis.append(render_view(plane, hv, (640, 480)))
         th.append(as_thermal(render_view(plane, ht, (512, 384)), rng))  # inverted, faint, noisy
     return th, vis, hv @ np.linalg.inv(ht)
@@ -78,6 +78,13 @@ def test_target_based_board_render_within_half_a_pixel():
     reg = register_target(th, vis, "checkerboard", (9, 6), 25.0)
     assert corner_error(reg.homography, truth, (512, 384)) <= 0.5
     assert reg.inliers == 5 and "25 mm" in reg.method
+
+
+def test_target_based_circle_grid_within_half_a_pixel():
+    th, vis, truth = _board_views([(0, 0), (700, 0), (0, 500), (700, 500)], np.random.default_rng(4),
+                                  lambda off: circles_image((7, 5), canvas=(1240, 920), offset=off))
+    reg = register_target(th, vis, "circles", (7, 5))
+    assert corner_error(reg.homography, truth, (512, 384)) <= 0.5
 
 
 def test_target_based_refuses_when_no_board_is_seen():
@@ -189,3 +196,24 @@ def test_alignment_check_measures_a_perturbed_homography(demo, rig):
     for t in range(8, 11):
         monitor.update(good, float(t))
     assert monitor.status(11.0)[0] == "OK"
+
+
+def test_camera_info_yaml_undistorts_points(tmp_path):
+    from fusion_ros.registration.target import load_camera_info
+
+    k = [500.0, 0.0, 320.0, 0.0, 505.0, 240.0, 0.0, 0.0, 1.0]
+    d = [-0.3, 0.1, 0.001, -0.002, 0.0]
+    (tmp_path / "cam.yaml").write_text(yaml.safe_dump({
+        "image_width": 640, "image_height": 480, "distortion_model": "plumb_bob",
+        "camera_matrix": {"rows": 3, "cols": 3, "data": k},
+        "distortion_coefficients": {"rows": 1, "cols": 5, "data": d}}))
+    info = load_camera_info(tmp_path / "cam.yaml")
+    assert info.size == (640, 480) and info.model == "plumb_bob"
+    ideal = np.array([[100.0, 80.0], [320.0, 240.0], [600.0, 450.0]])
+    rays = np.c_[(ideal - (320.0, 240.0)) / (500.0, 505.0), np.ones(3)]
+    distorted, _ = cv2.projectPoints(rays, np.zeros(3), np.zeros(3), np.reshape(k, (3, 3)), np.array(d))
+    assert np.abs(distorted.reshape(-1, 2) - ideal).max() > 5.0  # the lens really bends them
+    assert np.allclose(info.undistort(distorted.reshape(-1, 2)), ideal, atol=0.05)
+    (tmp_path / "bad.yaml").write_text("image_width: 640\n")
+    with pytest.raises(ValueError, match="camera_matrix"):
+        load_camera_info(tmp_path / "bad.yaml")

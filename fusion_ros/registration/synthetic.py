@@ -23,6 +23,21 @@ def board_image(pattern: tuple[int, int], square_px: int = 40, margin: int = 60,
             if (r + c) % 2 == 0:
                 y, x = margin + r * square_px, margin + c * square_px
                 board[y:y + square_px, x:x + square_px] = 0
+    return _on_plane(board, canvas, offset)
+
+
+def circles_image(pattern: tuple[int, int], spacing_px: int = 60, radius_px: int = 16,
+                  canvas: tuple[int, int] | None = None, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """A symmetric grid of `pattern` (cols, rows) dark circles on white, optionally on a plane."""
+    board = np.full(((pattern[1] + 1) * spacing_px, (pattern[0] + 1) * spacing_px), 255, np.uint8)
+    for j in range(pattern[1]):
+        for i in range(pattern[0]):
+            cv2.circle(board, ((i + 1) * spacing_px, (j + 1) * spacing_px), radius_px, 0, -1,
+                       lineType=cv2.LINE_AA)
+    return _on_plane(board, canvas, offset)
+
+
+def _on_plane(board: np.ndarray, canvas: tuple[int, int] | None, offset: tuple[int, int]) -> np.ndarray:
     if canvas is None:
         return board
     plane = np.full((canvas[1], canvas[0]), 128, np.uint8)
