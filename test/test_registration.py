@@ -104,6 +104,10 @@ def test_degenerate_and_inconsistent_input_is_refused(demo, rig):
     mirror = np.array([[-1.0, 0, 600], [0, 1, 0], [0, 0, 1]])
     with pytest.raises(RegistrationError, match="mirror"):
         check_plausible(mirror, (512, 384), (640, 480))
+    bent = np.array([[1.0, 0, 60], [0, 1, 40], [6e-4, 0, 1]])  # one side 1.4x the other
+    check_plausible(bent, (512, 384), (640, 480))
+    with pytest.raises(RegistrationError, match="bends"):
+        check_plausible(bent, (512, 384), (640, 480), max_scale_spread=1.15)
 
 
 def test_params_text_follows_the_node_convention(tmp_path):

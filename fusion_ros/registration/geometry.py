@@ -55,9 +55,21 @@ def corner_error(h_est: np.ndarray, h_true: np.ndarray, thermal_wh: tuple[int, i
     return float(np.linalg.norm(transform(h_est, c) - transform(h_true, c), axis=1).mean())
 
 
-def check_plausible(h: np.ndarray, thermal_wh: tuple[int, int], visible_wh: tuple[int, int]) -> None:
+def scale_spread(h: np.ndarray, thermal_wh: tuple[int, int]) -> float:
+    """Largest / smallest linear magnification of h over the thermal frame's corners (1 = affine)."""
+    h = normalized(h)
+    c = corners(*thermal_wh)
+    w = np.abs(c @ h[2, :2] + 1.0)
+    # |det J(p)| = |det H| / w(p)^3, so the linear scale goes with w(p)^-1.5
+    return float((w.max() / max(w.min(), 1e-12)) ** 1.5)
+
+
+def check_plausible(h: np.ndarray, thermal_wh: tuple[int, int], visible_wh: tuple[int, int],
+                    max_scale_spread: float | None = None) -> None:
     """Raise RegistrationError unless h maps the thermal frame to a sane quadrilateral that overlaps
-    the visible frame (finite, convex, same handedness, area 1/25..25x the visible frame)."""
+    the visible frame (finite, convex, same handedness, area 1/25..25x the visible frame) and,
+    with `max_scale_spread`, magnifies no corner more than that many times another (side-by-side
+    cameras looking the same way give a nearly affine homography)."""
     h = np.asarray(h, dtype=np.float64)
     if not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-12:
         raise RegistrationError("estimate is degenerate (non-finite or singular homography)")
@@ -74,6 +86,10 @@ def check_plausible(h: np.ndarray, thermal_wh: tuple[int, int], visible_wh: tupl
     if not vis_area / 25.0 <= area <= vis_area * 25.0:
         raise RegistrationError(f"estimate maps the thermal frame to {area / vis_area:.3g}x the visible "
                                 "area (outside 1/25..25): not a plausible rig")
+    if max_scale_spread is not None and scale_spread(h, thermal_wh) > max_scale_spread:
+        raise RegistrationError(f"estimate bends the thermal frame strongly (magnification varies "
+                                f"{scale_spread(h, thermal_wh):.2f}x across it, more than "
+                                f"{max_scale_spread:g}x): not a plausible side-by-side rig")
     lo, hi = q.min(axis=0), q.max(axis=0)
     if hi[0] < 0 or hi[1] < 0 or lo[0] > visible_wh[0] - 1 or lo[1] > visible_wh[1] - 1:
         raise RegistrationError("estimate puts the thermal frame entirely outside the visible frame")

@@ -31,6 +31,9 @@ MAX_WIDTH = 1024
 #: A pair agrees when its own estimate puts the thermal corners within this many visible px
 #: (mean) of the consensus; single cross-modal pairs are noisy, so this is loose.
 AGREE_PX = 12.0
+#: Side-by-side cameras give a nearly affine homography: magnification may vary at most this much
+#: across the thermal frame (bench rigs reach 1.06; a 5 deg toe-in between the cameras ~1.1).
+MAX_SCALE_SPREAD = 1.15
 #: Rounds of block matching per pyramid level (stops earlier once settled).
 ROUNDS = 4
 #: Block search radius (level px).
@@ -169,6 +172,6 @@ def register_pairs(thermals: Sequence[np.ndarray], visibles: Sequence[np.ndarray
             raise RegistrationError("no edge structure matched between the cameras (no usable blocks)")
         _judge(estimates, agreeing, matches, h, t_wh)
     _require_agreement(estimates)
-    check_plausible(h, t_wh, v_wh)
+    check_plausible(h, t_wh, v_wh, MAX_SCALE_SPREAD)
     return Registration(h, t_wh, v_wh, "target-free (edge blocks summed over pairs)", estimates,
                         len(matches[0].thermal))
