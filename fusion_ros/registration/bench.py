@@ -108,6 +108,13 @@ def bench_set(name: str, root: Path, rigs: int = 10, pairs: int = 12, counts: Se
     return result
 
 
+def percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile with refusals (inf) ranked last: inf when the quantile reaches them."""
+    finite = np.where(np.isfinite(values), values, 1e12)
+    value = float(np.percentile(finite, q))
+    return float("inf") if value > 1e11 else value
+
+
 def markdown(results: Sequence[SetResult], command: str, rigs: int, pairs: int) -> str:
     """The results table (median and 90th percentile over rigs of the mean corner error)."""
     lines = ["# Target-free registration benchmark (`fusion-ros register-bench`)", "",
@@ -124,8 +131,9 @@ def markdown(results: Sequence[SetResult], command: str, rigs: int, pairs: int) 
         for key, errs in res.errors.items():
             arr = np.asarray(errs)
             label = ROW_TEXT.get(key, key)
-            lines.append(f"| {res.name} | {res.size[0]}x{res.size[1]} | {label} | {np.median(arr):.2f} | "
-                         f"{np.percentile(arr, 90):.2f} | {int(np.sum(~np.isfinite(arr)))}/{len(arr)} | "
+            lines.append(f"| {res.name} | {res.size[0]}x{res.size[1]} | {label} | "
+                         f"{percentile(arr, 50):.2f} | {percentile(arr, 90):.2f} | "
+                         f"{int(np.sum(~np.isfinite(arr)))}/{len(arr)} | "
                          f"{np.median(res.seconds[key]):.1f} |")
     lines += ["", "The *floor* row is the estimator on the unwarped pairs scored against the identity: the "
               "datasets' own thermal/visible registration is not a single exact homography (parallax, "
