@@ -221,3 +221,19 @@ def test_camera_info_yaml_undistorts_points(tmp_path):
     (tmp_path / "bad.yaml").write_text("image_width: 640\n")
     with pytest.raises(ValueError, match="camera_matrix"):
         load_camera_info(tmp_path / "bad.yaml")
+
+
+def test_register_bench_writes_its_table(tmp_path, demo):
+    for sub in ("ir", "vi"):
+        (tmp_path / "set" / sub).mkdir(parents=True)
+    for stem, ir, vis in zip(STEMS, *demo):
+        cv2.imwrite(str(tmp_path / "set" / "ir" / f"{stem}.png"), ir)
+        cv2.imwrite(str(tmp_path / "set" / "vi" / f"{stem}.png"), vis)
+    out = tmp_path / "registration.md"
+    assert main(["register-bench", "--sets", str(tmp_path / "set"), "--rigs", "1", "--pairs", "3",
+                 "--counts", "1", "3", "--control-rigs", "1", "--out", str(out)]) == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith(f"| {tmp_path / 'set'}")]
+    assert [r.split("|")[3].strip() for r in rows] == ["1", "3", "floor: same pairs, no rig, vs identity",
+                                                        "pseudo-thermal (exact truth)"]
+    pseudo_median = float(rows[-1].split("|")[4])
+    assert pseudo_median < 0.3  # exact truth: the estimator itself
