@@ -64,15 +64,17 @@ def _estimate(args: argparse.Namespace, names, thermals, visibles):
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from fusion_ros.registration import RegistrationError
     from fusion_ros.registration.params import write_params
     from fusion_ros.registration.picture import check_picture
     from fusion_ros.visuals import save_image
 
+    import yaml
+
     try:
         names, thermals, visibles = _load(args)
         reg, unit = _estimate(args, names, thermals, visibles)
-    except (RegistrationError, ValueError, FileNotFoundError, OSError) as exc:
+    except (RuntimeError, ValueError, OSError, yaml.YAMLError) as exc:
+        # RegistrationError (the pairs disagree) and BagError (an unreadable bag) are RuntimeErrors
         print(f"fusion-ros register: {exc}\nno params file written", file=sys.stderr)
         return 1
     picture = args.picture or args.out.with_name(args.out.stem + "_check.png")
