@@ -26,6 +26,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "make-sample-bag": ("make_sample_bag_cmd", "write a sample rosbag2 from the bundled demo sequence"),
     "video": ("video_cmd", "export a fused bag or folder to MP4 and a side-by-side mosaic video"),
     "soak": ("soak_cmd", "stream through the node for a long time: memory, rate and latency per interval, a plot"),
+    "register": ("register_cmd", "estimate the thermal->visible homography of a rig (scene pairs or a heated board) as a params YAML"),
+    "register-bench": ("register_bench_cmd", "score target-free registration on simulated rigs built from registered pairs"),
 }
 
 
