@@ -37,7 +37,8 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from fusion_ros.ros import parameters as P
-from fusion_ros.ros.diagnostics import FusionDiagnostics, HealthConfig, diagnostic_array
+from fusion_ros.registration.alignment import AlignmentMonitor, alignment_check
+from fusion_ros.ros.diagnostics import OK, WARN, FusionDiagnostics, HealthConfig, diagnostic_array
 from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
                                        numpy_to_image, stamp_to_ns)
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
@@ -117,6 +118,7 @@ class FusionNode(Node):
         self._worker.start()
         self._diag_timer = self.create_timer(self._values["diagnostics_period"],
                                              self._publish_diagnostics)
+        self._alignment = AlignmentWatch(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.get_logger().info(
             f"fusing {self.input_topics[0]} + {self.input_topics[1]} -> "
@@ -233,6 +235,7 @@ class FusionNode(Node):
                                 f"inference failed: {type(exc).__name__}: {exc}")
                 return
         t2 = time.perf_counter()
+        self._alignment.keep(arrays[0], arrays[1])
         self.diag.begin_stage("publish")
         out = numpy_to_image(frame.image, frame.encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
@@ -267,6 +270,7 @@ class FusionNode(Node):
                  ("engine", pipe.engine_choice.describe() if pipe else "none"),
                  ("last_model_load_ms", f"{self._last_load_ms:.0f}"),
                  ("process_scale", _scale_text(pipe)),
+                 *self._alignment.values(),
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
@@ -339,6 +343,43 @@ class FusionNode(Node):
     def destroy_node(self) -> None:
         self.stop()
         super().destroy_node()
+
+
+class AlignmentWatch:
+    """The online alignment check (fusion_ros.registration.alignment): the worker keeps the last
+    fused raw pair; a timer in its own callback group scores it under the running homography and
+    the verdict (WARN: re-run fusion-ros register) joins the node's diagnostics."""
+
+    def __init__(self, node: "FusionNode") -> None:
+        self.node = node
+        self.monitor = AlignmentMonitor(node._values["alignment_warn_px"], node._values["alignment_hold"])
+        self._lock = threading.Lock()
+        self._pair: Optional[Tuple[Any, Any]] = None
+        period = node._values["alignment_check_period"]
+        if period > 0:
+            node.create_timer(period, self.check, callback_group=MutuallyExclusiveCallbackGroup())
+
+    def keep(self, visible, thermal) -> None:
+        with self._lock:
+            self._pair = (visible, thermal)
+
+    def check(self) -> None:
+        with self._lock:
+            pair, self._pair = self._pair, None
+        pipe = self.node._pipeline
+        if pair is None or pipe is None:
+            return
+        v = self.node._values
+        self.monitor.threshold_px, self.monitor.hold_s = v["alignment_warn_px"], v["alignment_hold"]
+        now = time.monotonic()
+        self.monitor.update(alignment_check(pair[0], pair[1], pipe.options.homography_matrix), now)
+        level, message = self.monitor.status(now)
+        self.node.diag.set_condition("alignment", WARN if level == "WARN" else OK, message)
+
+    def values(self) -> List[Tuple[str, str]]:
+        last, median = self.monitor.last, self.monitor.median_px
+        return [("alignment_residual_px", "not judged" if median is None else f"{median:.2f}"),
+                ("alignment_correlation", "-" if last is None else f"{last.correlation:.2f}")]
 
 
 def _scale_text(pipe) -> str:

@@ -146,6 +146,7 @@ class FusionDiagnostics:
         self.pair_rate = RateMeter(window_s)
         self.last_stamp_s: Dict[str, float] = {}
         self.busy: Optional[Tuple[str, float]] = None    # (stage, since) while a frame is in a stage
+        self.conditions: Dict[str, Tuple[int, str]] = {}  # other monitors' verdicts, e.g. alignment
         self.pipeline_error: str = ""
 
     def now(self) -> float:
@@ -168,6 +169,15 @@ class FusionDiagnostics:
     def end_stage(self) -> None:
         with self._lock:
             self.busy = None
+
+    def set_condition(self, name: str, level: int, message: str = "") -> None:
+        """Another monitor's verdict (e.g. the alignment check): WARN/ERROR add their message to
+        the status; OK clears it."""
+        with self._lock:
+            if level == OK:
+                self.conditions.pop(name, None)
+            else:
+                self.conditions[name] = (level, message)
 
     def record_stage(self, stage: str, ms: float, now: Optional[float] = None) -> None:
         with self._lock:
@@ -304,6 +314,7 @@ class FusionDiagnostics:
             values += [(f"sync_dropped_{name}", str(n)) for name, n in self.sync_dropped.items()]
             values.append(("frames_skipped", str(self.frames_skipped)))
             problems += self._error_values(config, now, values)
+            problems += list(self.conditions.values())
             if problems:
                 level = max(p[0] for p in problems)
                 message = "; ".join(m for _, m in sorted(problems, key=lambda p: -p[0]))
