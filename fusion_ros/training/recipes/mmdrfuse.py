@@ -156,6 +156,13 @@ class TeacherCache:
         return self.feat[indices].float(), self.out[indices].float()
 
 
+def _stage_val(cfg: TrainConfig, val_pairs: list[Pair]) -> list[Pair]:
+    """Pairs a stage validates on: all of them with validate_every_epoch, else none (the runner
+    scores the final student on every validation set once; scoring each stage's end again costs
+    minutes on a busy CPU)."""
+    return list(val_pairs) if cfg.validate_every_epoch else []
+
+
 def _steps_per_epoch(n: int, batch: int) -> int:
     return -(-n // batch)
 
@@ -189,7 +196,7 @@ def _train_teacher(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, e
 
         t_res = fit(teacher, dataset, teacher_loss, cfg, hooks, checkpoint_dir, stage="teacher",
                     epochs=s["teacher_epochs"], batch_size=s["teacher_batch"], lr=s["teacher_lr"],
-                    val_pairs=val_pairs, budget=budget.share(s["teacher_time_fraction"]),
+                    val_pairs=_stage_val(cfg, val_pairs), budget=budget.share(s["teacher_time_fraction"]),
                     state={"refresh": t_mem} if t_mem else None)
         summary["stages"].append({**t_res.summary(), "parameters": count_parameters(teacher),
                                   "architecture": s["teacher"], "refresh": _memory_stats(t_mem)})
@@ -236,7 +243,7 @@ def _train_student(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, e
 
     s_res = fit(student, dataset, student_loss, cfg, hooks, checkpoint_dir, stage="student",
                 epochs=s["student_epochs"], batch_size=s["student_batch"], lr=s["student_lr"],
-                val_pairs=val_pairs, budget=budget, state={"refresh": s_mem} if s_mem else None,
+                val_pairs=_stage_val(cfg, val_pairs), budget=budget, state={"refresh": s_mem} if s_mem else None,
                 trainable=student)
     summary["stages"].append({**s_res.summary(), "parameters": count_parameters(student),
                               "refresh": _memory_stats(s_mem)})
