@@ -49,6 +49,8 @@ def test_split_by_stem_is_deterministic_order_free_and_never_empty() -> None:
     few_train, few_val = split_by_stem(["a", "b"], ["a", "b"], 0.1)
     assert len(few_val) == 1 and len(few_train) == 1  # a tiny source still validates
     assert split_by_stem(["a", "b"], ["a", "b"], 0.0) == (["a", "b"], [])
+    small_train, small_val = split_by_stem(list("abc"), list("abc"), 0.34)
+    assert len(small_val) == 1 and len(small_train) == 2  # a small source holds out what it asks, no more
 
 
 def test_several_sources_one_loader_with_per_source_patch_counts(datasets: Path) -> None:

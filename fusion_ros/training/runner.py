@@ -74,6 +74,16 @@ def validation_report(model: torch.nn.Module, val_pairs: list[Pair], val_sets: d
     return {name: evaluate(model, pairs, cfg, size_multiple) for name, pairs in groups.items() if pairs}
 
 
+def pooled_split_metrics(report: dict[str, dict[str, float]], val_pairs: list[Pair]) -> dict[str, float]:
+    """Mean over all split validation pairs, from the per-source means of `validation_report`."""
+    counts: dict[str, int] = {}
+    for p in val_pairs:
+        counts[f"{p.source or 'train'}_val"] = counts.get(f"{p.source or 'train'}_val", 0) + 1
+    total = sum(counts.values())
+    keys = set.intersection(*(set(report[g]) for g in counts if g in report)) if counts else set()
+    return {k: sum(report[g][k] * n for g, n in counts.items()) / total for k in sorted(keys)}
+
+
 def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: str | os.PathLike = "runs/train",
                  export_dir: str | os.PathLike | None = None, resume: bool = False,
                  train_pairs: list[Pair] | None = None, val_pairs: list[Pair] | None = None,
@@ -105,6 +115,8 @@ def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: 
 
     summary["validation_sets"] = validation_report(model, val_pairs, load_val_sets(cfg), cfg,
                                                    get_spec(cfg.model).size_multiple)
+    if not summary.get("val_metrics") and val_pairs:
+        summary["val_metrics"] = pooled_split_metrics(summary["validation_sets"], val_pairs)
     weights = out_dir / f"{cfg.model}.pt"
     torch.save(model.state_dict(), weights)
     hooks.on_end({**summary, "duration_s": duration})

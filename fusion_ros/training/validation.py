@@ -69,17 +69,19 @@ def is_validation_stem(stem: str, fraction: float = VALIDATION_FRACTION) -> bool
 
 def split_by_stem(items: Sequence[T], names: Sequence[str], fraction: float = VALIDATION_FRACTION
                   ) -> tuple[list[T], list[T]]:
-    """(train, val) by `is_validation_stem(name)`; with fraction > 0 and 2+ items at least one item
-    is held out (the lowest hash) and at least one is kept, so tiny sources still validate."""
+    """(train, val) by `is_validation_stem(name)`. A small source (fraction * n < 2, where the hash
+    draw could hold out far more or fewer than asked) holds out exactly max(1, round(fraction * n))
+    items, those with the lowest hashes; at least one item is always kept for training."""
     items = list(items)
     if fraction <= 0 or len(items) < 2:
         return items, []
     scores = [stem_fraction(n) for n in names]
-    val_idx = {i for i, s in enumerate(scores) if s < fraction}
-    if not val_idx:
-        val_idx = {min(range(len(items)), key=scores.__getitem__)}
-    if len(val_idx) == len(items):
-        val_idx.discard(max(range(len(items)), key=scores.__getitem__))
+    order = sorted(range(len(items)), key=scores.__getitem__)
+    if fraction * len(items) < 2:
+        val_idx = set(order[:max(1, round(fraction * len(items)))])
+    else:
+        val_idx = {i for i, s in enumerate(scores) if s < fraction}
+    val_idx.discard(order[-1])  # never hold out everything
     return ([x for i, x in enumerate(items) if i not in val_idx],
             [x for i, x in enumerate(items) if i in val_idx])
 

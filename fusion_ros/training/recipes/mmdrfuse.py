@@ -1,38 +1,43 @@
 """MMDRFuse recipe (Deng et al., ACM MM 2024): teacher -> digestible distillation -> 113-param student.
 
-Stage 1, "teacher" (`mmdrfuse_teacher`), Adam, trained with
-    L_teacher = L_comp + L_refresh
+Stage 1, "teacher" (`teacher`: compact = registry `mmdrfuse_teacher`, dense = the authors' size,
+`fusion_ros.training.teachers`), Adam, trained with
+    L_teacher = L_comp(teacher weights) + L_refresh
 Stage 2, "student" (`mmdrfuse`), Adam, teacher frozen, trained with
-    L_student = theta * L_distill + lambda * L_comp + L_refresh
+    L_student = theta * L_distill + lambda * L_comp(student weights) + L_refresh
 
-- Comprehensive loss  L_comp = w_int * L1(O, max(IR, VIS))
-                             + w_grad * L1(|grad O|, max(|grad IR|, |grad VIS|))      (Sobel)
-                             + w_per * P(O; max(phi(IR), phi(VIS)))  over five feature layers,
-  phi = VGG-19 (local weights: cfg.extra["vgg19_weights"], `--vgg19-weights` or $FUSION_ROS_VGG19)
-  or the documented filter-bank substitute (`fusion_ros.training.perception`).
+- Comprehensive loss  L_comp = w_int * L1(O, max(IR, VIS)) + w_grad * L_grad + w_per * P(O; max(phi(IR), phi(VIS)))
+  over five feature layers; L_grad = L1(|grad O|, max(|grad IR|, |grad VIS|)) (Sobel, grad_loss
+  max_l1, ours) or ||lap O - lap max(IR, VIS)||^2 (grad_loss mse: the paper's term with the authors'
+  operator). The paper weighs per stage: teacher w_per 2 / w_grad 0.1, student 0.5 / 0.05
+  (teacher_w_per / teacher_w_grad; None = the student's). phi = VGG-19 (local weights:
+  cfg.extra["vgg19_weights"], `--vgg19-weights` or $FUSION_ROS_VGG19) or the documented
+  filter-bank substitute (`fusion_ros.training.perception`).
 - Dynamic refresh (`fusion_ros.training.refresh`): per training sample (a fixed patch; the dataset
   keeps the same patches all run) the best historical output by SSIM and by GMSD, each stage with
-  its own memory, pulling the output back towards them with adaptive gap coefficients.
-- Digestible distillation  L_distill = w_feat * ||A(f_s) - A(f_t)||^2 + w_resp * L1(O_s, O_t), with
-  A the spatial attention map of the 4-channel layer (sum_c |f|^p, vectorised, L2-normalised).
+  its own memory; the SSIM gap pulls deep features + L1, the GMSD gap shallow features + gradient
+  (refresh_deep / refresh_shallow layers, refresh_gap raw = the paper's 10 x gap, normalised = ours).
+- Digestible distillation L_distill = w_feat * D_feat + w_resp * D_resp at the 4-channel layer and
+  the output: distill digestible = the paper's Eq. 1 for both (sum over channels, vectorised,
+  L2-normalised, squared distance); distill attention (ours, earlier default) = sum_c |f|^p
+  attention maps for the features and a plain L1 for the response.
 
-The paper: teacher 8 epochs batch 36, student 10 epochs batch 26, 200 LLVIP pairs -> 16,000
-patches, on a GPU. Ours on a 2-core CPU (see configs/mmdrfuse_default.yaml): the 28 training pairs
-of llvip/train (4 held out for validation), resized to 640 px wide, `patches_per_pair` fixed
-patches each (192 -> 5,376 patches of 48x48), same epochs and batch sizes; the whole run is capped by
-`max_minutes` (the teacher gets `teacher_time_fraction` of it).
+configs/mmdrfuse_paper.yaml sets the paper's choices; configs/mmdrfuse_default.yaml is the shipped
+recipe, which differs where validation said so (docs/TRAINING.md has the numbers). The whole run
+is capped by `max_minutes` (the teacher gets `teacher_time_fraction` of it).
 
-cfg.extra keys (defaults): teacher_epochs (8), teacher_batch (36), teacher_lr (cfg.lr),
-student_epochs (10), student_batch (26), student_lr (cfg.lr), w_int (1.0), w_grad (2.0),
-w_per (0.2), lambda (1.0), theta (1.0), w_feat (1.0), w_resp (1.0), attention_p (2.0),
-refresh (true), refresh_weight (1.0), refresh_kappa (10.0), refresh_warmup_epochs (1: no refresh
-loss while the memory fills in the first epoch), vgg19_weights (null), teacher_checkpoint (null: a
-teacher.pt checkpoint or state_dict to reuse instead of training one), teacher_time_fraction (0.6),
-cache_teacher (true: the frozen teacher's outputs on the fixed patches are computed once),
-student_inits (1: with K > 1, K student initialisations each train `student_init_steps` steps on
-the same batches with theta * L_distill + lambda * L_comp and the one with the lowest loss over the
-second half is trained for real; uses training data only; a 113-parameter ReLU network's outcome
-depends on its initialisation).
+cfg.extra keys (defaults): teacher (compact), teacher_epochs (8), teacher_batch (36), teacher_lr
+(cfg.lr), student_epochs (10), student_batch (26), student_lr (cfg.lr), w_int (1.0), w_grad (2.0),
+w_per (0.2), teacher_w_grad / teacher_w_per (None), grad_loss (max_l1), lambda (1.0), theta (1.0),
+distill (attention), w_feat (1.0), w_resp (1.0), attention_p (2.0), refresh (true), refresh_weight
+(1.0), refresh_kappa (10.0), refresh_gap (normalised), refresh_grad (l1), refresh_deep ([2, 3, 4]),
+refresh_shallow ([0, 1]), refresh_warmup_epochs (1: no refresh loss while the memory fills in the
+first epoch), vgg19_weights (null), teacher_checkpoint (null: a teacher.pt checkpoint or state_dict
+to reuse instead of training one), teacher_time_fraction (0.6), cache_teacher (true: the frozen
+teacher's outputs on the fixed patches are computed once), student_inits (1: with K > 1, K student
+initialisations each train `student_init_steps` steps on the same batches with theta * L_distill +
+lambda * L_comp and the one with the lowest loss over the second half is trained for real; uses
+training data only; a 113-parameter ReLU network's outcome depends on its initialisation).
 """
 from __future__ import annotations
 
@@ -151,6 +156,13 @@ class TeacherCache:
         return self.feat[indices].float(), self.out[indices].float()
 
 
+def _stage_val(cfg: TrainConfig, val_pairs: list[Pair]) -> list[Pair]:
+    """Pairs a stage validates on: all of them with validate_every_epoch, else none (the runner
+    scores the final student on every validation set once; scoring each stage's end again costs
+    minutes on a busy CPU)."""
+    return list(val_pairs) if cfg.validate_every_epoch else []
+
+
 def _steps_per_epoch(n: int, batch: int) -> int:
     return -(-n // batch)
 
@@ -184,7 +196,7 @@ def _train_teacher(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, e
 
         t_res = fit(teacher, dataset, teacher_loss, cfg, hooks, checkpoint_dir, stage="teacher",
                     epochs=s["teacher_epochs"], batch_size=s["teacher_batch"], lr=s["teacher_lr"],
-                    val_pairs=val_pairs, budget=budget.share(s["teacher_time_fraction"]),
+                    val_pairs=_stage_val(cfg, val_pairs), budget=budget.share(s["teacher_time_fraction"]),
                     state={"refresh": t_mem} if t_mem else None)
         summary["stages"].append({**t_res.summary(), "parameters": count_parameters(teacher),
                                   "architecture": s["teacher"], "refresh": _memory_stats(t_mem)})
@@ -231,7 +243,7 @@ def _train_student(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, e
 
     s_res = fit(student, dataset, student_loss, cfg, hooks, checkpoint_dir, stage="student",
                 epochs=s["student_epochs"], batch_size=s["student_batch"], lr=s["student_lr"],
-                val_pairs=val_pairs, budget=budget, state={"refresh": s_mem} if s_mem else None,
+                val_pairs=_stage_val(cfg, val_pairs), budget=budget, state={"refresh": s_mem} if s_mem else None,
                 trainable=student)
     summary["stages"].append({**s_res.summary(), "parameters": count_parameters(student),
                               "refresh": _memory_stats(s_mem)})
