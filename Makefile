@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 OUT ?= out
 
-.PHONY: demo test bench bench-transport train eval eval-classic colcon clean help
+.PHONY: demo test bench bench-transport train eval eval-classic validate colcon clean help
 
 help:
 	@echo "make demo   - live ROS 2 demo (source -> fusion node -> sink), writes $(OUT)/demo/"
@@ -16,6 +16,7 @@ help:
 	@echo "make train  - retrain the three shipped models with their default recipes"
 	@echo "make eval   - held-out leaderboard + mosaic in docs/ (also runs eval-classic)"
 	@echo "make eval-classic - the shipped models against six classic fusion methods, docs/eval_classic_*"
+	@echo "make validate - the shipped models + baselines on the validation sets only, docs/validation/"
 
 $(VENV)/.runtime: requirements/runtime.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,12 +48,14 @@ train: $(VENV)/.dev
 
 EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --baselines
 CLASSIC_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --classic all --baselines
-# $(call eval_sets,ARGS,PREFIX): the three held-out sets, written to docs/PREFIX{tno,llvip_test,vifb}
+# $(call eval_sets,ARGS,PREFIX): the four test sets, written to docs/PREFIX{tno,llvip_test,msrs_test,vifb}
 define eval_sets
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/tno/ir --vis ../shared/datasets/tno/vi \
 	  $(1) --out docs/$(2)tno
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/llvip/test/ir --vis ../shared/datasets/llvip/test/vi \
 	  $(1) --out docs/$(2)llvip_test
+	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/msrs/test/ir --vis ../shared/datasets/msrs/test/vi \
+	  $(1) --out docs/$(2)msrs_test
 	$(VENV)/bin/fusion-ros eval --ir ../shared/datasets/vifb_conformance/input/IR \
 	  --vis ../shared/datasets/vifb_conformance/input/VI $(1) --out docs/$(2)vifb
 endef
@@ -60,6 +63,10 @@ endef
 eval: $(VENV)/.dev
 	$(call eval_sets,$(EVAL_MODELS),eval_)
 	$(MAKE) eval-classic
+
+# every recipe choice is made here: the validation sets only (never the test sets above)
+validate: $(VENV)/.dev
+	$(VENV)/bin/fusion-ros eval --set validation $(EVAL_MODELS) --out docs/validation
 
 # the shipped models among six classic (non-learned) fusion methods, same sets and metrics
 eval-classic: $(VENV)/.dev

@@ -88,3 +88,18 @@ def test_runtime_knows_the_registered_shipped_models():
 
     assert RUNTIME_SHIPPED == SHIPPED_MODELS
     assert set(RUNTIME_SHIPPED) <= set(available_models())
+
+
+def test_mobilefuse_full_resolution_mask():
+    """The paper's layout: same parameters, the mask at the input resolution, output a convex blend."""
+    from fusion_ros.models.mobilefuse import mobilefuse
+
+    half, full = mobilefuse(), mobilefuse(full_res_mask=True)
+    assert count_parameters(half) == count_parameters(full)
+    x = torch.rand(2, 2, 32, 48)
+    with torch.no_grad():
+        assert half.eval().forward_mask(x).shape[-2:] == (16, 24)
+        mask = full.eval().forward_mask(x)
+        out = full(x)
+    assert mask.shape == (2, 1, 32, 48)
+    torch.testing.assert_close(out, x[:, 1:2] * mask + x[:, 0:1] * (1 - mask))

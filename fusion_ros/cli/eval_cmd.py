@@ -1,6 +1,7 @@
 """`fusion-ros eval`: score fused results with VIFB / MMDRFuse metrics and write a leaderboard.
 
     fusion-ros eval --ir DIR --vis DIR [--method NAME=DIR ...] [--model NAME ...] [--baselines]
+    fusion-ros eval --set validation --model mmdrfuse --baselines --out docs/validation
                     [--classic NAME|all ...] [--metrics quality|vifb|mmdrfuse|all]
                     [--colour auto|channels|luminance] [--out DIR] [--limit N] [--mosaic-rows N]
 
@@ -26,8 +27,12 @@ import numpy as np
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ir", type=Path, required=True, help="folder of infrared images")
-    parser.add_argument("--vis", type=Path, required=True, help="folder of visible images (same file stems)")
+    parser.add_argument("--ir", type=Path, default=None, help="folder of infrared images")
+    parser.add_argument("--vis", type=Path, default=None, help="folder of visible images (same file stems)")
+    parser.add_argument("--set", choices=["validation"], default=None,
+                        help="instead of --ir/--vis: every validation set (the held-out split of each training "
+                             "source, mixed_day, m3svd) under $FUSION_ROS_DATASETS; one folder per set in --out "
+                             "plus a summary leaderboard.md (never the test sets)")
     parser.add_argument("--method", action="append", default=[], metavar="NAME=DIR",
                         help="fused results of another method, matched by stem (repeatable)")
     parser.add_argument("--model", action="append", default=[], metavar="NAME",
@@ -180,24 +185,17 @@ def _mosaic_indices(count: int, rows: int) -> set[int]:
 # -------------------------------------------------------------------------------------------- run
 
 
-def _methods(args: argparse.Namespace) -> tuple[list[str], dict, dict, dict]:
-    """(every method name in column order, --method folders' files, --model fusers, --classic fusers)."""
-    from fusion_ros.images.folders import image_files
-
-    folders = [parse_method(spec) for spec in args.method]
-    classics = {name: classic_method(name) for name in expand_classic(args.classic)}
+def _method_names(args: argparse.Namespace, folders: list[tuple[str, Path]], classics: dict) -> list[str]:
     names = [n for n, _ in folders] + list(args.model) + list(classics) \
         + (list(BASELINES) if args.baselines else [])
     if not names:
         raise SystemExit("fusion-ros eval: nothing to score: give --method, --model, --classic and/or --baselines")
     if len(set(names)) != len(names):
         raise SystemExit(f"fusion-ros eval: method names must be unique, got {names}")
-    folder_files = {name: image_files(folder) for name, folder in folders}
-    models = {name: load_model(name) for name in args.model}
-    return names, folder_files, models, classics
+    return names
 
 
-def _usable_pairs(pairs: list, folder_files: dict) -> list:
+def _usable_pairs(pairs: list, folder_files: dict[str, dict[str, Path]]) -> list:
     """Every method is scored on the same pairs: drop stems a --method folder lacks."""
     usable = [p for p in pairs if all(p[0] in files for files in folder_files.values())]
     for name, files in folder_files.items():
@@ -210,91 +208,174 @@ def _usable_pairs(pairs: list, folder_files: dict) -> list:
     return usable
 
 
-def _score(usable: list, names: list[str], fuse, metrics, colour: str, show) -> tuple[list, list]:
-    """(one row of scores per pair and method, the mosaic rows of the pairs in ``show``);
-    ``fuse(name, stem, visible, thermal, ir8)`` gives a method's fused image."""
+def _read_sources(stem: str, ir_path: Path, vis_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(visible, thermal as read, thermal 8-bit) of one registered pair."""
+    from fusion_ros.images.folders import read_thermal, read_visible
+
+    visible = squeeze_gray(read_visible(vis_path))
+    thermal = read_thermal(ir_path)
+    ir8 = thermal_8bit(thermal)
+    if ir8.shape[:2] != visible.shape[:2]:
+        raise SystemExit(f"fusion-ros eval: {stem}: infrared {ir8.shape[:2]} and visible {visible.shape[:2]} "
+                         "differ in size; the pairs must be registered")
+    return visible, thermal, ir8
+
+
+def score_pairs(pairs: list, names: list[str], fusers: dict[str, Callable], metrics: list[str], colour: str,
+                mosaic_rows: int) -> tuple[list[dict[str, object]], list]:
+    """Score every method on every pair: (rows for the leaderboard, mosaic rows). `fusers` maps a
+    method name to fn(stem, visible, thermal, ir8) -> fused image."""
     from tqdm import tqdm
 
-    from fusion_ros.images.folders import read_thermal, read_visible
     from fusion_ros.metrics import compute_metrics
 
     rows: list[dict[str, object]] = []
-    mosaic_rows = []
-    progress = tqdm(total=len(usable) * len(names), desc="scoring", unit="image")
-    for index, (stem, ir_path, vis_path) in enumerate(usable):
-        visible = squeeze_gray(read_visible(vis_path))
-        thermal = read_thermal(ir_path)
-        ir8 = thermal_8bit(thermal)
-        if ir8.shape[:2] != visible.shape[:2]:
-            raise SystemExit(f"fusion-ros eval: {stem}: infrared {ir8.shape[:2]} and visible {visible.shape[:2]} "
-                             "differ in size; the pairs must be registered")
+    mosaic = []
+    show = _mosaic_indices(len(pairs), mosaic_rows)
+    progress = tqdm(total=len(pairs) * len(names), desc="scoring", unit="image")
+    for index, (stem, ir_path, vis_path) in enumerate(pairs):
+        visible, thermal, ir8 = _read_sources(stem, ir_path, vis_path)
         fused_images: list[np.ndarray] = []
         for name in names:
             progress.set_postfix_str(f"{stem} / {name}")
-            fused = fuse(name, stem, visible, thermal, ir8)
+            fused = fusers[name](stem, visible, thermal, ir8)
             if fused.shape[:2] != visible.shape[:2]:
                 raise SystemExit(f"fusion-ros eval: {name}/{stem}: fused size {fused.shape[:2]} differs "
                                  f"from the sources' {visible.shape[:2]}")
-            scores = compute_metrics(ir8, visible, fused, metrics, colour=colour)
-            rows.append({"scene": stem, "method": name, **scores})
+            rows.append({"scene": stem, "method": name, **compute_metrics(ir8, visible, fused, metrics, colour=colour)})
             if index in show:
                 fused_images.append(fused)
             progress.update(1)
         if index in show:
-            mosaic_rows.append((stem, [ir8, visible, *fused_images], ["IR", "VIS", *names]))
+            mosaic.append((stem, [ir8, visible, *fused_images], ["IR", "VIS", *names]))
     progress.close()
-    return rows, mosaic_rows
+    return rows, mosaic
 
 
-def _write_results(args: argparse.Namespace, rows: list, mosaic_rows: list, metrics, colour: str,
-                   pairs: int, methods: int) -> None:
-    """leaderboard.csv/.md, per_image.csv and mosaic.png in --out, the leaderboard on stdout."""
+def _fusers(args: argparse.Namespace, folder_files: dict[str, dict[str, Path]], classics: dict,
+            models: dict) -> dict[str, Callable]:
+    out: dict[str, Callable] = {}
+    for name, files in folder_files.items():
+        out[name] = lambda stem, vis, th, ir8, files=files: read_fused(files[stem])
+    for name, model in models.items():
+        out[name] = lambda stem, vis, th, ir8, model=model: squeeze_gray(np.asarray(model(vis, th)))
+    for name, fn in classics.items():
+        out[name] = lambda stem, vis, th, ir8, fn=fn: fn(vis, ir8)
+    if args.baselines:
+        for name, fn in BASELINES.items():
+            out[name] = lambda stem, vis, th, ir8, fn=fn: fn(vis, ir8)
+    return out
+
+
+def write_results(rows: list, mosaic: list, metrics: list[str], out: Path, note: str, baselines: bool,
+                  title: str = "Fusion leaderboard", quiet: bool = False) -> list:
+    """leaderboard.csv/.md, per_image.csv, mosaic.png in `out`; returns the baseline checks."""
     import cv2
 
     from fusion_ros.metrics import evaluation as ev
 
     board = ev.build_leaderboard(rows, metrics)
-    board.notes.append(f"Metric set `{args.metrics}`, colour convention `{colour}` "
-                       f"({'VIFB: per channel' if colour == 'channels' else 'MMDRFuse evaluator: luminance'}); "
-                       f"IR from `{args.ir}`, visible from `{args.vis}`.")
-    out: Path = args.out
+    board.notes.append(note)
     ev.write_csv(board, out / "leaderboard.csv")
-    checks = ev.baseline_checks(rows, metrics, list(BASELINES)) if args.baselines else []
-    ev.write_markdown(board, out / "leaderboard.md", checks=checks)
+    checks = ev.baseline_checks(rows, metrics, list(BASELINES)) if baselines else []
+    ev.write_markdown(board, out / "leaderboard.md", title=title, checks=checks)
     ev.write_per_image_csv(rows, metrics, out / "per_image.csv")
-    if mosaic_rows:
+    if mosaic:
         path = out / "mosaic.png"
-        if not cv2.imwrite(str(path), ev.mosaic_grid(mosaic_rows)):
+        if not cv2.imwrite(str(path), ev.mosaic_grid(mosaic)):
             raise OSError(f"could not write {path}")
-    print(ev.to_markdown(board))
-    if checks:
-        print("\nagainst the baselines alone:\n" + ev.baseline_checks_markdown(checks))
-    written = ["leaderboard.csv", "leaderboard.md", "per_image.csv"] + (["mosaic.png"] if mosaic_rows else [])
-    print(f"wrote {', '.join(written)} to {out} ({pairs} pairs x {methods} methods)")
+    if not quiet:
+        print(ev.to_markdown(board))
+        if checks:
+            print("\nagainst the baselines alone:\n" + ev.baseline_checks_markdown(checks))
+    return checks
 
 
 def run(args: argparse.Namespace) -> int:
-    from fusion_ros.images.folders import matched_pairs
     from fusion_ros.metrics import METRIC_SETS
+    from fusion_ros.images.folders import image_files, matched_pairs
 
+    if getattr(args, "set", None) == "validation":
+        return run_validation(args)
+    if args.ir is None or args.vis is None:
+        raise SystemExit("fusion-ros eval: give --ir and --vis (or --set validation)")
     metrics = METRIC_SETS[args.metrics]
     colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")
     pairs = matched_pairs(args.ir, args.vis)
     if args.limit is not None:
         pairs = pairs[: max(args.limit, 0)]
-    names, folder_files, models, classics = _methods(args)
+    folders = [parse_method(spec) for spec in args.method]
+    classics = {name: classic_method(name) for name in expand_classic(args.classic)}
+    names = _method_names(args, folders, classics)
+    folder_files = {name: image_files(folder) for name, folder in folders}
+    fusers = _fusers(args, folder_files, classics, {name: load_model(name) for name in args.model})
     usable = _usable_pairs(pairs, folder_files)
-
-    def fuse(name: str, stem: str, visible: np.ndarray, thermal: np.ndarray, ir8: np.ndarray) -> np.ndarray:
-        if name in folder_files:
-            return read_fused(folder_files[name][stem])
-        if name in models:
-            return squeeze_gray(np.asarray(models[name](visible, thermal)))
-        if name in classics:
-            return classics[name](visible, ir8)
-        return BASELINES[name](visible, ir8)
-
-    rows, mosaic_rows = _score(usable, names, fuse, metrics, colour,
-                               _mosaic_indices(len(usable), args.mosaic_rows))
-    _write_results(args, rows, mosaic_rows, metrics, colour, len(usable), len(names))
+    rows, mosaic = score_pairs(usable, names, fusers, metrics, colour, args.mosaic_rows)
+    note = (f"Metric set `{args.metrics}`, colour convention `{colour}` "
+            f"({'VIFB: per channel' if colour == 'channels' else 'MMDRFuse evaluator: luminance'}); "
+            f"IR from `{args.ir}`, visible from `{args.vis}`.")
+    write_results(rows, mosaic, metrics, args.out, note, args.baselines)
+    written = ["leaderboard.csv", "leaderboard.md", "per_image.csv"] + (["mosaic.png"] if mosaic else [])
+    print(f"wrote {', '.join(written)} to {args.out} ({len(usable)} pairs x {len(names)} methods)")
     return 0
+
+
+# ------------------------------------------------------------------------------- validation sets
+
+
+def run_validation(args: argparse.Namespace) -> int:
+    """Score the methods on every validation set (`fusion_ros.training.validation`): one folder
+    per set in --out and a summary `leaderboard.md` (each method against the baselines alone, per
+    set). Never touches the test sets."""
+    from fusion_ros.metrics import METRIC_SETS
+    from fusion_ros.training.validation import datasets_root, validation_sets
+
+    metrics = METRIC_SETS[args.metrics]
+    colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")
+    root = datasets_root()
+    sets, missing = validation_sets(root)
+    if not sets:
+        raise SystemExit(f"fusion-ros eval: no validation set found under {root} (set FUSION_ROS_DATASETS)")
+    classics = {name: classic_method(name) for name in expand_classic(args.classic)}
+    names = _method_names(args, [], classics)
+    fusers = _fusers(args, {}, classics, {name: load_model(name) for name in args.model})
+    per_set = {}
+    all_rows: list[dict[str, object]] = []
+    for vset in sets:
+        pairs = vset.pairs[: args.limit] if args.limit is not None else vset.pairs
+        rows, mosaic = score_pairs(pairs, names, fusers, metrics, colour, args.mosaic_rows)
+        note = f"Validation set `{vset.name}` ({vset.kind}, {len(pairs)} pairs); colour convention `{colour}`."
+        per_set[vset.name] = (len(pairs), write_results(rows, mosaic, metrics, args.out / vset.name, note,
+                                                        args.baselines, title=f"Validation: {vset.name}", quiet=True))
+        all_rows += [{**r, "scene": f"{vset.name}/{r['scene']}"} for r in rows]
+    _write_validation_summary(args.out / "leaderboard.md", per_set, all_rows, metrics, missing, args.baselines)
+    print((args.out / "leaderboard.md").read_text())
+    return 0
+
+
+def _write_validation_summary(path: Path, per_set: dict, all_rows: list, metrics: list[str], missing: list[str],
+                              baselines: bool) -> None:
+    """Per set: each method's average rank against the baselines alone; then all sets pooled."""
+    from fusion_ros.metrics import evaluation as ev
+
+    lines = ["# Validation leaderboard", "",
+             "Every recipe choice is made on these sets (`make validate`); the test sets are scored by "
+             "`make eval` only after the choice. Per set: each method ranked against pixel max and pixel "
+             f"mean alone, average rank over {', '.join(metrics)} (lower is better; `beats` = below both).", ""]
+    checks_by_set = {name: checks for name, (_, checks) in per_set.items()}
+    methods = list(dict.fromkeys(c.method for checks in checks_by_set.values() for c in checks))
+    if baselines and methods:
+        lines += ["| set | pairs | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+        for name, (count, checks) in per_set.items():
+            by = {c.method: c for c in checks}
+            cells = [f"{by[m].average_rank:.2f} (max {by[m].baseline_ranks['pixel-max']:.2f}, mean "
+                     f"{by[m].baseline_ranks['pixel-mean']:.2f}) {'beats' if by[m].beats_all else '**no**'}"
+                     for m in methods]
+            lines.append(f"| [{name}]({name}/leaderboard.md) | {count} | " + " | ".join(cells) + " |")
+        lines.append("")
+    board = ev.build_leaderboard(all_rows, metrics)
+    lines += ["All validation pairs pooled (mean over images):", "", ev.to_markdown(board), ""]
+    if missing:
+        lines += [f"Not found (skipped): {', '.join(missing)}.", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
           + (" (stopped early by the time budget; --resume continues)" if summary.get("stopped_early") else ""))
     if metrics:
         print("validation: " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    for name, values in summary.get("validation_sets", {}).items():
+        print(f"validation {name}: " + " ".join(f"{k}={v:.4g}" for k, v in values.items()))
     print(f"weights: {result['weights']}\nonnx:    {result['onnx']}\ncard:    {result['card']}")
     return 0
 

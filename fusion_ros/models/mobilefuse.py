@@ -11,6 +11,8 @@ connections of the merged features into a nearest-neighbour-upsampling decoder; 
 (the paper: about 33K). To meet a 30 Hz budget at 640x512 on a 2-core CPU the stem has stride 2:
 the mask is predicted at half resolution and upsampled bilinearly before blending, so the output
 keeps every full-resolution pixel of the sources (the blend weights are smooth, the content is not).
+`MobileFuse(full_res_mask=True)` is the paper's layout instead: stride-1 stem, the mask is predicted
+at the input resolution (same parameters, about 4x the compute; the `paper` training config).
 Inputs must be multiples of 8 in height and width (the runtime pads).
 """
 from __future__ import annotations
@@ -23,12 +25,13 @@ from .blocks import ConvBNReLU, DepthwiseSeparable, split_sources
 
 
 class Stream(nn.Module):
-    """One modality's encoder; returns features at 1/2, 1/4 and 1/8 resolution."""
+    """One modality's encoder; returns features at 1/2, 1/4 and 1/8 resolution (1, 1/2, 1/4 with
+    stem_stride 1)."""
 
-    def __init__(self, widths: tuple[int, int, int]) -> None:
+    def __init__(self, widths: tuple[int, int, int], stem_stride: int = 2) -> None:
         super().__init__()
         w0, w1, w2 = widths
-        self.stem = ConvBNReLU(1, w0, stride=2)
+        self.stem = ConvBNReLU(1, w0, stride=stem_stride)
         self.down1 = nn.Sequential(DepthwiseSeparable(w0, w1, stride=2), DepthwiseSeparable(w1, w1))
         self.down2 = nn.Sequential(DepthwiseSeparable(w1, w2, stride=2), DepthwiseSeparable(w2, w2),
                                    DepthwiseSeparable(w2, w2))
@@ -53,16 +56,18 @@ class BlendingDecoder(nn.Module):
         f0, f1, f2 = feats
         x = self.up1(torch.cat([F.interpolate(f2, scale_factor=2.0, mode="nearest"), f1], dim=1))
         x = self.up0(torch.cat([F.interpolate(x, scale_factor=2.0, mode="nearest"), f0], dim=1))
-        return torch.sigmoid(self.mask(x))  # at half the input resolution
+        return torch.sigmoid(self.mask(x))  # at the stem's resolution
 
 
 class MobileFuse(nn.Module):
     """Two streams, element-wise MAX merge, blending-mask decoder, built-in blending module."""
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 60)) -> None:
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 60), full_res_mask: bool = False) -> None:
         super().__init__()
-        self.ir_stream = Stream(widths)
-        self.vis_stream = Stream(widths)
+        self.full_res_mask = bool(full_res_mask)
+        stride = 1 if self.full_res_mask else 2
+        self.ir_stream = Stream(widths, stride)
+        self.vis_stream = Stream(widths, stride)
         self.decoder = BlendingDecoder(widths)
 
     def forward_mask(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,10 +77,12 @@ class MobileFuse(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ir, vis = split_sources(x)
-        mask = F.interpolate(self.forward_mask(x), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        mask = self.forward_mask(x)
+        if not self.full_res_mask:
+            mask = F.interpolate(mask, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return vis * mask + ir * (1.0 - mask)
 
 
-def mobilefuse() -> MobileFuse:
-    """Builder for the shipped `mobilefuse` model."""
-    return MobileFuse()
+def mobilefuse(full_res_mask: bool = False) -> MobileFuse:
+    """Builder for the shipped `mobilefuse` model (half-resolution mask unless full_res_mask)."""
+    return MobileFuse(full_res_mask=full_res_mask)

@@ -3,6 +3,10 @@ that only fuse).
 
 - `data`: pairs in memory (`Pair`, `load_pairs`, `load_pairs_from_source`), `split_pairs`,
   `PatchDataset` (fixed random patches with stable sample ids).
+- `validation`: the validation discipline (stem-hash split per training source, the whole
+  validation sets, the test sets never tuned on); torch-free, `fusion-ros eval --set validation`
+  uses it.
+- `teachers`: MMDRFuse teachers (compact = registry `mmdrfuse_teacher`, dense = the authors' size).
 - `config`: `TrainConfig` and `load_config(model, "default" | "tiny" | PATH)`; configs in `configs/`.
 - `hooks`: `TrainingHooks` (progress callbacks), `ProgressHooks`, `HistoryHooks`, `CompositeHooks`.
 - `trainer`: `fit` (one resumable, time-budgeted, validated training stage), checkpoints, seeding.

@@ -7,8 +7,10 @@ Shipped configs live in `fusion_ros/training/configs/<model>_<variant>.yaml`, va
 
 Data: `train_sources` is a list of source specs understood by
 `fusion_ros.training.data.load_pairs_from_source` (the default is `{"ir": "llvip/train/ir",
-"vis": "llvip/train/vi"}`); relative folders are resolved against `$FUSION_ROS_DATASETS`.
-`llvip/test` and `tno` are the held-out evaluation sets: never train on them.
+"vis": "llvip/train/vi"}`); relative folders are resolved against `$FUSION_ROS_DATASETS`. Each
+source gives up `val_fraction` of its pairs to validation (by stem hash, the same pairs for every
+config and seed); `val_sets` are whole validation sets (mixed_day, m3svd) scored on the final
+model. The test sets (`fusion_ros.training.validation.TEST_SETS`) are never trained or tuned on.
 """
 from __future__ import annotations
 
@@ -51,7 +53,9 @@ class TrainConfig:
     # data
     train_sources: list[Any] = field(default_factory=_default_sources)
     val_sources: list[Any] = field(default_factory=list)  # explicit validation pairs (else split)
-    val_fraction: float = 0.125
+    val_fraction: float = 0.1  # per source, by stem hash (fusion_ros.training.validation)
+    # named whole validation sets never trained on (specs with a `name`), scored on the final model
+    val_sets: list[Any] = field(default_factory=list)
     limit_pairs: int | None = None  # per source, first N by stem
     max_side: int | None = 640  # resize pairs so the longer side is at most this (None = keep)
     val_max_side: int | None = 320  # validation images are scored at this size (speed)

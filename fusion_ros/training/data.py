@@ -6,7 +6,7 @@ Interface (stable; other recipes build on it):
   (`vis` is the luminance Y of YCrCb for colour images), `vis_bgr` the original colour uint8 image
   when kept.
 - `load_pairs(ir_dir, vis_dir, limit=None, max_side=None, keep_color=False) -> list[Pair]`:
-  folders matched by file stem (see `fusion_ros.pairs`).
+  folders matched by file stem (see `fusion_ros.images.folders`).
 - `load_pairs_from_source(spec)`: the extension point for other sources (folder pairs, a callable,
   or a named source such as a rosbag2 via `fusion_ros.bags.pairs_from_bag`), see `SOURCES`.
 - `split_pairs(pairs, val_fraction, seed) -> (train, val)`: deterministic, by pair (never by patch).
@@ -31,19 +31,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible, thermal_to_unit, visible_to_luminance
-from fusion_ros.paths import SOURCE_ROOT
+from fusion_ros.images.folders import (matched_pairs, read_thermal, read_visible, resize_max_side, thermal_to_unit,
+                                       visible_to_luminance)
+
+from .validation import datasets_root  # noqa: F401  (re-exported: the datasets root lives there, torch-free)
 
 DEFAULT_TRAIN_IR = "llvip/train/ir"
 DEFAULT_TRAIN_VIS = "llvip/train/vi"
 # Held out entirely from training: the project's evaluation sets.
 HELD_OUT_SETS = ("llvip/test", "tno")
-
-
-def datasets_root() -> Path:
-    """`$FUSION_ROS_DATASETS`, or `<repo>/../shared/datasets` in a source checkout."""
-    env = os.environ.get("FUSION_ROS_DATASETS")
-    return Path(env) if env else (SOURCE_ROOT.parent / "shared" / "datasets").resolve()
 
 
 def resolve_data_path(path: str | os.PathLike) -> Path:
@@ -63,6 +59,8 @@ class Pair:
     ir: np.ndarray  # float32 HxW in [0, 1]
     vis: np.ndarray  # float32 HxW in [0, 1], luminance (Y of YCrCb) for colour sources
     vis_bgr: np.ndarray | None = None  # uint8 HxWx3 when the visible image is colour and kept
+    source: str = ""  # name of the source it came from (validation split and reports are per source)
+    patches: int | None = None  # patches drawn from it per epoch (None = the config's patches_per_pair)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -71,14 +69,6 @@ class Pair:
     def stacked(self) -> np.ndarray:
         """[2, H, W] float32, infrared first: the network input convention."""
         return np.stack([self.ir, self.vis]).astype(np.float32, copy=False)
-
-
-def _resize_max_side(image: np.ndarray, max_side: int | None) -> np.ndarray:
-    if not max_side or max(image.shape[:2]) <= max_side:
-        return image
-    scale = max_side / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def make_pair(name: str, ir_image: np.ndarray, vis_image: np.ndarray, max_side: int | None = None,
@@ -91,8 +81,8 @@ def make_pair(name: str, ir_image: np.ndarray, vis_image: np.ndarray, max_side: 
     ir = thermal_to_unit(ir_image)
     if vis_image.shape[:2] != ir.shape[:2]:
         vis_image = cv2.resize(vis_image, (ir.shape[1], ir.shape[0]), interpolation=cv2.INTER_AREA)
-    ir = _resize_max_side(ir, max_side)
-    vis_image = _resize_max_side(vis_image, max_side)
+    ir = resize_max_side(ir, max_side)
+    vis_image = resize_max_side(vis_image, max_side)
     colour = vis_image.ndim == 3 and not (
         np.array_equal(vis_image[..., 0], vis_image[..., 1]) and np.array_equal(vis_image[..., 1], vis_image[..., 2]))
     vis = visible_to_luminance(vis_image)
@@ -115,6 +105,10 @@ def load_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike, limit: int
 #   * a (ir_dir, vis_dir) tuple/list, or a dict {"ir": DIR, "vis": DIR, ...load_pairs kwargs}
 #   * a callable returning a list of Pair (called with no arguments)
 #   * a dict {"source": NAME, ...kwargs}: SOURCES[NAME](**kwargs) returns a list of Pair.
+#   Dict specs may also set (not passed to the loader): `name` (the source's name, default the ir
+#   folder), `patches_per_pair` (patches per pair of this source: sources of very different image
+#   sizes or counts get a fair share, e.g. 1,083 MSRS 128x128 pairs against 89 LLVIP 640 px ones)
+#   and `val_fraction` (this source's validation split, see `fusion_ros.training.validation`).
 #     "folders" is built in; "bag" calls `fusion_ros.bags.pairs_from_bag(**kwargs)` (written by
 #     the bags module; imported only when used); "demo" loads the bundled demo pairs (tests and
 #     tiny configs only). Register more with `register_source`.
@@ -152,17 +146,42 @@ def register_source(name: str, loader: Callable[..., list[Pair]]) -> None:
     SOURCES[name] = loader
 
 
+SPEC_ONLY_KEYS = ("name", "patches_per_pair", "val_fraction")
+
+
+def source_name(spec: Any) -> str:
+    """A short name for a source spec (its `name`, else its ir folder, else its repr)."""
+    if isinstance(spec, dict):
+        return str(spec.get("name") or spec.get("ir") or spec.get("bag") or spec.get("source", "source"))
+    if isinstance(spec, (tuple, list)) and len(spec) == 2:
+        return str(spec[0])
+    return getattr(spec, "__name__", repr(spec))
+
+
 def load_pairs_from_source(spec: Any, **defaults: Any) -> list[Pair]:
-    """Load pairs from one source spec (see the comment above `SOURCES`).
+    """Load pairs from one source spec (see the comment above `SOURCES`); every pair's `source` is
+    set to `source_name(spec)` and its `patches` to the spec's `patches_per_pair` when given.
 
     `defaults` (e.g. `max_side`, `limit`, `keep_color`) apply to folder and named sources unless
     the spec sets them itself.
     """
+    pairs = _load_spec(spec, defaults)
+    name = source_name(spec)
+    per_pair = spec.get("patches_per_pair") if isinstance(spec, dict) else None
+    for p in pairs:
+        p.source = p.source or name
+        if per_pair is not None:
+            p.patches = int(per_pair)
+    return pairs
+
+
+def _load_spec(spec: Any, defaults: dict[str, Any]) -> list[Pair]:
     if callable(spec):
         return list(spec())
     if isinstance(spec, (tuple, list)) and len(spec) == 2 and not isinstance(spec[0], dict):
         return load_pairs(spec[0], spec[1], **defaults)
     if isinstance(spec, dict):
+        spec = {k: v for k, v in spec.items() if k not in SPEC_ONLY_KEYS}
         kwargs = {**defaults, **spec}
         name = kwargs.pop("source", "folders")
         if name not in SOURCES:
@@ -200,9 +219,10 @@ def split_pairs(pairs: Sequence[Pair], val_fraction: float, seed: int) -> tuple[
 
 
 class PatchDataset(Dataset):
-    """Fixed random patches of the pairs: `len = len(pairs) * patches_per_pair`.
+    """Fixed random patches of the pairs: `len = sum of each pair's count`, the count being
+    `pair.patches` when set (per-source weighting) else `patches_per_pair`.
 
-    Sample `i` comes from pair `i // patches_per_pair`; its position (and, with `augment`, its
+    Samples are numbered pair by pair (pair 0's patches first); a sample's position (and, with `augment`, its
     horizontal/vertical flips and 90-degree rotation for square crops) is drawn once from `seed`, so
     the same index always returns the same patch until `resample(epoch)` is called. Pairs smaller
     than `crop` are reflect-padded. `photometric` > 0 adds a fixed per-sample, per-modality gamma
@@ -221,6 +241,9 @@ class PatchDataset(Dataset):
         self.seed = int(seed)
         self.return_index = return_index
         self.photometric = float(photometric)
+        self._counts = np.array([self.patches_per_pair if p.patches is None else int(p.patches) for p in self.pairs])
+        if self._counts.sum() < 1:
+            raise ValueError("PatchDataset: no patches (every pair has a patch count of 0)")
         self._stacked = [self._padded(p.stacked()) for p in self.pairs]
         self.resample(0)
 
@@ -235,7 +258,7 @@ class PatchDataset(Dataset):
         """Draw the patch table for `epoch` (epoch 0 is what the constructor uses)."""
         rng = np.random.default_rng([self.seed, int(epoch)])
         n = len(self)
-        self._pair_of = np.repeat(np.arange(len(self.pairs)), self.patches_per_pair)
+        self._pair_of = np.repeat(np.arange(len(self.pairs)), self._counts)
         heights = np.array([a.shape[1] for a in self._stacked])[self._pair_of]
         widths = np.array([a.shape[2] for a in self._stacked])[self._pair_of]
         self._y = (rng.random(n) * (heights - self.crop + 1)).astype(np.int64)
@@ -246,7 +269,7 @@ class PatchDataset(Dataset):
             if self.photometric > 0 else None
 
     def __len__(self) -> int:
-        return len(self.pairs) * self.patches_per_pair
+        return int(self._counts.sum())
 
     def patch(self, index: int) -> np.ndarray:
         """The [2, crop, crop] float32 numpy patch of sample `index`."""

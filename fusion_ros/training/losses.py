@@ -20,6 +20,12 @@ All images are [N, 1, H, W] float tensors in [0, 1] unless said otherwise.
   channels of |f|^p, flattened per sample and L2-normalised, shape [N, H*W].
 - `attention_distill_loss(fs, ft, p)`: mean squared distance between the student's and teacher's
   attention maps (MMDRFuse's feature-level digestible distillation).
+- `digestible_loss(a, b)`: MMDRFuse Eq. 1 for one level: sum over channels, each sample's map
+  vectorised and L2-normalised, squared distance; used for the 4-channel features AND the
+  response (output image), as in the paper and the authors' code.
+- `laplacian(x)` (the authors' 3x3 operator: 1/8 neighbours, -1 centre) and
+  `gradient_mse_loss(o, ir, vis)` = mean (lap(o) - lap(max(ir, vis)))^2: the paper's gradient
+  term ||grad O - grad max(IR, VIS)||^2.
 """
 from __future__ import annotations
 
@@ -145,3 +151,25 @@ def intensity_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor
     """w_int * L_int + w_grad * L_grad (the no-VGG part of the comprehensive loss)."""
     li, lg = intensity_loss(o, ir, vis), max_gradient_loss(o, ir, vis)
     return w_int * li + w_grad * lg, {"intensity": float(li.detach()), "gradient": float(lg.detach())}
+
+
+def digestible_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Eq. 1 of MMDRFuse for one level: || s(a)/|s(a)| - s(b)/|s(b)| ||^2 per sample, s = sum over
+    channels vectorised; mean over the batch (the authors normalise over the whole batch tensor
+    and sum, which is the same up to the batch's spread of norms)."""
+    va = F.normalize(a.sum(1).flatten(1), p=2, dim=1, eps=1e-8)
+    vb = F.normalize(b.sum(1).flatten(1), p=2, dim=1, eps=1e-8)
+    return (va - vb).pow(2).sum(1).mean()
+
+
+def laplacian(x: torch.Tensor) -> torch.Tensor:
+    """The authors' gradient operator: mean of the 8 neighbours minus the centre (replicate pad)."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    h, w = x.shape[-2:]
+    total = sum(p[..., i:i + h, j:j + w] for i in range(3) for j in range(3))
+    return (total - x) / 8.0 - x
+
+
+def gradient_mse_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
+    """||grad O - grad max(IR, VIS)||^2 (mean), grad = `laplacian`."""
+    return (laplacian(o) - laplacian(torch.maximum(ir, vis))).pow(2).mean()

@@ -9,17 +9,19 @@ At each step, for the current output O_i with scores (S_i, G_i):
 
 1. memory update: if S_i > S_best_i the SSIM-best is replaced by O_i (likewise G_i < G_best_i);
    a sample seen for the first time just stores O_i;
-2. adaptive gap coefficients (our definition; the paper names but does not fix the formula here):
-       alpha_i = clip(kappa * (S_best_i - S_i) / S_best_i, 0, 1)   (normalised SSIM gap)
-       beta_i  = clip(kappa * (G_i - G_best_i) / G_i,     0, 1)   (normalised GMSD gap)
-   measured against the memory BEFORE the update, so they are 0 when the current output is the
-   best so far (nothing to pull towards) and grow with how far it has fallen behind its own best;
-   kappa (default 10) maps typical gaps of a few percent to useful weights;
+2. adaptive gap coefficients, measured against the memory BEFORE the update, so they are 0 when
+   the current output is the best so far (nothing to pull towards):
+       gap="raw" (the paper and the authors' code, kappa 10): alpha_i = clip(kappa (S_best_i - S_i), 0, 1),
+           beta_i = clip(kappa (G_i - G_best_i), 0, 1);
+       gap="normalised" (ours, earlier default): the same gaps divided by S_best_i and G_i;
 3. refresh loss (`RefreshMemory.loss`):
        L_refresh = mean_i [ alpha_i * (P_deep(O_i, B_ssim_i) + L1(O_i, B_ssim_i))
                           + beta_i  * (P_shallow(O_i, B_gmsd_i) + L_grad(O_i, B_gmsd_i)) ]
-   where P_deep / P_shallow are perception losses over the deep (3 last) / shallow (2 first)
-   feature layers and L_grad is L1 between Sobel gradient magnitudes.
+   where P_deep / P_shallow are perception losses over the deep / shallow feature layers (the
+   SSIM gap pulls deep features, the GMSD gap shallow ones, as the paper; default deep = the last
+   three, shallow = the first two; the authors' code: deep = layers 4-5, shallow = 1-3) and L_grad
+   is L1 between Sobel gradient magnitudes (grad="l1") or the MSE between `laplacian`s (grad="mse",
+   the authors').
 
 Memories are float16 tensors [n_samples, 1, crop, crop] (about 16 KB per 64x64 sample for both)
 and are checkpointed with the model (`state_dict`/`load_state_dict`).
@@ -30,15 +32,20 @@ from typing import Any
 
 import torch
 
-from .losses import fusion_gmsd, fusion_ssim, sobel_gradient
+from .losses import fusion_gmsd, fusion_ssim, laplacian, sobel_gradient
 from .perception import DEEP_LAYERS, SHALLOW_LAYERS, perception_loss
 
 
 class RefreshMemory:
     """Per-sample best-by-SSIM and best-by-GMSD outputs and their scores."""
 
-    def __init__(self, n_samples: int, crop: int, kappa: float = 10.0) -> None:
+    def __init__(self, n_samples: int, crop: int, kappa: float = 10.0, deep_layers=DEEP_LAYERS,
+                 shallow_layers=SHALLOW_LAYERS, gap: str = "normalised", grad: str = "l1") -> None:
+        if gap not in ("normalised", "raw") or grad not in ("l1", "mse"):
+            raise ValueError(f"refresh gap must be normalised|raw and grad l1|mse, not {gap!r}, {grad!r}")
         self.n, self.crop, self.kappa = int(n_samples), int(crop), float(kappa)
+        self.deep_layers, self.shallow_layers = tuple(deep_layers), tuple(shallow_layers)
+        self.gap, self.grad = gap, grad
         self.ssim_img = torch.zeros(self.n, 1, self.crop, self.crop, dtype=torch.float16)
         self.gmsd_img = torch.zeros_like(self.ssim_img)
         self.ssim_best = torch.full((self.n,), -float("inf"))
@@ -74,9 +81,10 @@ class RefreshMemory:
         g = fusion_gmsd(o, ir, vis)
         s_best, g_best = self.ssim_best[indices], self.gmsd_best[indices]
         seen = torch.isfinite(s_best)
-        alpha = torch.where(seen, ((s_best - s) / s_best.abs().clamp_min(1e-6) * self.kappa).clamp(0, 1),
-                            torch.zeros_like(s))
-        beta = torch.where(seen, ((g - g_best) / g.clamp_min(1e-6) * self.kappa).clamp(0, 1), torch.zeros_like(g))
+        s_norm = s_best.abs().clamp_min(1e-6) if self.gap == "normalised" else torch.ones_like(s)
+        g_norm = g.clamp_min(1e-6) if self.gap == "normalised" else torch.ones_like(g)
+        alpha = torch.where(seen, ((s_best - s) / s_norm * self.kappa).clamp(0, 1), torch.zeros_like(s))
+        beta = torch.where(seen, ((g - g_best) / g_norm * self.kappa).clamp(0, 1), torch.zeros_like(g))
         ssim_target = self.ssim_img[indices].float()
         gmsd_target = self.gmsd_img[indices].float()
         better_s = s > s_best
@@ -115,17 +123,18 @@ class RefreshMemory:
             bs = info["ssim_target"]
             with torch.no_grad():
                 t_feats = extractor(bs)
-            p_deep = perception_loss(extractor, o, t_feats, DEEP_LAYERS, o_feats=o_feats, per_sample=True,
+            p_deep = perception_loss(extractor, o, t_feats, self.deep_layers, o_feats=o_feats, per_sample=True,
                                      scale_feats=scale_feats)
             l1 = (o - bs).abs().flatten(1).mean(1)
             total = total + (alpha * (p_deep + l1)).mean()
         if active_b.any():
             bg = info["gmsd_target"]
             with torch.no_grad():
-                t_feats = extractor(bg, upto=max(SHALLOW_LAYERS))
-            p_shallow = perception_loss(extractor, o, t_feats, SHALLOW_LAYERS, o_feats=o_feats, per_sample=True,
-                                        scale_feats=scale_feats)
-            lg = (sobel_gradient(o) - sobel_gradient(bg)).abs().flatten(1).mean(1)
+                t_feats = extractor(bg, upto=max(self.shallow_layers))
+            p_shallow = perception_loss(extractor, o, t_feats, self.shallow_layers, o_feats=o_feats,
+                                        per_sample=True, scale_feats=scale_feats)
+            lg = (sobel_gradient(o) - sobel_gradient(bg)).abs().flatten(1).mean(1) if self.grad == "l1" \
+                else (laplacian(o) - laplacian(bg)).pow(2).flatten(1).mean(1)
             total = total + (beta * (p_shallow + lg)).mean()
         return total, terms
 

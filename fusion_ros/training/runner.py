@@ -19,10 +19,11 @@ from typing import Any
 import torch
 
 from .config import TrainConfig
-from .data import Pair, load_sources, split_pairs
+from .data import Pair, load_pairs_from_source, load_sources, source_name
 from .hooks import TrainingHooks
 from .recipes import get_recipe
-from .trainer import Checkpointer, configure_threads, seed_everything
+from .trainer import Checkpointer, configure_threads, evaluate, seed_everything
+from .validation import TEST_SETS, expand_val_sets, split_by_stem
 
 
 def describe_sources(sources: list[Any]) -> list[Any]:
@@ -30,12 +31,57 @@ def describe_sources(sources: list[Any]) -> list[Any]:
 
 
 def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
-    """Training and validation pairs for a config (explicit val_sources, else a split)."""
+    """Training and validation pairs for a config: explicit `val_sources`, else each training
+    source split by stem hash (its own `val_fraction` or cfg's), so every source is validated."""
     defaults = {"max_side": cfg.max_side, "limit": cfg.limit_pairs}
-    pairs = load_sources(cfg.train_sources, **defaults)
     if cfg.val_sources:
-        return pairs, load_sources(cfg.val_sources, **defaults)
-    return split_pairs(pairs, cfg.val_fraction, cfg.seed)
+        return load_sources(cfg.train_sources, **defaults), load_sources(cfg.val_sources, **defaults)
+    train: list[Pair] = []
+    val: list[Pair] = []
+    for spec in cfg.train_sources:
+        pairs = load_pairs_from_source(spec, **defaults)
+        fraction = spec.get("val_fraction", cfg.val_fraction) if isinstance(spec, dict) else cfg.val_fraction
+        t, v = split_by_stem(pairs, [p.name for p in pairs], float(fraction))
+        train += t
+        val += v
+    if not train:
+        raise ValueError("no training pairs were loaded")
+    return train, val
+
+
+def load_val_sets(cfg: TrainConfig) -> dict[str, list[Pair]]:
+    """cfg.val_sets ("standard" = mixed_day + m3svd) as {name: pairs}; a set whose folder is missing
+    is skipped. A dict spec's `every` keeps every n-th pair (video frames)."""
+    out: dict[str, list[Pair]] = {}
+    for spec in expand_val_sets(cfg.val_sets):
+        spec = dict(spec) if isinstance(spec, dict) else spec
+        every = int(spec.pop("every", 1)) if isinstance(spec, dict) else 1
+        try:
+            out[source_name(spec)] = load_pairs_from_source(spec, max_side=cfg.max_side)[::every]
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def validation_report(model: torch.nn.Module, val_pairs: list[Pair], val_sets: dict[str, list[Pair]],
+                      cfg: TrainConfig, size_multiple: int = 1) -> dict[str, dict[str, float]]:
+    """Validation metrics of the final model per set: each training source's split, then each
+    whole validation set (scored at cfg.val_max_side)."""
+    groups: dict[str, list[Pair]] = {}
+    for p in val_pairs:
+        groups.setdefault(f"{p.source or 'train'}_val", []).append(p)
+    groups.update(val_sets)
+    return {name: evaluate(model, pairs, cfg, size_multiple) for name, pairs in groups.items() if pairs}
+
+
+def pooled_split_metrics(report: dict[str, dict[str, float]], val_pairs: list[Pair]) -> dict[str, float]:
+    """Mean over all split validation pairs, from the per-source means of `validation_report`."""
+    counts: dict[str, int] = {}
+    for p in val_pairs:
+        counts[f"{p.source or 'train'}_val"] = counts.get(f"{p.source or 'train'}_val", 0) + 1
+    total = sum(counts.values())
+    keys = set.intersection(*(set(report[g]) for g in counts if g in report)) if counts else set()
+    return {k: sum(report[g][k] * n for g, n in counts.items()) / total for k in sorted(keys)}
 
 
 def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: str | os.PathLike = "runs/train",
@@ -65,6 +111,12 @@ def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: 
     duration = time.monotonic() - t0
     summary = dict(summary)
     summary.setdefault("duration_s", round(duration, 1))
+    from fusion_ros.models import get_spec
+
+    summary["validation_sets"] = validation_report(model, val_pairs, load_val_sets(cfg), cfg,
+                                                   get_spec(cfg.model).size_multiple)
+    if not summary.get("val_metrics") and val_pairs:
+        summary["val_metrics"] = pooled_split_metrics(summary["validation_sets"], val_pairs)
     weights = out_dir / f"{cfg.model}.pt"
     torch.save(model.state_dict(), weights)
     hooks.on_end({**summary, "duration_s": duration})
@@ -80,7 +132,8 @@ def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: 
             "train_pairs": [p.name for p in train_pairs],
             "val_pairs": [p.name for p in val_pairs],
             "max_side": cfg.max_side,
-            "held_out_never_trained_on": ["llvip/test", "tno"],
+            "held_out_never_trained_on": list(TEST_SETS),
+            "validation_sets": [source_name(spec) for spec in expand_val_sets(cfg.val_sets)],
         },
         "started_utc": started.isoformat(timespec="seconds"),
         "duration_s": round(duration, 1),
@@ -89,6 +142,7 @@ def run_training(cfg: TrainConfig, hooks: TrainingHooks | None = None, out_dir: 
         "summary": {k: v for k, v in summary.items() if k != "val_metrics"},
     }
     fields = {"training": training, "metrics": {"validation": summary.get("val_metrics", {}),
+                                                 "validation_sets": summary["validation_sets"],
                                                  "validation_pairs": len(val_pairs),
                                                  "scored_at_max_side": cfg.val_max_side}}
     fields.update(card_fields or {})

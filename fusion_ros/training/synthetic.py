@@ -60,9 +60,9 @@ import numpy as np
 import torch
 
 from fusion_ros.images.demo_sequence import DEMO_DIR
-from fusion_ros.pairs import image_files, read_visible
+from fusion_ros.images.folders import image_files, read_visible, resize_max_side
 
-from .data import HELD_OUT_SETS, _resize_max_side, datasets_root, resolve_data_path, visible_to_luminance
+from .data import HELD_OUT_SETS, datasets_root, resolve_data_path, visible_to_luminance
 
 DEFAULT_IMAGE_DIRS: tuple[str, ...] = ("llvip/train/vi",)
 KINDS = ("lighting", "focus")
@@ -105,7 +105,7 @@ def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIR
         if limit:
             files = files[:limit]
         for f in files:
-            images.append(np.ascontiguousarray(_resize_max_side(visible_to_luminance(read_visible(f)), max_side)))
+            images.append(np.ascontiguousarray(resize_max_side(visible_to_luminance(read_visible(f)), max_side)))
     if not images:
         raise FileNotFoundError(f"no images found in {list(folders)}")
     return images

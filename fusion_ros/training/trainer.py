@@ -62,12 +62,18 @@ def configure_threads(cfg: TrainConfig) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """RNG states in types `torch.load(weights_only=True)` accepts (no numpy arrays)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                    int(has_gauss), float(cached)],
+            "torch": torch.get_rng_state()}
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
 
 
@@ -162,7 +168,7 @@ class Checkpointer:
         path = self.path(stage)
         if path is None or not path.exists():
             return None
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
 
     def clear(self) -> None:
         if self.dir:
@@ -178,7 +184,7 @@ def load_model_weights(model: nn.Module, checkpoint: str | os.PathLike, stage: s
         if stage is None:
             raise ValueError("give the stage name when loading from a checkpoint folder")
         path = path / f"{stage}.pt"
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    payload = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(payload, dict) and "model" in payload:
         model.load_state_dict(payload["model"])
         return payload
@@ -249,11 +255,11 @@ def evaluate(model: nn.Module, val_pairs: Sequence[Pair], cfg: TrainConfig, size
     """Mean of each metric over the validation pairs, scored at `cfg.val_max_side`."""
     if not val_pairs:
         return {}
-    from .data import _resize_max_side
+    from fusion_ros.images.folders import resize_max_side
 
     totals: dict[str, list[float]] = {}
     for pair in val_pairs:
-        small = Pair(pair.name, _resize_max_side(pair.ir, cfg.val_max_side), _resize_max_side(pair.vis, cfg.val_max_side))
+        small = Pair(pair.name, resize_max_side(pair.ir, cfg.val_max_side), resize_max_side(pair.vis, cfg.val_max_side))
         fused = fuse_pair(model, small, size_multiple)
         h, w = fused.shape
         scores = score_images(to_uint8(small.ir[:h, :w]), to_uint8(small.vis[:h, :w]), to_uint8(fused), cfg.val_metrics)
@@ -315,101 +321,145 @@ def fit(
     `val_pairs` after each epoch. `epochs`/`batch_size`/`max_steps`/`lr` default to cfg's
     (cfg.steps caps steps). `state` maps names to objects with state_dict()/load_state_dict()
     that are checkpointed with the model (per-sample recipe memory)."""
-    hooks = hooks or TrainingHooks()
-    state = state or {}
     trainable = trainable or model
-    val_model = val_model or model
-    epochs = cfg.epochs if epochs is None else epochs
-    batch_size = cfg.batch_size if batch_size is None else batch_size
-    max_steps = cfg.steps if max_steps is None else max_steps
-    budget = budget or TimeBudget(cfg.max_minutes)
-    optimizer = optimizer or make_optimizer([p for p in trainable.parameters() if p.requires_grad], cfg, lr)
-    n = len(dataset)
-    steps_per_epoch = math.ceil(n / batch_size)
-    total_steps = epochs * steps_per_epoch
-    if max_steps:
-        total_steps = min(total_steps, int(max_steps))
-    schedule = make_schedule(optimizer, cfg, total_steps)
-    ckpt = Checkpointer(checkpoint_dir)
+    run = _StageRun(model=model, trainable=trainable, val_model=val_model or model, dataset=dataset,
+                    loss_fn=loss_fn, cfg=cfg, hooks=hooks or TrainingHooks(), stage=stage, state=state or {},
+                    ckpt=Checkpointer(checkpoint_dir), budget=budget or TimeBudget(cfg.max_minutes),
+                    batch_size=cfg.batch_size if batch_size is None else batch_size, size_multiple=size_multiple,
+                    val_pairs=val_pairs, resample_each_epoch=resample_each_epoch)
+    run.plan(cfg.epochs if epochs is None else epochs, cfg.steps if max_steps is None else max_steps,
+             optimizer or make_optimizer([p for p in trainable.parameters() if p.requires_grad], cfg, lr))
+    finished = run.resume()
+    if finished is not None:
+        return finished
+    return run.train()
 
-    step, start_step = 0, 0
-    val_metrics: dict[str, float] = {}
-    saved = ckpt.load(stage)
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
+
+@dataclass
+class _StageRun:
+    """The moving parts of one `fit` call, split along its steps: plan, resume, train, finish."""
+
+    model: nn.Module
+    trainable: nn.Module
+    val_model: nn.Module
+    dataset: PatchDataset
+    loss_fn: LossFn
+    cfg: TrainConfig
+    hooks: TrainingHooks
+    stage: str
+    state: dict[str, Stateful]
+    ckpt: Checkpointer
+    budget: TimeBudget
+    batch_size: int
+    size_multiple: int
+    val_pairs: Sequence[Pair]
+    resample_each_epoch: bool
+    step: int = 0
+    start_step: int = 0
+    epoch: int = 0
+    val_metrics: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+    curve: list[tuple[int, float]] = field(default_factory=list)
+
+    def plan(self, epochs: int, max_steps: int | None, optimizer: torch.optim.Optimizer) -> None:
+        self.epochs, self.optimizer = epochs, optimizer
+        self.n = len(self.dataset)
+        self.steps_per_epoch = math.ceil(self.n / self.batch_size)
+        self.total_steps = epochs * self.steps_per_epoch
+        if max_steps:
+            self.total_steps = min(self.total_steps, int(max_steps))
+        self.schedule = make_schedule(optimizer, self.cfg, self.total_steps)
+
+    def resume(self) -> FitResult | None:
+        """Load the stage checkpoint if there is one; a finished stage's result, else None."""
+        saved = self.ckpt.load(self.stage)
+        if saved is None:
+            return None
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.schedule.load_state_dict(saved["schedule"])
         set_rng_state(saved["rng"])
-        for key, obj in state.items():
+        for key, obj in self.state.items():
             if key in saved.get("state", {}):
                 obj.load_state_dict(saved["state"][key])
-        step = start_step = int(saved["step"])
-        val_metrics = dict(saved.get("val_metrics", {}))
-        if saved.get("done"):
-            return FitResult(stage, step, saved.get("total_steps", step), saved.get("epochs_done", 0), False, 0.0,
-                             resumed_from=step, last_losses=saved.get("last_losses", {}), val_metrics=val_metrics)
+        self.step = self.start_step = int(saved["step"])
+        self.val_metrics = dict(saved.get("val_metrics", {}))
+        if not saved.get("done"):
+            return None
+        return FitResult(self.stage, self.step, saved.get("total_steps", self.step), saved.get("epochs_done", 0),
+                         False, 0.0, resumed_from=self.step, last_losses=saved.get("last_losses", {}),
+                         val_metrics=self.val_metrics)
 
-    def save(done: bool, epochs_done: int, last: dict[str, float]) -> None:
-        ckpt.save(stage, {
-            "stage": stage, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict(), "rng": rng_state(), "step": step, "total_steps": total_steps,
-            "epochs_done": epochs_done, "done": done, "last_losses": last, "val_metrics": val_metrics,
-            "state": {k: obj.state_dict() for k, obj in state.items()}, "config": cfg.to_dict(),
+    def save(self, done: bool) -> None:
+        self.ckpt.save(self.stage, {
+            "stage": self.stage, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "rng": rng_state(), "step": self.step,
+            "total_steps": self.total_steps, "epochs_done": self.epoch, "done": done, "last_losses": self.last,
+            "val_metrics": self.val_metrics, "state": {k: obj.state_dict() for k, obj in self.state.items()},
+            "config": self.cfg.to_dict(),
         })
 
-    hooks.on_stage(stage, {"total_steps": total_steps, "steps_per_epoch": steps_per_epoch, "epochs": epochs,
-                           "start_step": start_step, "samples": n, "batch_size": batch_size})
-    t0 = time.monotonic()
-    trainable.train()
-    last: dict[str, float] = {}
-    curve: list[tuple[int, float]] = []
-    stopped = False
-    epoch = step // steps_per_epoch
-    while step < total_steps and not stopped:
-        if resample_each_epoch:
-            dataset.resample(epoch)
-        batches = epoch_batches(n, batch_size, cfg.seed, epoch)
-        for b in range(step - epoch * steps_per_epoch, steps_per_epoch):
-            if step >= total_steps:
+    def one_step(self, idx: np.ndarray) -> None:
+        """Forward, backward, optimiser and schedule step on one batch; hooks and checkpoints."""
+        cfg = self.cfg
+        batch = patch_batch(self.dataset, idx)
+        loss, terms, fused = self.loss_fn(batch, torch.as_tensor(idx, dtype=torch.long), self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            nn.utils.clip_grad_norm_(self.trainable.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self.schedule.step()
+        self.step += 1
+        self.last = {"total": float(loss.detach()), **{k: float(v) for k, v in terms.items()},
+                     "lr": float(self.optimizer.param_groups[0]["lr"])}
+        if self.step % max(1, cfg.log_every) == 0 or self.step == self.total_steps:
+            self.hooks.on_step(self.step, self.last)
+            self.curve.append((self.step, self.last["total"]))
+        if cfg.sample_every and (self.step % cfg.sample_every == 0 or self.step == 1):
+            f = fused.detach()
+            self.hooks.on_sample(self.step, batch[0, 0].numpy(), batch[0, 1].numpy(), f[0, 0].clamp(0, 1).numpy())
+        if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+            self.save(False)
+
+    def run_epoch(self) -> bool:
+        """The rest of the current epoch; False when stopped (hooks or time budget) or the step
+        cap fell mid-epoch, True when the epoch was completed (then validated and saved)."""
+        if self.resample_each_epoch:
+            self.dataset.resample(self.epoch)
+        batches = epoch_batches(self.n, self.batch_size, self.cfg.seed, self.epoch)
+        for b in range(self.step - self.epoch * self.steps_per_epoch, self.steps_per_epoch):
+            if self.step >= self.total_steps:
+                return False
+            if self.hooks.should_stop() or self.budget.expired():
+                self.stopped = True
+                return False
+            self.one_step(batches[b])
+        self.epoch += 1
+        if self.cfg.validate_every_epoch and self.val_pairs:
+            self.val_metrics = evaluate(self.val_model, self.val_pairs, self.cfg, self.size_multiple)
+        self.hooks.on_epoch_end(self.epoch, self.val_metrics)
+        if self.step < self.total_steps:
+            self.save(False)
+        return True
+
+    def train(self) -> FitResult:
+        self.hooks.on_stage(self.stage, {"total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch,
+                                         "epochs": self.epochs, "start_step": self.start_step, "samples": self.n,
+                                         "batch_size": self.batch_size})
+        t0 = time.monotonic()
+        self.trainable.train()
+        self.stopped = False
+        self.epoch = self.step // self.steps_per_epoch
+        while self.step < self.total_steps:
+            if not self.run_epoch():
+                if not self.stopped:  # total_steps reached mid-epoch
+                    self.epoch += 1 if self.step % self.steps_per_epoch == 0 else 0
                 break
-            if hooks.should_stop() or budget.expired():
-                stopped = True
-                break
-            idx = batches[b]
-            batch = patch_batch(dataset, idx)
-            loss, terms, fused = loss_fn(batch, torch.as_tensor(idx, dtype=torch.long), step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(trainable.parameters(), cfg.grad_clip)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            last = {"total": float(loss.detach()), **{k: float(v) for k, v in terms.items()},
-                    "lr": float(optimizer.param_groups[0]["lr"])}
-            if step % max(1, cfg.log_every) == 0 or step == total_steps:
-                hooks.on_step(step, last)
-                curve.append((step, last["total"]))
-            if cfg.sample_every and (step % cfg.sample_every == 0 or step == 1):
-                f = fused.detach()
-                hooks.on_sample(step, batch[0, 0].numpy(), batch[0, 1].numpy(), f[0, 0].clamp(0, 1).numpy())
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                save(False, epoch, last)
-        else:
-            epoch += 1
-            if cfg.validate_every_epoch and val_pairs:
-                val_metrics = evaluate(val_model, val_pairs, cfg, size_multiple)
-            hooks.on_epoch_end(epoch, val_metrics)
-            if step < total_steps:
-                save(False, epoch, last)
-            continue
-        # inner loop broke: either total_steps reached mid-epoch or a stop
-        if not stopped:
-            epoch += 1 if step % steps_per_epoch == 0 else 0
-        break
-    done = not stopped
-    if val_pairs and step > start_step and (stopped or not val_metrics or step % steps_per_epoch != 0):
-        val_metrics = evaluate(val_model, val_pairs, cfg, size_multiple)  # metrics of the final weights
-    save(done, epoch, last)
-    return FitResult(stage, step, total_steps, epoch, stopped, time.monotonic() - t0, resumed_from=start_step,
-                     last_losses=last, val_metrics=val_metrics, loss_curve=curve)
+        if self.val_pairs and self.step > self.start_step and (
+                self.stopped or not self.val_metrics or self.step % self.steps_per_epoch != 0):
+            self.val_metrics = evaluate(self.val_model, self.val_pairs, self.cfg, self.size_multiple)  # final weights
+        self.save(not self.stopped)
+        return FitResult(self.stage, self.step, self.total_steps, self.epoch, self.stopped, time.monotonic() - t0,
+                         resumed_from=self.start_step, last_losses=self.last, val_metrics=self.val_metrics,
+                         loss_curve=self.curve)

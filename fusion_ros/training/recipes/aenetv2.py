@@ -13,8 +13,12 @@ sample, the best fused image it can find and trains the network towards it:
 3. **Target memory** (`TargetMemory`) - per sample id (the dataset's patches are fixed for the whole
    run), O is replaced whenever a later candidate scores higher. Later candidates are the
    network's own outputs: every `refresh_every` steps from stage 2 on, the outputs of the current
-   batch are scored and kept where they beat the stored target (the paper's "replaced when a
-   later candidate scores higher"; the network can exceed every classic method on some patches).
+   batch are scored and kept where they beat the stored target (our reading of the paper's target
+   update, in our words; the network can exceed every classic method on some patches).
+
+The paper does not give its candidate pool or its quality evaluator in a form we can rebuild: the
+pool (1.) and the selection measure (2.) are our own choices, as is the positive-sample term's form
+(4.). The middle block R is the `middle` setting (the paper's replaceable block).
 4. **Loss** = similarity to O + a positive-sample term:
        L_sim = (1 - SSIM(F, O)) + L1(F, O)
        L_pos = d(F, O) / (d(F, N) + eps),  d(X, Y) = L1(X, Y) + L1(|grad X|, |grad Y|)  (Sobel)
@@ -37,7 +41,9 @@ defaults), quality_cap (1.2), stage1_epochs (1), stage2_epochs (10 * stage1_epoc
 stage1_lr (cfg.lr = 1e-3), stage2_lr (stage1_lr / 10), w_pos (0.1), pos_eps (0.01),
 refresh (true), refresh_every (4 steps), refresh_from_stage (2), extra_sources ([]: more pair
 sources, e.g. mri_ct, for AE-Netv2's multi-task use; appended to the training pairs), channels_last
-(true: NHWC tensors during training, ~1.5x faster group convolutions on CPU; same weights).
+(true: NHWC tensors during training, ~1.5x faster group convolutions on CPU; same weights), middle
+("gcb": the paper's replaceable block R, one of `fusion_ros.models.aenetv2.MIDDLE_BLOCKS`: gcb, conv,
+dsconv, fire, fire_gcb).
 """
 from __future__ import annotations
 
@@ -52,6 +58,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fusion_ros.models import build_model, count_parameters, get_spec
+from fusion_ros.models.aenetv2 import MIDDLE_BLOCKS, aenetv2
 
 from ..classic import CLASSIC_METHODS, fuse_all
 from ..config import TrainConfig
@@ -65,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "pool": list(CLASSIC_METHODS), "quality_weights": dict(DEFAULT_WEIGHTS), "quality_cap": 1.2,
     "stage1_epochs": 1, "stage2_epochs": None, "stage1_lr": None, "stage2_lr": None,
     "w_pos": 0.1, "pos_eps": 0.01, "refresh": True, "refresh_every": 4, "refresh_from_stage": 2,
-    "extra_sources": [], "channels_last": True,
+    "extra_sources": [], "channels_last": True, "middle": "gcb",
 }
 
 
@@ -81,6 +88,8 @@ def recipe_settings(cfg: TrainConfig) -> dict[str, Any]:
     unknown_methods = set(s["pool"]) - set(CLASSIC_METHODS)
     if unknown_methods:
         raise ValueError(f"unknown classic methods in pool: {sorted(unknown_methods)}")
+    if s["middle"] not in MIDDLE_BLOCKS:
+        raise ValueError(f"unknown AE-Netv2 middle block {s['middle']!r}; choose one of {MIDDLE_BLOCKS}")
     return s
 
 
@@ -182,7 +191,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
           checkpoint_dir: Path | None) -> tuple[nn.Module, dict]:
     s = recipe_settings(cfg)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model)
+    model = aenetv2(middle=s["middle"]) if cfg.model == "aenetv2" else build_model(cfg.model)
     fmt = torch.channels_last if s["channels_last"] else torch.contiguous_format
     model = model.to(memory_format=fmt)
     multiple = get_spec(cfg.model).size_multiple
@@ -199,6 +208,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
                               "outputs), SSIM + L1 similarity + contrastive positive-sample term, "
                               "two-stage lr (1:10 epochs)",
         "settings": s, "parameters": count_parameters(model), "stages": [],
+        "architecture": f"AE-Netv2, middle block R = {s['middle']}",
         "patches": {"pairs": len(pairs), "per_pair": cfg.patches_per_pair, "total": len(dataset), "crop": cfg.crop},
     }
 

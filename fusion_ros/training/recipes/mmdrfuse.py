@@ -1,38 +1,43 @@
 """MMDRFuse recipe (Deng et al., ACM MM 2024): teacher -> digestible distillation -> 113-param student.
 
-Stage 1, "teacher" (`mmdrfuse_teacher`), Adam, trained with
-    L_teacher = L_comp + L_refresh
+Stage 1, "teacher" (`teacher`: compact = registry `mmdrfuse_teacher`, dense = the authors' size,
+`fusion_ros.training.teachers`), Adam, trained with
+    L_teacher = L_comp(teacher weights) + L_refresh
 Stage 2, "student" (`mmdrfuse`), Adam, teacher frozen, trained with
-    L_student = theta * L_distill + lambda * L_comp + L_refresh
+    L_student = theta * L_distill + lambda * L_comp(student weights) + L_refresh
 
-- Comprehensive loss  L_comp = w_int * L1(O, max(IR, VIS))
-                             + w_grad * L1(|grad O|, max(|grad IR|, |grad VIS|))      (Sobel)
-                             + w_per * P(O; max(phi(IR), phi(VIS)))  over five feature layers,
-  phi = VGG-19 (local weights: cfg.extra["vgg19_weights"], `--vgg19-weights` or $FUSION_ROS_VGG19)
-  or the documented filter-bank substitute (`fusion_ros.training.perception`).
+- Comprehensive loss  L_comp = w_int * L1(O, max(IR, VIS)) + w_grad * L_grad + w_per * P(O; max(phi(IR), phi(VIS)))
+  over five feature layers; L_grad = L1(|grad O|, max(|grad IR|, |grad VIS|)) (Sobel, grad_loss
+  max_l1, ours) or ||lap O - lap max(IR, VIS)||^2 (grad_loss mse: the paper's term with the authors'
+  operator). The paper weighs per stage: teacher w_per 2 / w_grad 0.1, student 0.5 / 0.05
+  (teacher_w_per / teacher_w_grad; None = the student's). phi = VGG-19 (local weights:
+  cfg.extra["vgg19_weights"], `--vgg19-weights` or $FUSION_ROS_VGG19) or the documented
+  filter-bank substitute (`fusion_ros.training.perception`).
 - Dynamic refresh (`fusion_ros.training.refresh`): per training sample (a fixed patch; the dataset
   keeps the same patches all run) the best historical output by SSIM and by GMSD, each stage with
-  its own memory, pulling the output back towards them with adaptive gap coefficients.
-- Digestible distillation  L_distill = w_feat * ||A(f_s) - A(f_t)||^2 + w_resp * L1(O_s, O_t), with
-  A the spatial attention map of the 4-channel layer (sum_c |f|^p, vectorised, L2-normalised).
+  its own memory; the SSIM gap pulls deep features + L1, the GMSD gap shallow features + gradient
+  (refresh_deep / refresh_shallow layers, refresh_gap raw = the paper's 10 x gap, normalised = ours).
+- Digestible distillation L_distill = w_feat * D_feat + w_resp * D_resp at the 4-channel layer and
+  the output: distill digestible = the paper's Eq. 1 for both (sum over channels, vectorised,
+  L2-normalised, squared distance); distill attention (ours, earlier default) = sum_c |f|^p
+  attention maps for the features and a plain L1 for the response.
 
-The paper: teacher 8 epochs batch 36, student 10 epochs batch 26, 200 LLVIP pairs -> 16,000
-patches, on a GPU. Ours on a 2-core CPU (see configs/mmdrfuse_default.yaml): the 28 training pairs
-of llvip/train (4 held out for validation), resized to 640 px wide, `patches_per_pair` fixed
-patches each (192 -> 5,376 patches of 48x48), same epochs and batch sizes; the whole run is capped by
-`max_minutes` (the teacher gets `teacher_time_fraction` of it).
+configs/mmdrfuse_paper.yaml sets the paper's choices; configs/mmdrfuse_default.yaml is the shipped
+recipe, which differs where validation said so (docs/TRAINING.md has the numbers). The whole run
+is capped by `max_minutes` (the teacher gets `teacher_time_fraction` of it).
 
-cfg.extra keys (defaults): teacher_epochs (8), teacher_batch (36), teacher_lr (cfg.lr),
-student_epochs (10), student_batch (26), student_lr (cfg.lr), w_int (1.0), w_grad (2.0),
-w_per (0.2), lambda (1.0), theta (1.0), w_feat (1.0), w_resp (1.0), attention_p (2.0),
-refresh (true), refresh_weight (1.0), refresh_kappa (10.0), refresh_warmup_epochs (1: no refresh
-loss while the memory fills in the first epoch), vgg19_weights (null), teacher_checkpoint (null: a
-teacher.pt checkpoint or state_dict to reuse instead of training one), teacher_time_fraction (0.6),
-cache_teacher (true: the frozen teacher's outputs on the fixed patches are computed once),
-student_inits (1: with K > 1, K student initialisations each train `student_init_steps` steps on
-the same batches with theta * L_distill + lambda * L_comp and the one with the lowest loss over the
-second half is trained for real; uses training data only; a 113-parameter ReLU network's outcome
-depends on its initialisation).
+cfg.extra keys (defaults): teacher (compact), teacher_epochs (8), teacher_batch (36), teacher_lr
+(cfg.lr), student_epochs (10), student_batch (26), student_lr (cfg.lr), w_int (1.0), w_grad (2.0),
+w_per (0.2), teacher_w_grad / teacher_w_per (None), grad_loss (max_l1), lambda (1.0), theta (1.0),
+distill (attention), w_feat (1.0), w_resp (1.0), attention_p (2.0), refresh (true), refresh_weight
+(1.0), refresh_kappa (10.0), refresh_gap (normalised), refresh_grad (l1), refresh_deep ([2, 3, 4]),
+refresh_shallow ([0, 1]), refresh_warmup_epochs (1: no refresh loss while the memory fills in the
+first epoch), vgg19_weights (null), teacher_checkpoint (null: a teacher.pt checkpoint or state_dict
+to reuse instead of training one), teacher_time_fraction (0.6), cache_teacher (true: the frozen
+teacher's outputs on the fixed patches are computed once), student_inits (1: with K > 1, K student
+initialisations each train `student_init_steps` steps on the same batches with theta * L_distill +
+lambda * L_comp and the one with the lowest loss over the second half is trained for real; uses
+training data only; a 113-parameter ReLU network's outcome depends on its initialisation).
 """
 from __future__ import annotations
 
@@ -48,17 +53,23 @@ from fusion_ros.models import build_model, count_parameters
 from ..config import TrainConfig
 from ..data import Pair, PatchDataset
 from ..hooks import TrainingHooks
-from ..losses import attention_distill_loss, intensity_loss, max_gradient_loss
+from ..losses import attention_distill_loss, digestible_loss, gradient_mse_loss, intensity_loss, max_gradient_loss
 from ..perception import ALL_LAYERS, make_perception, max_features, perception_loss
 from ..refresh import RefreshMemory
+from ..teachers import build_teacher
 from ..trainer import TimeBudget, epoch_batches, fit, load_model_weights, patch_batch
 
 DEFAULTS: dict[str, Any] = {
     "teacher_epochs": 8, "teacher_batch": 36, "teacher_lr": None,
     "student_epochs": 10, "student_batch": 26, "student_lr": None,
     "w_int": 1.0, "w_grad": 2.0, "w_per": 0.2, "lambda": 1.0, "theta": 1.0,
+    "teacher_w_grad": None, "teacher_w_per": None,  # None = w_grad / w_per (the paper weighs them per stage)
+    "grad_loss": "max_l1",  # max_l1: L1(|grad O|, max |grad|) (Sobel); mse: ||lap O - lap max(IR, VIS)||^2 (paper)
+    "teacher": "compact",  # compact (17K params, registry mmdrfuse_teacher) | dense (the authors' ~0.56M)
+    "distill": "attention",  # attention: |f|^p maps + L1 response; digestible: Eq. 1 for features and response
     "w_feat": 1.0, "w_resp": 1.0, "attention_p": 2.0,
     "refresh": True, "refresh_weight": 1.0, "refresh_kappa": 10.0, "refresh_warmup_epochs": 1,
+    "refresh_gap": "normalised", "refresh_grad": "l1", "refresh_deep": [2, 3, 4], "refresh_shallow": [0, 1],
     "vgg19_weights": None, "teacher_checkpoint": None, "teacher_time_fraction": 0.6, "cache_teacher": True,
     "student_inits": 1, "student_init_steps": 200,
 }
@@ -71,6 +82,10 @@ def recipe_settings(cfg: TrainConfig) -> dict[str, Any]:
     s = {**DEFAULTS, **cfg.extra}
     s["teacher_lr"] = s["teacher_lr"] or cfg.lr
     s["student_lr"] = s["student_lr"] or cfg.lr
+    s["teacher_w_grad"] = s["w_grad"] if s["teacher_w_grad"] is None else s["teacher_w_grad"]
+    s["teacher_w_per"] = s["w_per"] if s["teacher_w_per"] is None else s["teacher_w_per"]
+    if s["grad_loss"] not in ("max_l1", "mse") or s["distill"] not in ("attention", "digestible"):
+        raise ValueError("mmdrfuse: grad_loss must be max_l1|mse and distill attention|digestible")
     return s
 
 
@@ -78,13 +93,15 @@ class ComprehensiveLoss(nn.Module):
     """w_int * L_int + w_grad * L_grad + w_per * L_per; also returns O's perception features so the
     refresh loss can reuse them."""
 
-    def __init__(self, extractor: nn.Module, w_int: float, w_grad: float, w_per: float) -> None:
+    def __init__(self, extractor: nn.Module, w_int: float, w_grad: float, w_per: float,
+                 grad_loss: str = "max_l1") -> None:
         super().__init__()
         self.extractor, self.w_int, self.w_grad, self.w_per = extractor, w_int, w_grad, w_per
+        self.grad_fn = max_gradient_loss if grad_loss == "max_l1" else gradient_mse_loss
 
     def forward(self, o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor):
         li = intensity_loss(o, ir, vis)
-        lg = max_gradient_loss(o, ir, vis)
+        lg = self.grad_fn(o, ir, vis)
         o_feats = self.extractor(o)
         with torch.no_grad():
             target = max_features(self.extractor(ir), self.extractor(vis))
@@ -92,6 +109,14 @@ class ComprehensiveLoss(nn.Module):
         total = self.w_int * li + self.w_grad * lg + self.w_per * lp
         terms = {"intensity": float(li.detach()), "gradient": float(lg.detach()), "perception": float(lp.detach())}
         return total, terms, o_feats, target
+
+
+def _make_memory(s: dict[str, Any], n: int, crop: int) -> RefreshMemory | None:
+    if not s["refresh"]:
+        return None
+    return RefreshMemory(n, crop, s["refresh_kappa"], deep_layers=s["refresh_deep"],
+                         shallow_layers=s["refresh_shallow"], gap=s["refresh_gap"],
+                         grad="l1" if s["refresh_grad"] == "l1" else "mse")
 
 
 def _refresh_term(memory: RefreshMemory | None, s: dict[str, Any], steps_per_epoch: int, step: int,
@@ -131,34 +156,35 @@ class TeacherCache:
         return self.feat[indices].float(), self.out[indices].float()
 
 
+def _stage_val(cfg: TrainConfig, val_pairs: list[Pair]) -> list[Pair]:
+    """Pairs a stage validates on: all of them with validate_every_epoch, else none (the runner
+    scores the final student on every validation set once; scoring each stage's end again costs
+    minutes on a busy CPU)."""
+    return list(val_pairs) if cfg.validate_every_epoch else []
+
+
 def _steps_per_epoch(n: int, batch: int) -> int:
     return -(-n // batch)
 
 
-def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hooks: TrainingHooks,
-          checkpoint_dir: Path | None) -> tuple[nn.Module, dict]:
-    s = recipe_settings(cfg)
-    torch.manual_seed(cfg.seed)
-    extractor = make_perception(s["vgg19_weights"])
-    comp = ComprehensiveLoss(extractor, s["w_int"], s["w_grad"], s["w_per"])
-    budget = TimeBudget(cfg.max_minutes)
-    summary: dict[str, Any] = {
-        "recipe_description": "MMDRFuse: teacher (comprehensive loss + dynamic refresh) -> digestible "
-                              "distillation (attention maps at the 4-channel layer + response) -> student",
-        "perception": extractor.describe(),
-        "settings": s,
-        "stages": [],
-    }
+def _distill_terms(s: dict[str, Any], f_s, o_s, f_t, o_t) -> tuple[torch.Tensor, torch.Tensor]:
+    """(feature term, response term) of the digestible distillation (see module docstring)."""
+    if s["distill"] == "digestible":
+        return digestible_loss(f_s, f_t), digestible_loss(o_s, o_t)
+    return attention_distill_loss(f_s, f_t, s["attention_p"]), F.l1_loss(o_s, o_t)
 
-    # ---------------- stage 1: teacher ----------------
-    teacher = build_model("mmdrfuse_teacher")
-    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
-                           photometric=cfg.photometric)
+
+def _train_teacher(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, extractor: nn.Module,
+                   val_pairs: list[Pair], hooks: TrainingHooks, checkpoint_dir: Path | None,
+                   budget: TimeBudget, summary: dict[str, Any]) -> nn.Module:
+    """Stage 1: the teacher with L_comp (teacher weights) + L_refresh, or a reused checkpoint."""
+    teacher = build_teacher(s["teacher"])
     if s["teacher_checkpoint"]:
         load_model_weights(teacher, s["teacher_checkpoint"], stage="teacher")
         summary["teacher"] = {"reused": str(s["teacher_checkpoint"])}
     else:
-        t_mem = RefreshMemory(len(dataset), cfg.crop, s["refresh_kappa"]) if s["refresh"] else None
+        comp = ComprehensiveLoss(extractor, s["w_int"], s["teacher_w_grad"], s["teacher_w_per"], s["grad_loss"])
+        t_mem = _make_memory(s, len(dataset), cfg.crop)
         t_spe = _steps_per_epoch(len(dataset), s["teacher_batch"])
 
         def teacher_loss(batch, indices, step):
@@ -170,15 +196,21 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
 
         t_res = fit(teacher, dataset, teacher_loss, cfg, hooks, checkpoint_dir, stage="teacher",
                     epochs=s["teacher_epochs"], batch_size=s["teacher_batch"], lr=s["teacher_lr"],
-                    val_pairs=val_pairs, budget=budget.share(s["teacher_time_fraction"]),
+                    val_pairs=_stage_val(cfg, val_pairs), budget=budget.share(s["teacher_time_fraction"]),
                     state={"refresh": t_mem} if t_mem else None)
         summary["stages"].append({**t_res.summary(), "parameters": count_parameters(teacher),
-                                  "refresh": _memory_stats(t_mem)})
+                                  "architecture": s["teacher"], "refresh": _memory_stats(t_mem)})
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
+    return teacher
 
-    # ---------------- stage 2: student ----------------
+
+def _train_student(cfg: TrainConfig, s: dict[str, Any], dataset: PatchDataset, extractor: nn.Module,
+                   teacher: nn.Module, val_pairs: list[Pair], hooks: TrainingHooks, checkpoint_dir: Path | None,
+                   budget: TimeBudget, summary: dict[str, Any]) -> nn.Module:
+    """Stage 2: the student with theta * L_distill + lambda * L_comp (student weights) + L_refresh."""
+    comp = ComprehensiveLoss(extractor, s["w_int"], s["w_grad"], s["w_per"], s["grad_loss"])
     cache = TeacherCache(len(dataset), cfg.crop) if s["cache_teacher"] else None
 
     def teacher_outputs(batch, indices):
@@ -191,8 +223,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         ir, vis = batch[:, 0:1], batch[:, 1:2]
         f_t, o_t = teacher_outputs(batch, indices)
         f_s, o_s = student_net.forward_features(batch)
-        l_feat = attention_distill_loss(f_s, f_t, s["attention_p"])
-        l_resp = F.l1_loss(o_s, o_t)
+        l_feat, l_resp = _distill_terms(s, f_s, o_s, f_t, o_t)
         lc, terms, o_feats, target = comp(o_s, ir, vis)
         loss = s["theta"] * (s["w_feat"] * l_feat + s["w_resp"] * l_resp) + s["lambda"] * lc
         return loss, {"distill_feature": float(l_feat.detach()), "distill_response": float(l_resp.detach()),
@@ -201,7 +232,7 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
     seed = _pick_student_seed(dataset, distill_and_comp, s, cfg, summary)
     torch.manual_seed(seed)  # the same student init whether the teacher was trained here or reused
     student = build_model("mmdrfuse")
-    s_mem = RefreshMemory(len(dataset), cfg.crop, s["refresh_kappa"]) if s["refresh"] else None
+    s_mem = _make_memory(s, len(dataset), cfg.crop)
     s_spe = _steps_per_epoch(len(dataset), s["student_batch"])
 
     def student_loss(batch, indices, step):
@@ -212,19 +243,47 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
 
     s_res = fit(student, dataset, student_loss, cfg, hooks, checkpoint_dir, stage="student",
                 epochs=s["student_epochs"], batch_size=s["student_batch"], lr=s["student_lr"],
-                val_pairs=val_pairs, budget=budget, state={"refresh": s_mem} if s_mem else None,
+                val_pairs=_stage_val(cfg, val_pairs), budget=budget, state={"refresh": s_mem} if s_mem else None,
                 trainable=student)
     summary["stages"].append({**s_res.summary(), "parameters": count_parameters(student),
                               "refresh": _memory_stats(s_mem)})
-    summary["stopped_early"] = any(st.get("stopped_early") for st in summary["stages"])
     summary["val_metrics"] = s_res.val_metrics
+    student.eval()
+    return student
+
+
+def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hooks: TrainingHooks,
+          checkpoint_dir: Path | None) -> tuple[nn.Module, dict]:
+    s = recipe_settings(cfg)
+    torch.manual_seed(cfg.seed)
+    extractor = make_perception(s["vgg19_weights"])
+    budget = TimeBudget(cfg.max_minutes)
+    summary: dict[str, Any] = {
+        "recipe_description": "MMDRFuse: teacher (comprehensive loss + dynamic refresh) -> digestible "
+                              "distillation (4-channel layer + response) -> student",
+        "perception": extractor.describe(),
+        "settings": s,
+        "stages": [],
+    }
+    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
+                           photometric=cfg.photometric)
+    teacher = _train_teacher(cfg, s, dataset, extractor, val_pairs, hooks, checkpoint_dir, budget, summary)
+    student = _train_student(cfg, s, dataset, extractor, teacher, val_pairs, hooks, checkpoint_dir, budget, summary)
+    summary["stopped_early"] = any(st.get("stopped_early") for st in summary["stages"])
     summary["teacher_val_metrics"] = summary["stages"][0]["val_metrics"] if len(summary["stages"]) > 1 else {}
     summary["patches"] = {"pairs": len(train_pairs), "per_pair": cfg.patches_per_pair, "total": len(dataset),
-                          "crop": cfg.crop, "max_side": cfg.max_side}
-    student.eval()
+                          "crop": cfg.crop, "max_side": cfg.max_side,
+                          "per_source": _patches_per_source(dataset)}
     if checkpoint_dir is not None:
         torch.save(teacher.state_dict(), Path(checkpoint_dir) / "teacher_weights.pth")
     return student, summary
+
+
+def _patches_per_source(dataset: PatchDataset) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for pair, count in zip(dataset.pairs, dataset._counts):
+        out[pair.source or "train"] = out.get(pair.source or "train", 0) + int(count)
+    return out
 
 
 def _pick_student_seed(dataset: PatchDataset, loss_fn, s: dict[str, Any], cfg: TrainConfig,
