@@ -2,28 +2,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-COLCON = shutil.which("colcon") or str(Path(sys.executable).with_name("colcon"))
+from colcon_helpers import REPO, colcon_install
 
 
 @pytest.fixture(scope="module")
 def install(tmp_path_factory) -> Path:
-    if not Path(COLCON).exists():
-        pytest.skip("colcon is not installed (pip install colcon-core colcon-ros colcon-python-setup-py)")
-    ws = tmp_path_factory.mktemp("ws")
-    result = subprocess.run(
-        [COLCON, "--log-base", str(ws / "log"), "build", "--base-paths", str(REPO),
-         "--build-base", str(ws / "build"), "--install-base", str(ws / "install")],
-        cwd=ws, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return ws / "install" / "fusion_ros"
+    return colcon_install(tmp_path_factory.mktemp("ws"))
 
 
 def test_executables_installed_where_ros2_run_looks(install: Path) -> None:
