@@ -89,7 +89,8 @@ def generate_launch_description():
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
                 "input_transport": ParameterValue(LaunchConfiguration("input_transport"),
                                                   value_type=str),
-                "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"), value_type=bool),
+                "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"),
+                                               value_type=bool),
             },
         ],
         remappings=[
@@ -97,8 +98,10 @@ def generate_launch_description():
             ("visible/camera_info", LaunchConfiguration("visible_info_topic")),
             ("thermal/image_raw", LaunchConfiguration("thermal_topic")),
             # image_transport naming: input_transport=compressed subscribes to <topic>/compressed
-            ("visible/image_raw/compressed", [LaunchConfiguration("visible_topic"), "/compressed"]),
-            ("thermal/image_raw/compressed", [LaunchConfiguration("thermal_topic"), "/compressed"]),
+            ("visible/image_raw/compressed",
+             [LaunchConfiguration("visible_topic"), "/compressed"]),
+            ("thermal/image_raw/compressed",
+             [LaunchConfiguration("thermal_topic"), "/compressed"]),
         ],
     )
     rviz = OpaqueFunction(function=_rviz, condition=IfCondition(LaunchConfiguration("rviz")))

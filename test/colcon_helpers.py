@@ -17,7 +17,8 @@ COLCON = shutil.which("colcon") or str(Path(sys.executable).with_name("colcon"))
 def colcon_install(ws: Path) -> Path:
     """Build the package in ``ws``; returns ``ws/install/fusion_ros``. Skips without colcon."""
     if not Path(COLCON).exists():
-        pytest.skip("colcon is not installed (pip install colcon-core colcon-ros colcon-python-setup-py)")
+        pytest.skip("colcon is not installed "
+                    "(pip install colcon-core colcon-ros colcon-python-setup-py)")
     result = subprocess.run(
         [COLCON, "--log-base", str(ws / "log"), "build", "--base-paths", str(REPO),
          "--build-base", str(ws / "build"), "--install-base", str(ws / "install")],
@@ -32,6 +33,7 @@ def install_env(install: Path, *prefixes: Path, **extra: str) -> Dict[str, str]:
     site = next((install / "lib").glob("python3*/site-packages"))
     ament = [str(p) for p in (install, *prefixes)] + [sys.prefix]
     env = dict(os.environ, PYTHONPATH=str(site), AMENT_PREFIX_PATH=os.pathsep.join(ament),
-               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+               PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                     os.environ.get("PATH", "")]))
     env.update(extra)
     return env

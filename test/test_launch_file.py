@@ -193,7 +193,8 @@ def test_rviz_config():
     data = yaml.safe_load(RVIZ.read_text())
     manager = data["Visualization Manager"]
     assert manager["Global Options"]["Fixed Frame"] == "camera_visible_optical_frame"
-    images = {d["Name"]: d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/Image"}
+    images = {d["Name"]: d for d in manager["Displays"]
+              if d["Class"] == "rviz_default_plugins/Image"}
     assert {name: d["Topic"]["Value"] for name, d in images.items()} == DISPLAY_TOPICS
     demo = (ROOT / "fusion_ros/nodes/demo_source_node.py")
     if demo.exists():
@@ -204,12 +205,14 @@ def test_rviz_config():
     ("", {}, "auto",
      ["/visible/image_raw", "/thermal/image_raw", "/fused/image_raw"], "Best Effort"),
     ("drone1", {"visible/image_raw": "/camera/color/image_raw"}, "reliable",
-     ["/camera/color/image_raw", "/drone1/thermal/image_raw", "/drone1/fused/image_raw"], "Reliable"),
+     ["/camera/color/image_raw", "/drone1/thermal/image_raw", "/drone1/fused/image_raw"],
+     "Reliable"),
     ("/fleet/drone2", {"thermal/image_raw": "boson/image_raw"}, "best_effort",
      ["/fleet/drone2/visible/image_raw", "/fleet/drone2/boson/image_raw",
       "/fleet/drone2/fused/image_raw"], "Best Effort"),
 ])
-def test_rviz_config_generated_for_the_launch(namespace, remaps, reliability, expected, camera_qos):
+def test_rviz_config_generated_for_the_launch(namespace, remaps, reliability, expected,
+                                              camera_qos):
     path = write_rviz_config(str(RVIZ), namespace, remaps, reliability)
     try:
         data = yaml.safe_load(path.read_text())

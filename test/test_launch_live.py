@@ -21,7 +21,7 @@ import yaml
 from colcon_helpers import colcon_install, install_env
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("ros2launch") is None or importlib.util.find_spec("launch_ros") is None,
+    any(importlib.util.find_spec(m) is None for m in ("ros2launch", "launch_ros")),
     reason="ros2launch/launch_ros not installed (make .venv/.dev installs them from "
            "../shared/ros2-cli-wheels where that folder exists)")
 
@@ -116,8 +116,8 @@ def test_node_subscribes_to_the_namespaced_and_remapped_topics(launched: Launche
         node = rclpy.create_node(f"launch_probe_{launched.namespace}", context=context)
         try:
             ns = launched.namespace
-            _wait_for_subscribers(node, [launched.camera, f"/{ns}/thermal/image_raw",
-                                         f"/{ns}/visible/camera_info"], launched.proc, launched.log)
+            topics = [launched.camera, f"/{ns}/thermal/image_raw", f"/{ns}/visible/camera_info"]
+            _wait_for_subscribers(node, topics, launched.proc, launched.log)
         finally:
             node.destroy_node()
     finally:

@@ -1,4 +1,4 @@
-"""package.xml: every key resolves with rosdep, and the declared dependencies are the imported ones.
+"""package.xml: every key resolves with rosdep; the declared dependencies are the imported ones.
 
 The rosdep check runs the README's install step (`rosdep install --from-paths . --ignore-src`,
 simulated) and `rosdep check` against the rosdistro snapshot in ../shared/rosdistro (no network):
