@@ -66,6 +66,13 @@ def _bad_frames(kind: str):
         return empty, good_t
     if kind == "step_too_small":
         return image_msg(vis, "bgr8", t, VISIBLE_FRAME_ID, step=W), good_t
+    if kind == "too_large":   # the header claims 8000x8000: refused before any allocation
+        bomb = image_msg(thermal, "mono16", t + 2_000_000, "camera_thermal_optical_frame")
+        bomb.height = bomb.width = 8000
+        bomb.step = 16000
+        return good_v, bomb
+    if kind == "huge_encoding":
+        return image_msg(vis, "x" * 100_000, t, VISIBLE_FRAME_ID), good_t
     raise ValueError(kind)
 
 
@@ -76,6 +83,8 @@ def _bad_frames(kind: str):
     ("truncated_thermal", "truncated_data", "thermal"),
     ("zero_size", "empty_image", "visible"),
     ("step_too_small", "invalid_step", "step"),
+    ("too_large", "too_large", "above the limit"),
+    ("huge_encoding", "unsupported_encoding", "100000 characters"),
 ])
 def test_bad_frame_is_dropped_and_reported(graph, kind, counter, text):
     h, node = graph
@@ -98,6 +107,7 @@ def test_bad_frame_is_dropped_and_reported(graph, kind, counter, text):
     assert int(d.get(f"errors_{counter}", 0)) >= 1, d
     assert f"({counter})" in d["_message"], d["_message"]
     assert "dropped frame pair" in node.log()
+    assert len(d["last_error"]) < 400 and len(d["_message"]) < 1000   # echoed strings are cut
 
 
 def test_bad_input_log_is_throttled(graph):

@@ -389,3 +389,33 @@ def test_cli_train_from_bag(bags, tmp_path):
     pipe = load_pipeline(str(run / "export" / "mmdrfuse.onnx"), backend="cpu")
     fused = pipe.fuse(np.full((48, 64, 3), 90, np.uint8), np.full((48, 64), 30000, np.uint16))
     assert fused.image.shape == (48, 64, 3) and fused.image.dtype == np.uint8
+
+
+# ----------------------------------------------------------------------------- integrity
+@pytest.mark.parametrize("storage", ["mcap", "sqlite3"])
+def test_changed_bytes_inside_the_data_are_refused_at_open(bags, tmp_path, storage):
+    """Garbage that keeps the file's structure (pixels overwritten inside a message) used to read as
+    valid frames: every chunk now carries a CRC and SQLite files get an integrity check at open,
+    before a single message is read, published or written."""
+    from fusion_ros.bags.integrity import _chunks, check_bag
+    from fusion_ros.bags.io import BagError, BagReader
+
+    bag = copy_bag(bags[storage], tmp_path / "changed")
+    check_bag(bag)                                                     # intact: passes
+    target = storage_file(bag)
+    if storage == "mcap":
+        with open(target, "r+b") as f:
+            chunks = list(_chunks(f, target.name))
+            assert chunks and all(c.crc for c in chunks)               # written with CRCs
+            chunk = chunks[len(chunks) // 2]
+            f.seek(chunk.crc_offset + len(chunk.records) // 2)         # well inside the records
+            f.write(b"\x5a" * 1024)
+        text = "fails its CRC"
+    else:
+        scribble(target, 0.5, 64 * 1024)
+        text = "corrupt"
+    with pytest.raises(BagError, match=text):
+        BagReader(bag).open()
+    out = tmp_path / "fused"
+    assert cli("fuse-bag", str(bag), str(out), "--no-progress") == 1
+    assert not out.exists()

@@ -247,3 +247,44 @@ def test_encode_compressed_errors():
         encode_compressed(np.zeros((4, 4), np.uint8), "webm")
     with pytest.raises(FusionInputError, match="cannot compress"):
         encode_compressed(np.zeros((4, 4), np.float32), "png")
+
+
+# ------------------------------------------------------------------------------------ size limits
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A valid 16x16 JPEG whose start-of-frame header is edited to claim another size (a decompression bomb)."""
+    data = bytearray(cv2.imencode(".jpg", np.zeros((16, 16), np.uint8))[1].tobytes())
+    i = data.index(b"\xff\xc0")
+    data[i + 5:i + 7], data[i + 7:i + 9] = height.to_bytes(2, "big"), width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_header_sizes_are_read_without_decoding() -> None:
+    from fusion_ros.runtime.encodings import compressed_size
+
+    image = np.zeros((37, 53, 3), np.uint8)
+    for ext, params in ((".png", []), (".jpg", []), (".jpg", [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])):
+        assert compressed_size(cv2.imencode(ext, image, params)[1]) == (53, 37)
+    assert compressed_size(np.frombuffer(b"not an image at all", np.uint8)) is None
+
+
+def test_decompression_bombs_are_refused_quickly() -> None:
+    import time
+
+    big_png = cv2.imencode(".png", np.zeros((8000, 8000), np.uint8))[1]   # ~60 kB that would decode to 64 MB
+    for fmt, data in (("jpeg", _jpeg_claiming(30000, 30000)), ("png", big_png)):
+        t0 = time.perf_counter()
+        with pytest.raises(FusionInputError, match="above the limit"):
+            decode_compressed(fmt, data)
+        assert time.perf_counter() - t0 < 0.05
+    with pytest.raises(FusionInputError, match=r"8000x8000.*above the limit"):
+        decode_image("mono8", 8000, 8000, 8000, b"\x00" * 16)                # checked before the data length
+    assert decode_compressed("png", big_png, max_pixels=0).shape == (8000, 8000)   # 0 = no limit
+
+
+def test_echoed_strings_are_cut_short() -> None:
+    """A 100,000-character encoding must not be copied whole into logs and /diagnostics."""
+    huge = "x" * 100_000
+    for call in (lambda: decode_image(huge, 2, 2, 2, b"\x00" * 4), lambda: decode_compressed(huge, b"\x00")):
+        with pytest.raises(FusionInputError) as info:
+            call()
+        assert len(str(info.value)) < 300 and "100000 characters" in str(info.value)

@@ -96,12 +96,14 @@ def test_sha_mismatch(tmp_path):
         load_pipeline(path)
 
 
-def test_card_without_sha_loads_with_a_warning(tmp_path):
+def test_card_without_sha_is_refused_unless_allowed(tmp_path):
     path = write_model(tmp_path, "nosha", "max")
     card = load_model_card(path.with_suffix(".json"))
     card.onnx_sha256 = ""
     card.save(path.with_suffix(".json"))
-    p = load_pipeline(path)
+    with pytest.raises(ModelLoadError, match="no onnx_sha256.*cannot be verified"):
+        load_pipeline(path)
+    p = load_pipeline(path, allow_unverified=True)
     assert any("onnx_sha256" in w for w in p.warnings)
 
 

@@ -93,3 +93,16 @@ def test_auto_times_every_candidate_and_keeps_the_fastest() -> None:
     # a new thread count re-chooses among the engines at that count
     p.update_options({"threads": 1})
     assert p.engine.threads == 1 and set(p.engine_choice.timings_ms) == {"OpenCV x1", "CPUExecutionProvider x1"}
+
+
+def test_thread_counts_that_would_stall_are_refused() -> None:
+    """256 threads on a 2-core machine stopped fusion for seconds: refused at load and at run time,
+    the running engine untouched."""
+    cores = available_cores()
+    with pytest.raises(ValueError, match="stall fusion"):
+        load_pipeline("mmdrfuse", backend="cpu", threads=2 * cores + 1)
+    p = load_pipeline("mmdrfuse", backend="cpu", threads=1)
+    engine = p.engine
+    with pytest.raises(ValueError, match="stall fusion"):
+        p.update_options({"threads": 256})
+    assert p.engine is engine and p.options.threads == 1

@@ -31,6 +31,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from .integrity import IntegrityError, add_mcap_crcs, check_bag, storage_files
+
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
@@ -247,6 +249,11 @@ class BagReader:
             self.storage = "sqlite3" if path.suffix == ".db3" else "mcap"
         else:
             raise BagError(f"{path}: not a rosbag2 folder or .db3/.mcap file")
+        try:
+            check_bag(path)
+        except IntegrityError as exc:
+            kind = "is truncated" if exc.truncated else "is corrupt"
+            raise BagError(f"{path}: {_describe(self.storage)} {kind}: {exc}") from exc
         try:
             reader = Reader(path)
             reader.open()
@@ -578,6 +585,9 @@ class BagWriter:
         try:
             writer.close()
             self._writer = None
+            for storage_file in storage_files(tmp_bag):
+                if storage_file.suffix == ".mcap":
+                    add_mcap_crcs(storage_file)
             if self.path.exists() and self.overwrite:
                 shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
             os.replace(tmp_bag, self.path)

@@ -153,8 +153,8 @@ class FusionNode(Node):
     # ------------------------------------------------------------------ executor side
     def _on_image(self, index: int, msg) -> None:
         arrival_ns = time.monotonic_ns()
-        self.diag.record_input(INPUTS[index])
         stamp_ns = stamp_to_ns(msg.header.stamp)
+        self.diag.record_input(INPUTS[index], stamp_s=stamp_ns * 1e-9)
         with self._sync_lock:
             if self._sync.add(index, msg, stamp_ns, arrival_ns):
                 self.get_logger().warning(
@@ -252,8 +252,8 @@ class FusionNode(Node):
     # ------------------------------------------------------------------ diagnostics
     def _health(self) -> HealthConfig:
         v = self._values
-        return HealthConfig(latency_budget_ms=v["latency_budget_ms"],
-                            input_timeout_s=v["input_timeout"], bad_input_hold_s=v["bad_input_hold"])
+        return HealthConfig(latency_budget_ms=v["latency_budget_ms"], input_timeout_s=v["input_timeout"],
+                            bad_input_hold_s=v["bad_input_hold"], sync_slop_s=v["sync_slop"])
 
     def _publish_diagnostics(self) -> None:
         pipe = self._pipeline

@@ -111,6 +111,9 @@ class HealthConfig:
     latency_budget_ms: float = 50.0
     input_timeout_s: float = 2.0
     bad_input_hold_s: float = 5.0
+    sync_slop_s: float = 0.0          # named in the "nothing pairs" error (0: not known)
+    stall_s: float = 1.0              # no output for this long while pairs arrive: a stall
+    rate_tolerance: float = 0.2       # OK needs output >= (1 - this) x the pair rate
 
 
 @dataclass
@@ -140,15 +143,31 @@ class FusionDiagnostics:
         self.frames_skipped = 0
         self.pairs_synced = 0
         self.sync_dropped: Dict[str, int] = {i: 0 for i in self.inputs}
+        self.pair_rate = RateMeter(window_s)
+        self.last_stamp_s: Dict[str, float] = {}
+        self.busy: Optional[Tuple[str, float]] = None    # (stage, since) while a frame is in a stage
         self.pipeline_error: str = ""
 
     def now(self) -> float:
         return self._clock()
 
     # ---------------------------------------------------------------- recording
-    def record_input(self, name: str, now: Optional[float] = None) -> None:
+    def record_input(self, name: str, now: Optional[float] = None, stamp_s: Optional[float] = None) -> None:
+        """A message arrived on input ``name`` (its header stamp, if given, names the offset
+        between the cameras when nothing pairs)."""
         with self._lock:
             self.input_rates[name].tick(self.now() if now is None else now)
+            if stamp_s is not None:
+                self.last_stamp_s[name] = float(stamp_s)
+
+    def begin_stage(self, stage: str, now: Optional[float] = None) -> None:
+        """The worker entered ``stage`` for a frame (a stall report names it)."""
+        with self._lock:
+            self.busy = (stage, self.now() if now is None else now)
+
+    def end_stage(self) -> None:
+        with self._lock:
+            self.busy = None
 
     def record_stage(self, stage: str, ms: float, now: Optional[float] = None) -> None:
         with self._lock:
@@ -165,6 +184,9 @@ class FusionDiagnostics:
     def record_sync(self, pairs: int, dropped_by_input: Iterable[int]) -> None:
         """Synchronizer counters (absolute values)."""
         with self._lock:
+            now = self.now()
+            for _ in range(max(0, min(int(pairs) - self.pairs_synced, 1000))):
+                self.pair_rate.tick(now)
             self.pairs_synced = int(pairs)
             for name, n in zip(self.inputs, dropped_by_input):
                 self.sync_dropped[name] = int(n)
@@ -189,6 +211,79 @@ class FusionDiagnostics:
             self.pipeline_error = message
 
     # ---------------------------------------------------------------- reporting
+    def _input_problems(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+                        ) -> List[Tuple[int, str]]:
+        """WARN while no camera has spoken yet (start-up); ERROR for a camera silent > timeout."""
+        problems: List[Tuple[int, str]] = []
+        if all(m.last is None for m in self.input_rates.values()):
+            values += [(f"{name}_age_s", "never") for name in self.input_rates]
+            return [(WARN, f"waiting for cameras ({', '.join(self.input_rates)}): no message yet")]
+        for name, meter in self.input_rates.items():
+            age = now - (meter.last if meter.last is not None else self.start)
+            values.append((f"{name}_age_s", f"{age:.2f}" if meter.last is not None else "never"))
+            if age > config.input_timeout_s:
+                what = "no message yet" if meter.last is None else f"no message for {age:.1f} s"
+                problems.append((ERROR, f"{name} camera silent ({what})"))
+        return problems
+
+    def _flow_problems(self, config: HealthConfig, now: float, out_rate: float) -> List[Tuple[int, str]]:
+        """Both cameras talk, yet nothing pairs / nothing comes out / less comes out than pairs in."""
+        meters = list(self.input_rates.values())
+        if any(m.last is None or now - m.last > config.input_timeout_s for m in meters):
+            return []                                   # a silent camera is reported on its own
+        both_since = max(m.first for m in meters)      # type: ignore[type-var]
+        last_pair = self.pair_rate.last if self.pair_rate.last is not None else both_since
+        if now - max(last_pair, both_since) > config.input_timeout_s:
+            return [(ERROR, self._no_pair_text(config, now - max(last_pair, both_since)))]
+        last_out = self.output_rate.last if self.output_rate.last is not None else both_since
+        if now - last_pair < config.stall_s and now - last_out > config.stall_s and \
+                now - both_since > config.input_timeout_s:
+            busy = f": {self.busy[0]} running for {now - self.busy[1]:.1f} s" if self.busy else ""
+            return [(ERROR, f"stalled: pairs arrive but no fused frame for {now - last_out:.1f} s{busy}")]
+        pair_rate = self.pair_rate.rate(now)
+        if pair_rate > 1.0 and out_rate < (1.0 - config.rate_tolerance) * pair_rate:
+            return [(WARN, f"fusing {out_rate:.1f} of {pair_rate:.1f} pairs/s: the model is slower than the "
+                           f"cameras (frames skipped; try a lighter model or process_scale)")]
+        return []
+
+    def _no_pair_text(self, config: HealthConfig, for_s: float) -> str:
+        names = list(self.input_rates)
+        text = f"both cameras publish but nothing pairs for {for_s:.1f} s"
+        if all(n in self.last_stamp_s for n in names[:2]):
+            offset_ms = (self.last_stamp_s[names[1]] - self.last_stamp_s[names[0]]) * 1e3
+            text += f": {names[1]} stamps are {offset_ms:+.0f} ms from {names[0]}"
+        if config.sync_slop_s > 0:
+            text += f", sync_slop is {config.sync_slop_s * 1e3:.0f} ms (raise sync_slop if the cameras are not synchronised)"
+        return text
+
+    def _stage_values(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+                      ) -> List[Tuple[int, str]]:
+        e2e = None
+        for stage, stat in self.stages.items():
+            summary = stat.summary(now)
+            if summary is None:
+                continue
+            _, p50, p95, mx = summary
+            values += [(f"{stage}_p50_ms", f"{p50:.2f}"), (f"{stage}_p95_ms", f"{p95:.2f}"),
+                       (f"{stage}_max_ms", f"{mx:.2f}")]
+            if stage == "end_to_end":
+                e2e = p95
+        if e2e is not None and e2e > config.latency_budget_ms:
+            return [(WARN, f"p95 end-to-end latency {e2e:.1f} ms over budget {config.latency_budget_ms:.1f} ms")]
+        return []
+
+    def _error_values(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+                      ) -> List[Tuple[int, str]]:
+        log = self.errors
+        values.append(("errors_total", str(log.total)))
+        values += [(f"errors_{kind}", str(n)) for kind, n in sorted(log.counts.items())]
+        values.append(("last_error", log.last_message))
+        if log.last_time is None or now - log.last_time > config.bad_input_hold_s:
+            return []
+        # Some frames bad but output continues: WARN; nothing fused for input_timeout: ERROR.
+        out_recent = self.output_rate.last is not None and self.output_rate.last >= now - config.input_timeout_s
+        return [(WARN if out_recent else ERROR, log.last_bad_input)]
+
     def evaluate(self, config: HealthConfig, now: Optional[float] = None
                  ) -> Tuple[int, str, List[Tuple[str, str]]]:
         """(level, message, key/values) describing the node right now."""
@@ -196,53 +291,19 @@ class FusionDiagnostics:
             now = self.now() if now is None else now
             values: List[Tuple[str, str]] = []
             problems: List[Tuple[int, str]] = []
-
             if self.pipeline_error:
                 problems.append((ERROR, f"no model loaded: {self.pipeline_error}"))
-
-            for name, meter in self.input_rates.items():
-                age = now - (meter.last if meter.last is not None else self.start)
-                values.append((f"{name}_age_s", f"{age:.2f}" if meter.last is not None else "never"))
-                if age > config.input_timeout_s:
-                    what = "no message yet" if meter.last is None else f"no message for {age:.1f} s"
-                    problems.append((ERROR, f"{name} camera silent ({what})"))
-
-            e2e = None
-            for stage, stat in self.stages.items():
-                summary = stat.summary(now)
-                if summary is None:
-                    continue
-                _, p50, p95, mx = summary
-                values += [(f"{stage}_p50_ms", f"{p50:.2f}"), (f"{stage}_p95_ms", f"{p95:.2f}"),
-                           (f"{stage}_max_ms", f"{mx:.2f}")]
-                if stage == "end_to_end":
-                    e2e = p95
-            if e2e is not None and e2e > config.latency_budget_ms:
-                problems.append((WARN, f"p95 end-to-end latency {e2e:.1f} ms over budget "
-                                       f"{config.latency_budget_ms:.1f} ms"))
-
+            problems += self._input_problems(config, now, values)
+            problems += self._stage_values(config, now, values)
             for name, meter in self.input_rates.items():
                 values.append((f"rate_{name}_hz", f"{meter.rate(now):.2f}"))
             out_rate = self.output_rate.rate(now)
-            values.append(("rate_output_hz", f"{out_rate:.2f}"))
-            values.append(("frames_published", str(self.output_rate.count)))
-            values.append(("pairs_synced", str(self.pairs_synced)))
-            for name, n in self.sync_dropped.items():
-                values.append((f"sync_dropped_{name}", str(n)))
+            problems += self._flow_problems(config, now, out_rate)
+            values += [("rate_output_hz", f"{out_rate:.2f}"), ("rate_pairs_hz", f"{self.pair_rate.rate(now):.2f}"),
+                       ("frames_published", str(self.output_rate.count)), ("pairs_synced", str(self.pairs_synced))]
+            values += [(f"sync_dropped_{name}", str(n)) for name, n in self.sync_dropped.items()]
             values.append(("frames_skipped", str(self.frames_skipped)))
-
-            log = self.errors
-            values.append(("errors_total", str(log.total)))
-            for kind, n in sorted(log.counts.items()):
-                values.append((f"errors_{kind}", str(n)))
-            values.append(("last_error", log.last_message))
-            if log.last_time is not None and now - log.last_time <= config.bad_input_hold_s:
-                # Still producing output -> some frames are bad (WARN); nothing out -> ERROR.
-                out_since = self.output_rate.last is not None and \
-                    self.output_rate.last >= now - config.bad_input_hold_s
-                level = WARN if out_since else ERROR
-                problems.append((level, log.last_bad_input))
-
+            problems += self._error_values(config, now, values)
             if problems:
                 level = max(p[0] for p in problems)
                 message = "; ".join(m for _, m in sorted(problems, key=lambda p: -p[0]))

@@ -15,6 +15,7 @@ from fusion_ros.runtime import (SUPPORTED_ENCODINGS, FusionInputError, decode_co
                                 decode_image, encode_image)
 from fusion_ros.runtime import fused_encoding as _runtime_fused_encoding
 from fusion_ros.runtime import prepare_visible
+from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
 
 __all__ = [
     "FusionInputError", "image_to_numpy", "compressed_to_numpy", "message_to_numpy",
@@ -103,6 +104,8 @@ def input_error_kind(msg) -> str:
         return "decode_failed"
     if msg.height == 0 or msg.width == 0:
         return "empty_image"
+    if msg.height * msg.width > MAX_IMAGE_PIXELS:
+        return "too_large"
     if msg.encoding not in SUPPORTED_ENCODINGS:
         return "unsupported_encoding"
     if msg.step < msg.width * _bytes_per_pixel(msg.encoding):

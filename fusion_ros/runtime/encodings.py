@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import FusionInputError
+from .errors import FusionInputError, ImageTooLargeError, quote
 
 # encoding -> (channels, dtype)
 _LAYOUT: dict[str, tuple[int, np.dtype]] = {
@@ -40,8 +40,48 @@ _FUSED_ENCODING = {"mono8": "mono8", "8UC1": "mono8", "bgr8": "bgr8", "8UC3": "b
                    "bgra8": "bgr8", "rgba8": "rgb8"}
 
 
+# Frames above this many pixels are refused before anything is allocated or decoded: a hostile or
+# broken publisher (a 333-byte JPEG whose header claims 30000x30000) must not stall fusion or take
+# gigabytes. 4096 x 4096 is above every thermal camera and 4K visible camera; raise it per call
+# (the node's max_image_pixels parameter) for bigger sensors.
+MAX_IMAGE_PIXELS = 4096 * 4096
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
+    if max_pixels and width * height > max_pixels:
+        raise ImageTooLargeError(f"{what} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of "
+                               f"{max_pixels / 1e6:.1f} MP (max_image_pixels); refused before decoding")
+
+
+def compressed_size(buf: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header without decoding, or None when the header is not
+    found (OpenCV then decides). PNG: the IHDR chunk; JPEG: the first start-of-frame marker."""
+    head = bytes(buf[:24])
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24 and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if not head.startswith(b"\xff\xd8"):
+        return None
+    data, i, end = buf, 2, min(buf.size, 1 << 20)   # SOF sits in the first few kB; never scan more than 1 MB
+    while i + 9 <= end:
+        if data[i] != 0xFF:
+            return None
+        marker = int(data[i + 1])
+        if marker == 0xFF:          # fill byte
+            i += 1
+            continue
+        if marker in _JPEG_SOF:
+            return int(data[i + 7]) << 8 | int(data[i + 8]), int(data[i + 5]) << 8 | int(data[i + 6])
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:   # markers without a length
+            i += 2
+            continue
+        i += 2 + (int(data[i + 2]) << 8 | int(data[i + 3]))
+    return None
+
+
 def _unsupported(encoding: str, name: str) -> FusionInputError:
-    return FusionInputError(f"{name}: unsupported encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
+    return FusionInputError(f"{name}: unsupported encoding {quote(encoding)}; "
+                            f"supported: {', '.join(SUPPORTED_ENCODINGS)}")
 
 
 def _as_bytes_array(data: Any, name: str) -> np.ndarray:
@@ -64,13 +104,13 @@ def _as_bytes_array(data: Any, name: str) -> np.ndarray:
 
 
 def decode_image(encoding: str, height: int, width: int, step: int, data: Any, is_bigendian: int = 0,
-                 *, name: str = "image") -> np.ndarray:
+                 *, name: str = "image", max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """The pixels of a sensor_msgs/Image as HxW (mono) or HxWxC (colour) uint8/uint16, zero-copy when possible.
 
     `name` ("visible", "thermal") is used in error messages. Colour channel order is kept as encoded
     (bgr8 -> BGR, rgb8 -> RGB, bgra8 -> BGRA); see `prepare_visible` for the fusion input.
-    Raises FusionInputError for an unsupported encoding, a zero size, a step smaller than a row or
-    data shorter than step * height.
+    Raises FusionInputError for an unsupported encoding, a zero size, more than `max_pixels` pixels
+    (0 = no limit), a step smaller than a row or data shorter than step * height.
     """
     if encoding not in _LAYOUT:
         raise _unsupported(encoding, name)
@@ -78,6 +118,7 @@ def decode_image(encoding: str, height: int, width: int, step: int, data: Any, i
     height, width, step = int(height), int(width), int(step)
     if height <= 0 or width <= 0:
         raise FusionInputError(f"{name} image is {max(width, 0)}x{max(height, 0)} ({encoding}); nothing to decode")
+    _check_pixels(width, height, max_pixels, f"{name} image ({encoding})")
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
         raise FusionInputError(f"{name}: step {step} is smaller than one row of {encoding} at width {width} "
@@ -142,7 +183,7 @@ def prepare_visible(image: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
         code = cv2.COLOR_BGRA2BGR if encoding == "bgra8" else cv2.COLOR_RGBA2RGB
         return cv2.cvtColor(image, code), ("bgr" if encoding == "bgra8" else "rgb")
     if encoding not in _FUSED_ENCODING:
-        raise FusionInputError(f"visible: encoding {encoding!r} cannot be fused; expected one of "
+        raise FusionInputError(f"visible: encoding {quote(encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)} (8-bit grayscale or colour)")
     return image, ("rgb" if encoding == "rgb8" else "bgr")
 
@@ -152,7 +193,7 @@ def fused_encoding(visible_encoding: str) -> str:
     try:
         return _FUSED_ENCODING[visible_encoding]
     except KeyError:
-        raise FusionInputError(f"visible: encoding {visible_encoding!r} cannot be fused; expected one of "
+        raise FusionInputError(f"visible: encoding {quote(visible_encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)}") from None
 
 
@@ -164,7 +205,7 @@ def _parse_format(fmt: str) -> tuple[str | None, str | None]:
     """(original encoding or None, codec or None) from a CompressedImage.format string."""
     text = (fmt or "").strip()
     if "compresseddepth" in text.lower():
-        raise FusionInputError(f"compressed format {fmt!r} (compressedDepth) is not supported; "
+        raise FusionInputError(f"compressed format {quote(fmt)} (compressedDepth) is not supported; "
                                "subscribe to the raw or the 'compressed' (png) transport instead")
     original = None
     head = text.split(";")[0].strip()
@@ -175,27 +216,32 @@ def _parse_format(fmt: str) -> tuple[str | None, str | None]:
         if token in _CODECS:
             codec = _CODECS[token]
     if text and codec is None:
-        raise FusionInputError(f"compressed format {fmt!r} is not supported; expected jpeg or png "
+        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png "
                                "(e.g. 'jpeg', 'bgr8; jpeg compressed bgr8', 'mono16; png compressed mono16')")
     return original, codec
 
 
-def decode_compressed(format: str, data: Any) -> np.ndarray:  # noqa: A002 - the message field's name
+def decode_compressed(format: str, data: Any, *, max_pixels: int = MAX_IMAGE_PIXELS  # noqa: A002
+                      ) -> np.ndarray:
     """Pixels of a sensor_msgs/CompressedImage (JPEG or PNG) as mono8, mono16 or bgr8.
 
     Colour always comes back in BGR order (image_transport compresses colour as bgr8, also for rgb8
     sources); an image whose original encoding is mono is returned single-channel; 16-bit PNG stays
-    uint16; alpha is dropped. Corrupt, empty or undecodable data raises FusionInputError.
+    uint16; alpha is dropped. Corrupt, empty or undecodable data, or a header claiming more than
+    `max_pixels` pixels (0 = no limit; checked before decoding), raises FusionInputError.
     """
     original, codec = _parse_format(format)
     buf = _as_bytes_array(data, "compressed image")
     label = codec or "compressed"
     if buf.size == 0:
-        raise FusionInputError(f"compressed image ({format!r}) has no data")
+        raise FusionInputError(f"compressed image ({quote(format)}) has no data")
+    size = compressed_size(buf)
+    if size is not None:
+        _check_pixels(*size, max_pixels, f"compressed {label} image")
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
-        raise FusionInputError(f"cannot decode {buf.size} bytes of {label} data (format {format!r}): corrupt, "
-                               f"truncated or not an image")
+        raise FusionInputError(f"cannot decode {buf.size} bytes of {label} data (format {quote(format)}): "
+                               f"corrupt, truncated or not an image")
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if original is not None and _LAYOUT[original][0] == 1 and image.ndim == 3:
@@ -213,7 +259,7 @@ def encode_compressed(array: np.ndarray, fmt: str = "jpeg", quality: int = 90, *
     """
     codec = _CODECS.get(str(fmt).strip().lower())
     if codec is None:
-        raise FusionInputError(f"compressed format {fmt!r} is not supported; expected jpeg or png")
+        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png")
     if not isinstance(array, np.ndarray):
         raise FusionInputError(f"encode_compressed needs a numpy array, got {type(array).__name__}")
     if array.ndim == 3 and array.shape[2] == 1:

@@ -28,6 +28,7 @@ OPENCV_BACKEND = "opencv"
 # Every backend name the loader takes: the node parameter and the CLI verbs offer exactly these.
 BACKEND_NAMES = ("auto", "cpu", "cuda", "tensorrt", OPENCV_BACKEND)
 TIMING_SIZE = (512, 640)       # (H, W) of the timing frame: the common 640x512 thermal camera
+MAX_THREADS_PER_CORE = 2      # more threads than this only contend (256 on 2 cores stopped fusion)
 TIMING_RUNS = 3                # timed runs per candidate (after one warm-up); the minimum counts
 
 EngineFactory = Callable[[int], Any]
@@ -99,11 +100,17 @@ def choose_engine(onnx_path: Path, card: ModelCard, backend: str, threads: int,
     """The engine for `backend` ("cpu" | "cuda" | "tensorrt" | "opencv" | "auto"), `threads` > 0
     fixed or 0 = timed among 1..cores. "auto" on a machine without a GPU also times the OpenCV
     path for tiny convolution chains. GPU sessions are not timed (TensorRT builds an engine per
-    session: seconds each); they get all cores."""
+    session: seconds each); they get all cores. More than MAX_THREADS_PER_CORE threads per core
+    raises ValueError (nothing is built)."""
+    cores = available_cores()
+    if threads > MAX_THREADS_PER_CORE * cores:
+        raise ValueError(f"threads {threads} is more than {MAX_THREADS_PER_CORE}x the {cores} core(s) this process "
+                         f"may use: the threads would only wait for each other and stall fusion; use 0 "
+                         f"(timed at load) or 1..{MAX_THREADS_PER_CORE * cores}")
     factories, on_cpu, warnings = _candidates(onnx_path, card, backend, disabled_optimizers)
-    counts = [threads] if threads > 0 else list(range(1, available_cores() + 1))
+    counts = [threads] if threads > 0 else list(range(1, cores + 1))
     if not on_cpu:
-        counts = [threads if threads > 0 else available_cores()]
+        counts = [threads if threads > 0 else cores]
     if len(factories) * len(counts) == 1:
         return EngineChoice(factories[0](counts[0]), {}, warnings)
     best, best_ms, timings = None, float("inf"), {}

@@ -10,9 +10,22 @@ class FusionInputError(ValueError):
     """
 
 
+class ImageTooLargeError(FusionInputError):
+    """A frame above the pixel limit (max_image_pixels), refused before it is decoded or allocated:
+    counted apart (errors_too_large) since it means a broken or hostile publisher."""
+
+
 class ModelLoadError(RuntimeError):
     """A model could not be loaded: missing file, corrupt ONNX, bad or mismatching model card.
 
     The message always names the file concerned and why it was rejected. A failed load leaves no
     half-built pipeline behind (the previous one, if any, stays usable).
     """
+
+
+def quote(value: object, limit: int = 64) -> str:
+    """`repr(value)` for an error message, cut to `limit` characters: strings from messages
+    (an encoding, a format) are echoed into logs and /diagnostics, so a 100,000-character field
+    must not be copied whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"

@@ -84,7 +84,8 @@ def _warm_up(engine: Any, card: ModelCard) -> None:
 
 
 def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Path | None = None,
-                  options: ProcessingOptions | None = None, *, threads: int | None = None) -> FusionPipeline:
+                  options: ProcessingOptions | None = None, *, threads: int | None = None,
+                  allow_unverified: bool = False) -> FusionPipeline:
     """Load a model and return a ready FusionPipeline.
 
     model: a registered name ("mmdrfuse", "mobilefuse", "aenetv2": weights_dir/NAME.onnx + NAME.json,
@@ -93,7 +94,8 @@ def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Pa
         GPU providers fall back to CPU with a message in `pipeline.warnings`; "opencv" runs tiny
         convolution chains (the MMDRFuse student) as OpenCV filters; "auto" takes the GPU when there
         is one, else the faster of ONNX Runtime and OpenCV, timed here. threads: intra-op threads
-        (overrides options.threads; 0 = the fastest of 1..cores, timed at load).
+        (overrides options.threads; 0 = the fastest of 1..cores, timed at load). allow_unverified:
+        load a model whose card has no onnx_sha256 (with a warning) instead of refusing it.
 
     Raises ModelLoadError (naming the file and the reason) for a missing file, an invalid card, an
     ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run; ValueError
@@ -116,8 +118,12 @@ def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Pa
         warnings.append(f"{card_path.name} describes {card.onnx!r} but was loaded for {onnx_path.name!r}")
     if card.onnx_sha256:
         card.verify_onnx(onnx_path)
-    else:
+    elif allow_unverified:
         warnings.append(f"{card_path.name} has no onnx_sha256: {onnx_path.name} was not verified")
+    else:
+        raise ModelLoadError(f"{card_path.name} has no onnx_sha256, so {onnx_path.name} cannot be verified; "
+                             f"re-export it (fusion-ros export writes the hash) or allow unverified models "
+                             f"explicitly (allow_unverified_model)")
     disabled = _disabled_optimizers(card)
 
     def choose(threads: int) -> EngineChoice:
