@@ -107,10 +107,15 @@ def _rosdep(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
                           cwd=REPO)
 
 
-def test_rosdep_install_resolves_every_key_on_kilted_noble(rosdep_env) -> None:
-    """The README's install step, simulated for Ubuntu Noble (Kilted's platform)."""
-    result = _rosdep(rosdep_env, "install", "--from-paths", ".", "--ignore-src", "-y",
-                     "--rosdistro", "kilted", "--os", "ubuntu:noble", "--simulate", "--reinstall")
+def test_rosdep_install_resolves_every_key_on_kilted_noble(rosdep_env, tmp_path) -> None:
+    """The README's install step in a workspace whose src/ holds this package, simulated for
+    Ubuntu Noble (Kilted's platform)."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "fusion_ros").symlink_to(REPO)
+    result = subprocess.run(
+        [ROSDEP, "install", "--from-paths", "src", "-y", "--ignore-src", "--rosdistro", "kilted",
+         "--os", "ubuntu:noble", "--simulate", "--reinstall"],
+        env=rosdep_env, capture_output=True, text=True, timeout=180, cwd=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     for command in ("ros-kilted-rclpy", "ros-kilted-ros2launch", "pip3 install -U -I onnxruntime",
