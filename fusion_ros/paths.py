@@ -33,3 +33,6 @@ def fastdds_profile() -> Path | None:
         return share_file("config/fastdds.xml")
     except FileNotFoundError:
         return None
+    except Exception:  # e.g. ament_index raising OSError when AMENT_PREFIX_PATH is unset
+        candidate = SOURCE_ROOT / "config" / "fastdds.xml"
+        return candidate if candidate.exists() else None

@@ -38,7 +38,7 @@ def model(root) -> str:
 def test_sample_bag_layout(bags, storage):
     from fusion_ros.bags.io import BagReader
     from fusion_ros.bags.sample import DEFAULT_START_NS
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
 
     bag = bags[storage]
     assert bag_topics(bag) == {VIS: ("sensor_msgs/msg/Image", N), THERM: ("sensor_msgs/msg/Image", N),
@@ -67,7 +67,7 @@ def test_sample_bag_layout(bags, storage):
 
 def test_compressed_sample_bag(bags):
     from fusion_ros.bags.io import BagReader, resolve_image_topic
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
 
     bag = bags["compressed"]
     assert bag_topics(bag) == {

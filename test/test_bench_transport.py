@@ -39,6 +39,6 @@ def test_publisher_without_a_subscriber_reports_an_error(tmp_path: Path) -> None
 
     env = bt.probe_environment("builtin", 93)
     out = tmp_path / "pub.json"
-    rc = subprocess.run([sys.executable, "-m", "fusion_ros.transport_probe", "pub", "--timeout", "1",
+    rc = subprocess.run([sys.executable, "-m", "fusion_ros.live.transport_probe", "pub", "--timeout", "1",
                          "--out", str(out)], env=env, timeout=60).returncode
     assert rc == 1 and "no subscriber matched" in out.read_text()

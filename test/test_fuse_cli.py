@@ -9,7 +9,7 @@ import pytest
 
 from fusion_ros.cli.fuse_cmd import ERRORS_FILE
 from fusion_ros.cli.main import main
-from fusion_ros.demo_sequence import load_demo_pair
+from fusion_ros.images.demo_sequence import load_demo_pair
 
 
 def _folders(root: Path) -> tuple[Path, Path]:

@@ -35,8 +35,16 @@ def test_parameter_table_matches_runtime_processing_options():
             assert list(ours) == [float(v) for v in theirs], name
         else:
             assert ours == theirs, f"{name}: node default {ours!r} != ProcessingOptions {theirs!r}"
-    # The node's defaults make valid ProcessingOptions.
-    ProcessingOptions(**P.processing_kwargs({n: p.default for n, p in P.PARAMETERS.items()}))
+    # The node's defaults make the default ProcessingOptions.
+    assert P.processing_options({n: p.default for n, p in P.PARAMETERS.items()}) == defaults
+
+
+def test_readme_parameter_table_is_generated_from_the_table():
+    """The README's parameter table is `markdown_table()` verbatim (regenerate it when this fails)."""
+    from fusion_ros.ros import parameters as P
+
+    readme = (ROOT / "README.md").read_text()
+    assert P.markdown_table() in readme, "README parameter table differs from markdown_table()"
 
 
 def test_parameter_validation_reasons():
@@ -57,7 +65,8 @@ def test_parameter_validation_reasons():
     for name, (value, fragment) in bad.items():
         reason = P.validate({name: value}, current)
         assert reason and fragment in reason, (name, reason)
-    assert "singular" in P.validate({"homography": [0.0] * 9}, current)
+    assert "infinity" in P.validate({"homography": [0.0] * 9}, current)
+    assert "conditioned" in P.validate({"homography": [1e200, 0, 0, 0, 1e200, 0, 0, 0, 1]}, current)
     table = P.markdown_table()
     assert all(f"`{n}`" in table for n in P.PARAMETERS)
     desc = P.PARAMETERS["sync_slop"].descriptor()

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fusion_ros.pairs import thermal_to_unit, visible_to_luminance
+from fusion_ros.images.folders import thermal_to_unit, visible_to_luminance
 
 
 def test_8bit_thermal_is_scaled_not_stretched():

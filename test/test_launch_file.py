@@ -196,9 +196,9 @@ def test_rviz_config():
     images = {d["Name"]: d for d in manager["Displays"]
               if d["Class"] == "rviz_default_plugins/Image"}
     assert {name: d["Topic"]["Value"] for name, d in images.items()} == DISPLAY_TOPICS
-    demo = (ROOT / "fusion_ros/nodes/demo_source_node.py")
-    if demo.exists():
-        assert 'VISIBLE_FRAME_ID = "camera_visible_optical_frame"' in demo.read_text()
+    from fusion_ros.images.demo_sequence import VISIBLE_FRAME_ID  # the demo source's frame
+
+    assert VISIBLE_FRAME_ID == manager["Global Options"]["Fixed Frame"]
 
 
 @pytest.mark.parametrize("namespace, remaps, reliability, expected, camera_qos", [

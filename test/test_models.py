@@ -80,3 +80,11 @@ def test_onnx_export_agrees_with_torch(name, tmp_path):
     assert card["parameters"] == count_parameters(model)
     assert card["size_multiple"] == m
     assert card.get("onnx_sha256")
+
+
+def test_runtime_knows_the_registered_shipped_models():
+    """The torch-free side (node, CLI defaults) names the same shipped models as the registry."""
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as RUNTIME_SHIPPED, available_models
+
+    assert RUNTIME_SHIPPED == SHIPPED_MODELS
+    assert set(RUNTIME_SHIPPED) <= set(available_models())

@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from fusion_ros.demo_sequence import load_demo_pair
+from fusion_ros.images.demo_sequence import load_demo_pair
 from fusion_ros.runtime import ModelLoadError, load_pipeline
 from fusion_ros.runtime.opencv_engine import OpenCVEngine, UnsupportedGraph, read_conv_chain
 from fusion_ros.runtime.options import available_cores

@@ -308,3 +308,24 @@ def test_equal_distance_prefers_the_older_partner_and_slop_is_inclusive():
     rec.add(1, 1, 26 * MS)   # 6 ms from visible 20: beyond the slop, visible 20 is dropped
     rec.sync.flush()
     assert len(rec.out) == 1 and rec.sync.dropped == 2
+
+
+def test_restarting_synchronizer_counts_across_jumps_and_reconfiguration():
+    """The one restart rule (node and bag tools): a stamp > 1 s back restarts the pairing; offline
+    (flush_on_jump) the pending frames are paired first, live they are dropped; counters go on."""
+    from fusion_ros.sync import RestartingSynchronizer
+
+    for flush, pairs_before_jump, total in ((True, 2, 4), (False, 2, 3)):
+        out = []
+        sync = RestartingSynchronizer(5, 0.005, lambda a, b: out.append((a, b)), flush_on_jump=flush)
+        for k, t in enumerate((0, 33, 66)):
+            sync.add(0, 10**10 + t * MS, ("v", k))
+            sync.add(1, 10**10 + t * MS + MS, ("t", k))
+        assert len(out) == pairs_before_jump
+        assert sync.add(0, 0, ("v", 9)) and not sync.add(1, MS, ("t", 9))
+        sync.flush()
+        stats = sync.stats
+        assert stats.resets == 1 and stats.pairs == len(out) == total
+        assert stats.received == [4, 4] and sum(stats.dropped) == 8 - 2 * stats.pairs
+        sync.reconfigure(3, 0.01, 0.0)
+        assert sync.stats.pairs == stats.pairs and sync.stats.received == [4, 4]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fusion_ros.demo_sequence import load_demo_pair
+from fusion_ros.images.demo_sequence import load_demo_pair
 from fusion_ros.training.config import load_config
 from fusion_ros.training.data import Pair, PatchDataset, split_pairs
 from fusion_ros.training.hooks import HistoryHooks

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from fusion_ros.cli.eval_cmd import thermal_8bit
-from fusion_ros.pairs import matched_pairs, read_thermal, read_visible, visible_to_luminance
+from fusion_ros.images.folders import matched_pairs, read_thermal, read_visible, visible_to_luminance
 from fusion_ros.training.classic import get_method
 
 

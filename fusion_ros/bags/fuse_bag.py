@@ -23,22 +23,21 @@ import posixpath
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
-
-import numpy as np
+from typing import Any, Callable, Dict, List, Optional
 
 from fusion_ros.bags.io import (BagError, BagReader, BagWriter, CAMERA_INFO, DIAGNOSTIC_ARRAY, IMAGE,
                                 diagnostic_array, image_frame, numpy_to_image,
                                 resolve_image_topic, serialize)
-from fusion_ros.bags.pairs import (DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, DEFAULT_QUEUE_SIZE,
-                                   DEFAULT_SLOP_S, FramePairer)
+from fusion_ros.bags.pairs import FramePairer
+from fusion_ros.runtime.frame import FRAME_STAGES
+from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S
 
 DEFAULT_VISIBLE_TOPIC = "/visible/image_raw"
 DEFAULT_THERMAL_TOPIC = "/thermal/image_raw"
 DEFAULT_FUSED_TOPIC = "/fused/image_raw"
 DIAGNOSTICS_TOPIC = "/diagnostics"
 STATUS_NAME = "fuse_bag: fusion"
-STAGES = ("decode", "preprocess", "inference", "postprocess", "encode", "total")
+STAGES = (*FRAME_STAGES, "encode", "total")  # per fused frame in /diagnostics
 
 
 @dataclass
@@ -84,11 +83,141 @@ def _sibling(topic: str, name: str) -> str:
     return posixpath.join(posixpath.dirname(topic.rstrip("/")) or "/", name)
 
 
+@dataclass(frozen=True)
+class _Topics:
+    """Where fuse_bag reads and writes (None: not read / not written)."""
+
+    visible: str
+    thermal: str
+    fused: str
+    info_in: Optional[str]
+    info_out: Optional[str]
+    diagnostics: Optional[str]
+
+
+def _plan_topics(reader: BagReader, visible_topic: str, thermal_topic: str, fused_topic: str,
+                 diagnostics: bool) -> _Topics:
+    """Resolve the input topics (``T`` or ``T/compressed``) and choose the output ones."""
+    vis_topic = resolve_image_topic(reader, visible_topic)
+    th_topic = resolve_image_topic(reader, thermal_topic)
+    topics = reader.topics
+    if fused_topic in topics:
+        raise BagError(f"{reader.path} already has a topic {fused_topic}; choose another "
+                       "--fused-topic")
+    info_in = _sibling(vis_topic if not vis_topic.endswith("/compressed")
+                       else vis_topic[: -len("/compressed")], "camera_info")
+    info_in = info_in if topics.get(info_in) and topics[info_in].msgtype == CAMERA_INFO else None
+    info_out = _sibling(fused_topic, "camera_info") if info_in else None
+    if info_out in topics:
+        info_out = None
+    return _Topics(vis_topic, th_topic, fused_topic, info_in, info_out,
+                   DIAGNOSTICS_TOPIC if diagnostics else None)
+
+
+class _PairFuser:
+    """Fuses one pair (the node's per-frame step, :func:`fusion_ros.runtime.fuse_frame`) and
+    writes the fused image, the restamped camera_info and the per-frame diagnostics."""
+
+    def __init__(self, out: BagWriter, pipeline: Any, topics: _Topics, result: FuseBagResult,
+                 on_frame: Optional[Callable[[int], None]]) -> None:
+        self.out, self.pipeline, self.topics, self.result = out, pipeline, topics, result
+        self.on_frame = on_frame
+        self.latest_info: Any = None
+        self.sums = {k: 0.0 for k in STAGES}
+
+    def __call__(self, vis: Any, th: Any) -> None:
+        from fusion_ros.runtime import FusionInputError, fuse_frame
+        from fusion_ros.runtime.frame import decoded_encoding
+
+        result = self.result
+        result.pairs += 1
+        t0 = time.perf_counter()
+        try:
+            vis_arr = vis.to_numpy()
+            vis_encoding = decoded_encoding(vis_arr) if vis.compressed else vis.encoding
+            th_arr = th.to_numpy()
+            frame = fuse_frame(self.pipeline, vis_arr, vis_encoding, th_arr,
+                               decode_ms=(time.perf_counter() - t0) * 1e3)
+        except FusionInputError as exc:
+            result.failed += 1
+            if len(result.errors) < 10:
+                result.errors.append(f"stamp {vis.stamp_ns}: {exc}")
+            return
+        t2 = time.perf_counter()
+        msg = numpy_to_image(frame.image, frame.encoding, vis.stamp_ns, vis.frame_id)
+        data = serialize(msg)
+        t3 = time.perf_counter()
+        log_time = max(vis.log_time_ns, th.log_time_ns)
+        self.out.write_raw(self.topics.fused, log_time, data)
+        if self.topics.info_out and self.latest_info is not None:
+            self.latest_info.header.stamp = msg.header.stamp
+            self.out.write_raw(self.topics.info_out, log_time, serialize(self.latest_info))
+        stage = {**frame.stage_ms, "encode": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+        for k, v in stage.items():
+            self.sums[k] += v
+        result.fuse_s += t3 - t0
+        result.fused += 1
+        if self.topics.diagnostics:
+            self._write_diagnostics(vis, th, stage, log_time)
+        if self.on_frame is not None:
+            self.on_frame(result.fused)
+
+    def _write_diagnostics(self, vis: Any, th: Any, stage: Dict[str, float], log_time: int) -> None:
+        model = self.result.model
+        values = [(f"{k}_ms", f"{v:.3f}") for k, v in stage.items()]
+        values += [("model", model), ("visible_stamp", str(vis.stamp_ns)),
+                   ("thermal_stamp", str(th.stamp_ns)),
+                   ("stamp_delta_ms", f"{(th.stamp_ns - vis.stamp_ns) / 1e6:.3f}"),
+                   ("frame", str(self.result.fused))]
+        self.out.write_raw(self.topics.diagnostics, log_time, serialize(diagnostic_array(
+            vis.stamp_ns, [(STATUS_NAME, "fused", model, 0, values)])))
+
+    def mean_stage_ms(self) -> Dict[str, float]:
+        n = self.result.fused
+        return {k: (v / n if n else 0.0) for k, v in self.sums.items()}
+
+
+def _declare_outputs(out: BagWriter, reader: BagReader, topics: _Topics, copy_topics: bool) -> None:
+    if copy_topics:
+        for topic in reader.topics:
+            out.copy_topic(reader, topic)
+    out.add_topic(topics.fused, IMAGE)
+    if topics.info_out:
+        out.add_topic(topics.info_out, CAMERA_INFO)
+    if topics.diagnostics and topics.diagnostics not in out.counts:
+        out.add_topic(topics.diagnostics, DIAGNOSTIC_ARRAY)
+
+
+def _stream(reader: BagReader, out: BagWriter, topics: _Topics, pairer: FramePairer,
+            fuse: _PairFuser, copy_topics: bool, bar: Any) -> None:
+    """Copy (optionally) every message, pair the camera frames and fuse each pair, in bag order."""
+    result = fuse.result
+    wanted = None if copy_topics else [t for t in (topics.visible, topics.thermal, topics.info_in) if t]
+    for m in reader.messages(wanted):
+        if copy_topics:
+            out.write_raw(m.topic, m.log_time_ns, m.data)
+            result.copied += 1
+        if m.topic == topics.info_in:
+            fuse.latest_info = m.decode()
+            continue
+        if m.topic not in (topics.visible, topics.thermal):
+            continue
+        frame = image_frame(m)
+        index = 0 if m.topic == topics.visible else 1
+        result.received[index] += 1
+        for vis, th in pairer.add(index, frame.stamp_ns, frame):
+            fuse(vis, th)
+        if bar is not None and index == 0:
+            bar.update(1)
+    for vis, th in pairer.flush():
+        fuse(vis, th)
+
+
 def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str = "mmdrfuse", *,
              visible_topic: str = DEFAULT_VISIBLE_TOPIC, thermal_topic: str = DEFAULT_THERMAL_TOPIC,
              fused_topic: str = DEFAULT_FUSED_TOPIC, slop: float = DEFAULT_SLOP_S,
              queue_size: int = DEFAULT_QUEUE_SIZE,
-             inter_message_lower_bound: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+             inter_message_lower_bound: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
              backend: str = "cpu", weights_dir: Optional[str] = None, options: Any = None,
              pipeline: Any = None, storage: Optional[str] = None, copy_topics: bool = True,
              diagnostics: bool = True, overwrite: bool = False, progress: bool = False,
@@ -100,128 +229,31 @@ def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str =
     (``FusionInputError``) is skipped and counted in ``failed``; any other error aborts and
     leaves no output.
     """
-    from fusion_ros.runtime import FusionInputError, load_pipeline
-    from fusion_ros.runtime.encodings import fused_encoding as runtime_fused_encoding
-    from fusion_ros.runtime.encodings import prepare_visible
+    from fusion_ros.runtime import load_pipeline
 
     t_start = time.perf_counter()
     with BagReader(in_bag) as reader:
-        vis_topic = resolve_image_topic(reader, visible_topic)
-        th_topic = resolve_image_topic(reader, thermal_topic)
-        topics = reader.topics
-        if fused_topic in topics:
-            raise BagError(f"{reader.path} already has a topic {fused_topic}; choose another "
-                           "--fused-topic")
-        info_in = _sibling(vis_topic if not vis_topic.endswith("/compressed")
-                           else vis_topic[: -len("/compressed")], "camera_info")
-        info_in = info_in if topics.get(info_in) and topics[info_in].msgtype == CAMERA_INFO else None
-        info_out = _sibling(fused_topic, "camera_info") if info_in else None
-        if info_out in topics:
-            info_out = None
-        diag_topic = DIAGNOSTICS_TOPIC if diagnostics else None
+        topics = _plan_topics(reader, visible_topic, thermal_topic, fused_topic, diagnostics)
         if pipeline is None:
             pipeline = load_pipeline(model, backend=backend, weights_dir=weights_dir, options=options)
         model_name = str(getattr(pipeline, "name", None) or model)
-        result = FuseBagResult(Path(out_bag), model_name, vis_topic, th_topic, fused_topic)
+        result = FuseBagResult(Path(out_bag), model_name, topics.visible, topics.thermal, fused_topic)
         pairer = FramePairer(slop, queue_size, inter_message_lower_bound)
-        sums = {k: 0.0 for k in STAGES}
-
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=topics[vis_topic].count, desc="fuse-bag", unit="frame",
+            bar = tqdm(total=reader.topics[topics.visible].count, desc="fuse-bag", unit="frame",
                        dynamic_ncols=True)
         with BagWriter(out_bag, storage=storage or reader.storage, overwrite=overwrite) as out:
-            if copy_topics:
-                for topic in topics:
-                    out.copy_topic(reader, topic)
-            out.add_topic(fused_topic, IMAGE)
-            if info_out:
-                out.add_topic(info_out, CAMERA_INFO)
-            if diag_topic and diag_topic not in out.counts:
-                out.add_topic(diag_topic, DIAGNOSTIC_ARRAY)
-            latest_info: List[Any] = [None]
-
-            def fuse_pair(vis, th) -> None:
-                result.pairs += 1
-                t0 = time.perf_counter()
-                try:
-                    vis_arr, vis_encoding = _visible_input(vis)
-                    vis_arr, order = prepare_visible(vis_arr, vis_encoding)
-                    th_arr = th.to_numpy()
-                    t1 = time.perf_counter()
-                    fused = pipeline.fuse(vis_arr, th_arr, visible_order=order)
-                    image = np.asarray(fused.image)
-                    encoding = runtime_fused_encoding(vis_encoding)
-                except FusionInputError as exc:
-                    result.failed += 1
-                    if len(result.errors) < 10:
-                        result.errors.append(f"stamp {vis.stamp_ns}: {exc}")
-                    return
-                t2 = time.perf_counter()
-                msg = numpy_to_image(image, encoding, vis.stamp_ns, vis.frame_id)
-                data = serialize(msg)
-                t3 = time.perf_counter()
-                log_time = max(vis.log_time_ns, th.log_time_ns)
-                out.write_raw(fused_topic, log_time, data)
-                if info_out and latest_info[0] is not None:
-                    info = latest_info[0]
-                    info.header.stamp = msg.header.stamp
-                    out.write_raw(info_out, log_time, serialize(info))
-                times = fused.times
-                stage = {"decode": (t1 - t0) * 1e3, "preprocess": float(times.preprocess_ms),
-                         "inference": float(times.inference_ms),
-                         "postprocess": float(times.postprocess_ms), "encode": (t3 - t2) * 1e3,
-                         "total": (t3 - t0) * 1e3}
-                for k, v in stage.items():
-                    sums[k] += v
-                result.fuse_s += t3 - t0
-                result.fused += 1
-                if diag_topic:
-                    values = [(f"{k}_ms", f"{v:.3f}") for k, v in stage.items()]
-                    values += [("model", model_name), ("visible_stamp", str(vis.stamp_ns)),
-                               ("thermal_stamp", str(th.stamp_ns)),
-                               ("stamp_delta_ms", f"{(th.stamp_ns - vis.stamp_ns) / 1e6:.3f}"),
-                               ("frame", str(result.fused))]
-                    out.write_raw(diag_topic, log_time, serialize(diagnostic_array(
-                        vis.stamp_ns, [(STATUS_NAME, "fused", model_name, 0, values)])))
-                if on_frame is not None:
-                    on_frame(result.fused)
-
-            wanted = None if copy_topics else [t for t in (vis_topic, th_topic, info_in) if t]
+            _declare_outputs(out, reader, topics, copy_topics)
+            fuse = _PairFuser(out, pipeline, topics, result, on_frame)
             try:
-                for m in reader.messages(wanted):
-                    if copy_topics:
-                        out.write_raw(m.topic, m.log_time_ns, m.data)
-                        result.copied += 1
-                    if m.topic == info_in:
-                        latest_info[0] = m.decode()
-                        continue
-                    if m.topic not in (vis_topic, th_topic):
-                        continue
-                    frame = image_frame(m)
-                    index = 0 if m.topic == vis_topic else 1
-                    result.received[index] += 1
-                    for vis, th in pairer.add(index, frame.stamp_ns, frame):
-                        fuse_pair(vis, th)
-                    if bar is not None and index == 0:
-                        bar.update(1)
-                for vis, th in pairer.flush():
-                    fuse_pair(vis, th)
+                _stream(reader, out, topics, pairer, fuse, copy_topics, bar)
             finally:
                 if bar is not None:
                     bar.close()
-            stats = pairer.stats
-            result.dropped = stats.dropped
+            result.dropped = pairer.stats.dropped
     result.elapsed_s = time.perf_counter() - t_start
-    result.stage_ms = {k: (v / result.fused if result.fused else 0.0) for k, v in sums.items()}
+    result.stage_ms = fuse.mean_stage_ms()
     return result
-
-
-def _visible_input(frame) -> Tuple[np.ndarray, str]:
-    """(decoded visible array, its encoding); compressed colour decodes to BGR, mono to mono8."""
-    array = frame.to_numpy()
-    if not frame.compressed:
-        return array, frame.encoding
-    return array, ("bgr8" if array.ndim == 3 else ("mono16" if array.dtype == np.uint16 else "mono8"))

@@ -1,9 +1,8 @@
 """Visible/thermal pairs out of a bag, with the synchroniser the fusion node uses.
 
-:class:`FramePairer` feeds image frames to :class:`fusion_ros.sync.ApproximateTimeSynchronizer`
-(message_filters' ApproximateTime policy, the one behind the live node's ``PairSynchronizer``)
-by header stamp and hands back the pairs it outputs; like the node it restarts the synchroniser
-when a camera's stamps jump back by more than a second (a bag that was recorded while looping).
+:class:`FramePairer` feeds image frames to :class:`fusion_ros.sync.RestartingSynchronizer`
+(message_filters' ApproximateTime policy with the node's restart on time jumps and counters) by
+header stamp and hands back the pairs it outputs.
 
 :func:`pairs_from_bag` is the training data source (``{"source": "bag", "bag": ..., ...}`` in
 ``fusion_ros.training.data.load_pairs_from_source``).
@@ -11,51 +10,26 @@ when a camera's stamps jump back by more than a second (a bag that was recorded 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from fusion_ros.bags.io import BagReader, ImageFrame, image_frame, resolve_image_topic
-from fusion_ros.pairs import thermal_to_unit, visible_to_luminance
-
-#: The fusion node's defaults (fusion_ros.ros.parameters: sync_slop, sync_queue_size).
-DEFAULT_SLOP_S = 0.015
-DEFAULT_QUEUE_SIZE = 5
-#: Offline there is no latency to save, so no inter-message bound: every pair is provably optimal
-#: (with a correct bound the node outputs the same pairs, only sooner).
-DEFAULT_INTER_MESSAGE_LOWER_BOUND_S = 0.0
-#: Same as fusion_ros.ros.synchronizer.TIME_JUMP_BACK_NS.
-TIME_JUMP_BACK_NS = 1_000_000_000
-
-
-@dataclass
-class PairStats:
-    received: List[int] = field(default_factory=lambda: [0, 0])
-    pairs: int = 0
-    dropped: List[int] = field(default_factory=lambda: [0, 0])
-    out_of_order: int = 0
-    resets: int = 0
+from fusion_ros.images.folders import resize_max_side, thermal_to_unit, visible_to_luminance
+from fusion_ros.sync import (DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
+                             PairStats, RestartingSynchronizer)
 
 
 class FramePairer:
-    """Pair visible (index 0) and thermal (index 1) frames by header stamp."""
+    """Pair visible (index 0) and thermal (index 1) frames by header stamp: the offline adapter of
+    :class:`fusion_ros.sync.RestartingSynchronizer` (pairs are returned instead of called back;
+    on a time jump the frames before it are still paired)."""
 
     def __init__(self, slop_s: float = DEFAULT_SLOP_S, queue_size: int = DEFAULT_QUEUE_SIZE,
-                 inter_message_lower_bound_s: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S) -> None:
-        from fusion_ros.sync import ApproximateTimeSynchronizer
-
+                 inter_message_lower_bound_s: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S) -> None:
         self._ready: List[Tuple[Any, Any]] = []
-        self._factory = lambda: ApproximateTimeSynchronizer(
-            int(queue_size), int(round(float(slop_s) * 1e9)), self._on_pair,
-            inter_message_lower_bound_ns=int(round(float(inter_message_lower_bound_s) * 1e9)))
-        self._sync = self._factory()
-        self._last: List[Optional[int]] = [None, None]
-        self._base_pairs = 0
-        self._base_dropped = [0, 0]
-        self._base_ooo = 0
-        self.resets = 0
-        self.received = [0, 0]
+        self._sync = RestartingSynchronizer(queue_size, slop_s, self._on_pair, flush_on_jump=True,
+                                            inter_message_lower_bound_s=inter_message_lower_bound_s)
 
     def _on_pair(self, visible: Any, thermal: Any) -> None:
         self._ready.append((visible, thermal))
@@ -66,15 +40,6 @@ class FramePairer:
 
     def add(self, index: int, stamp_ns: int, item: Any) -> List[Tuple[Any, Any]]:
         """Add one frame; returns the pairs that became final (oldest first)."""
-        self.received[index] += 1
-        last = self._last[index]
-        if last is not None and stamp_ns < last - TIME_JUMP_BACK_NS:
-            self._sync.flush()  # the pairs before the jump are still good
-            self._fold()
-            self._sync = self._factory()
-            self._last = [None, None]
-            self.resets += 1
-        self._last[index] = stamp_ns
         self._sync.add(index, stamp_ns, item)
         return self._take()
 
@@ -83,22 +48,14 @@ class FramePairer:
         self._sync.flush()
         return self._take()
 
-    def _fold(self) -> None:
-        self._base_pairs += self._sync.pairs
-        self._base_dropped = [b + d for b, d in zip(self._base_dropped, self._sync.dropped_by_stream)]
-        self._base_ooo += self._sync.out_of_order
-
     @property
     def stats(self) -> PairStats:
-        s = self._sync
-        return PairStats(received=list(self.received), pairs=self._base_pairs + s.pairs,
-                         dropped=[b + d for b, d in zip(self._base_dropped, s.dropped_by_stream)],
-                         out_of_order=self._base_ooo + s.out_of_order, resets=self.resets)
+        return self._sync.stats
 
 
 def synchronized_frames(bag: BagReader, visible_topic: str, thermal_topic: str, *,
                         slop: float = DEFAULT_SLOP_S, queue_size: int = DEFAULT_QUEUE_SIZE,
-                        inter_message_lower_bound: float = DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+                        inter_message_lower_bound: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
                         stats: Optional[PairStats] = None) -> Iterator[Tuple[ImageFrame, ImageFrame]]:
     """(visible, thermal) ImageFrames of an open bag, paired as the node pairs them, in order.
 
@@ -148,16 +105,6 @@ def _to_bgr(array: np.ndarray, encoding: str) -> np.ndarray:
     return array
 
 
-def _resize_max_side(image: np.ndarray, max_side: Optional[int]) -> np.ndarray:
-    import cv2
-
-    if not max_side or max(image.shape[:2]) <= max_side:
-        return image
-    scale = max_side / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
 def pairs_from_bag(bag: str | os.PathLike, visible_topic: str = "/visible/image_raw",
                    thermal_topic: str = "/thermal/image_raw", slop: float = DEFAULT_SLOP_S,
                    every_n: int = 1, limit: Optional[int] = None, *,
@@ -191,8 +138,8 @@ def pairs_from_bag(bag: str | os.PathLike, visible_topic: str = "/visible/image_
             if th_img.shape[:2] != vis_img.shape[:2]:
                 th_img = cv2.resize(th_img, (vis_img.shape[1], vis_img.shape[0]),
                                     interpolation=cv2.INTER_AREA)
-            th_img = _resize_max_side(th_img, max_side)
-            vis_img = _resize_max_side(vis_img, max_side)
+            th_img = resize_max_side(th_img, max_side)
+            vis_img = resize_max_side(vis_img, max_side)
             colour = vis_img.ndim == 3
             out.append(BagPair(f"{base}_{vis.stamp_ns}", np.ascontiguousarray(thermal_to_unit(th_img)),
                                np.ascontiguousarray(visible_to_luminance(vis_img)),

@@ -28,8 +28,6 @@ from fusion_ros.bags.io import (BagWriter, CAMERA_INFO, COMPRESSED_IMAGE, IMAGE,
 VISIBLE_TOPIC = "/visible/image_raw"
 VISIBLE_INFO_TOPIC = "/visible/camera_info"
 THERMAL_TOPIC = "/thermal/image_raw"
-VISIBLE_FRAME_ID = "camera_visible_optical_frame"
-THERMAL_FRAME_ID = "camera_thermal_optical_frame"
 #: 2025-01-01T00:00:00Z: a fixed, realistic epoch so sample bags are reproducible.
 DEFAULT_START_NS = 1_735_689_600 * 1_000_000_000
 #: Receive delay after capture (log time - stamp) of each camera's messages.
@@ -54,7 +52,7 @@ def make_sample_bag(out: str | os.PathLike, *, storage: str = "sqlite3", compres
                     jpeg_quality: int = 90, overwrite: bool = False,
                     progress: bool = False) -> SampleBag:
     """Write ``seconds`` of the demo stream to a new bag at ``out`` (see the module docstring)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import THERMAL_FRAME_ID, VISIBLE_FRAME_ID, DemoSequence
 
     if seconds <= 0 or fps <= 0:
         raise ValueError("seconds and fps must be > 0")

@@ -17,17 +17,18 @@ import os
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from fusion_ros.bags.io import BagError, BagReader, image_frame, resolve_image_topic
-from fusion_ros.bags.pairs import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, synchronized_frames
+from fusion_ros.bags.pairs import synchronized_frames
+from fusion_ros.images.folders import IMAGE_SUFFIXES
+from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
 
 DEFAULT_FOURCC = "mp4v"
 DEFAULT_FPS = 30.0
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 #: Frames held while waiting for a fused frame's visible/thermal partners before giving up.
 MAX_BUFFERED = 120
 
@@ -111,7 +112,7 @@ class VideoSink:
 
 
 def _bgr8(image: np.ndarray) -> np.ndarray:
-    from fusion_ros.visuals import to_display
+    from fusion_ros.images.visuals import to_display
 
     return np.ascontiguousarray(to_display(image))
 
@@ -127,7 +128,7 @@ def mosaic_frame(visible: Optional[np.ndarray], thermal: Optional[np.ndarray], f
                  labels: Tuple[str, str, str] = ("visible", "thermal", "fused")) -> np.ndarray:
     """visible | thermal | fused at the fused image's height, labelled; a missing input is a
     black panel of the fused size."""
-    from fusion_ros.visuals import mosaic
+    from fusion_ros.images.visuals import mosaic
 
     blank = np.zeros(fused.shape[:2] + (3,), np.uint8)
     images = [blank if visible is None else visible, blank if thermal is None else thermal, fused]
@@ -159,7 +160,126 @@ def mosaic_path_for(out: str | os.PathLike) -> Path:
     return out.with_name(f"{out.stem}_mosaic{out.suffix or '.mp4'}")
 
 
+class _Outputs:
+    """The fused and/or mosaic video being written, with one way out: every sink is closed when the
+    ``with`` block ends normally and aborted (no partial file) when it raises."""
+
+    def __init__(self, out: Optional[str | os.PathLike], mosaic: Optional[str | os.PathLike],
+                 rate: float, fourcc: str, total: int, progress: bool, fused_label: str) -> None:
+        self.sinks: List[Optional[VideoSink]] = [
+            VideoSink(out, rate, fourcc) if out is not None else None,
+            VideoSink(mosaic, rate, fourcc) if mosaic is not None else None]
+        self.result = VideoResult(self.sinks[0].path if self.sinks[0] else None, 0, (0, 0), rate,
+                                  fourcc, self.sinks[1].path if self.sinks[1] else None)
+        self.labels = ("visible", "thermal", fused_label)
+        self.bar = _bar(progress, total)
+
+    @property
+    def wants_mosaic(self) -> bool:
+        return self.sinks[1] is not None
+
+    def write(self, fused: np.ndarray, visible: Optional[np.ndarray] = None,
+              thermal: Optional[np.ndarray] = None) -> None:
+        """One frame: the fused image, and the mosaic with whichever inputs there are."""
+        if self.sinks[0] is not None:
+            self.sinks[0].write(fused)
+        if self.sinks[1] is not None:
+            if visible is None or thermal is None:
+                self.result.missing_partners += 1
+            self.sinks[1].write(mosaic_frame(visible, thermal, fused, self.labels))
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self) -> "_Outputs":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            if exc_type is None:
+                try:
+                    for sink in self.sinks:
+                        if sink is not None:
+                            sink.close()
+                except BaseException:
+                    self._abort()
+                    raise
+            else:
+                self._abort()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+
+    def _abort(self) -> None:
+        for sink in self.sinks:
+            if sink is not None:
+                sink.abort()
+
+    def finished(self) -> VideoResult:
+        result, sinks = self.result, self.sinks
+        if sinks[0] is not None:
+            result.frames, result.size = sinks[0].frames, sinks[0].size
+        if sinks[1] is not None:
+            result.mosaic_frames, result.mosaic_size = sinks[1].frames, sinks[1].size
+        return result
+
+
 # ----------------------------------------------------------------------------- from a bag
+class _BagMosaic:
+    """Holds visible/thermal frames until the fused frame they belong to can be written (its
+    partners arrived, or too much is buffered and it goes with black panels)."""
+
+    def __init__(self, outputs: _Outputs, partner: Dict[int, int]) -> None:
+        self.outputs, self.partner = outputs, partner
+        self.vis_buf: "OrderedDict[int, object]" = OrderedDict()
+        self.th_buf: "OrderedDict[int, object]" = OrderedDict()
+        self.pending: deque = deque()
+
+    def emit(self, fused_frame: Any, force: bool = False) -> bool:
+        """Write ``fused_frame`` (with its partners when a mosaic is wanted); False = wait."""
+        stamp = fused_frame.stamp_ns
+        vis = th = None
+        if self.outputs.wants_mosaic:
+            vis = self.vis_buf.get(stamp)
+            th_stamp = self.partner.get(stamp)
+            th = self.th_buf.get(th_stamp) if th_stamp is not None else None
+            complete = vis is not None and (th is not None or th_stamp is None)
+            if not complete and not force:
+                return False
+            for buf, limit in ((self.vis_buf, stamp), (self.th_buf, th_stamp if th_stamp else stamp)):
+                for key in [k for k in buf if k <= limit]:
+                    del buf[key]
+        self.outputs.write(_frame_array(fused_frame), None if vis is None else _frame_array(vis),
+                           None if th is None else _frame_array(th))
+        return True
+
+    def add(self, frame: Any, kind: str) -> None:
+        """A frame of the fused ("fused"), visible or thermal topic, in bag order."""
+        if kind == "fused":
+            self.pending.append(frame)
+        else:
+            (self.vis_buf if kind == "visible" else self.th_buf)[frame.stamp_ns] = frame
+        while self.pending and self.emit(
+                self.pending[0], force=len(self.vis_buf) + len(self.th_buf) > MAX_BUFFERED):
+            self.pending.popleft()
+
+    def finish(self) -> None:
+        while self.pending:
+            self.emit(self.pending.popleft(), force=True)
+
+
+def _mosaic_partners(reader: BagReader, visible_topic: str, thermal_topic: str, slop: float,
+                     queue_size: int) -> Tuple[str, str, Dict[int, int]]:
+    """(visible topic, thermal topic, visible stamp -> paired thermal stamp)."""
+    try:
+        vis_t = resolve_image_topic(reader, visible_topic)
+        th_t = resolve_image_topic(reader, thermal_topic)
+    except BagError as exc:
+        raise VideoError(f"a mosaic needs the visible and thermal topics: {exc}") from exc
+    partner = {v.stamp_ns: t.stamp_ns for v, t in synchronized_frames(
+        reader, vis_t, th_t, slop=slop, queue_size=queue_size)}
+    return vis_t, th_t, partner
+
+
 def bag_to_video(bag: str | os.PathLike, out: Optional[str | os.PathLike], *,
                  mosaic: Optional[str | os.PathLike] = None, fused_topic: str = "/fused/image_raw",
                  visible_topic: str = "/visible/image_raw", thermal_topic: str = "/thermal/image_raw",
@@ -175,91 +295,17 @@ def bag_to_video(bag: str | os.PathLike, out: Optional[str | os.PathLike], *,
         if not stamps:
             raise VideoError(f"{reader.path}: {fused_t} has no messages")
         rate = float(fps) if fps else _fps_from_stamps(stamps)
-        partner: Dict[int, int] = {}
-        topics = [fused_t]
-        vis_t = th_t = None
+        kinds, partner = {fused_t: "fused"}, {}
         if mosaic is not None:
-            try:
-                vis_t = resolve_image_topic(reader, visible_topic)
-                th_t = resolve_image_topic(reader, thermal_topic)
-            except BagError as exc:
-                raise VideoError(f"a mosaic needs the visible and thermal topics: {exc}") from exc
-            for v, t in synchronized_frames(reader, vis_t, th_t, slop=slop, queue_size=queue_size):
-                partner[v.stamp_ns] = t.stamp_ns
-            topics += [vis_t, th_t]
-        sinks = _sinks(out, mosaic, rate, fourcc)
-        result = VideoResult(sinks[0].path if sinks[0] else None, 0, (0, 0), rate, fourcc,
-                             sinks[1].path if sinks[1] else None)
-        bar = _bar(progress, len(stamps))
-        try:
-            vis_buf: "OrderedDict[int, object]" = OrderedDict()
-            th_buf: "OrderedDict[int, object]" = OrderedDict()
-            pending: deque = deque()
-
-            def emit(fused_frame, force: bool = False) -> bool:
-                stamp = fused_frame.stamp_ns
-                vis = th = None
-                if sinks[1] is not None:
-                    vis = vis_buf.get(stamp)
-                    th_stamp = partner.get(stamp)
-                    th = th_buf.get(th_stamp) if th_stamp is not None else None
-                    complete = vis is not None and (th is not None or th_stamp is None)
-                    if not complete and not force:
-                        return False
-                    if vis is None or th is None:
-                        result.missing_partners += 1
-                    for buf, limit in ((vis_buf, stamp), (th_buf, th_stamp if th_stamp else stamp)):
-                        for key in [k for k in buf if k <= limit]:
-                            del buf[key]
-                fused = _frame_array(fused_frame)
-                if sinks[0] is not None:
-                    sinks[0].write(fused)
-                if sinks[1] is not None:
-                    sinks[1].write(mosaic_frame(
-                        None if vis is None else _frame_array(vis),
-                        None if th is None else _frame_array(th), fused,
-                        ("visible", "thermal", fused_label)))
-                if bar is not None:
-                    bar.update(1)
-                return True
-
-            for m in reader.messages(topics):
-                frame = image_frame(m)
-                if m.topic == fused_t:
-                    pending.append(frame)
-                elif m.topic == vis_t:
-                    vis_buf[frame.stamp_ns] = frame
-                else:
-                    th_buf[frame.stamp_ns] = frame
-                while pending and emit(pending[0], force=len(vis_buf) + len(th_buf) > MAX_BUFFERED):
-                    pending.popleft()
-            while pending:
-                emit(pending.popleft(), force=True)
-            for index, sink in enumerate(sinks):
-                if sink is not None:
-                    sink.close()
-        except BaseException:
-            for sink in sinks:
-                if sink is not None:
-                    sink.abort()
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-    return _fill(result, sinks)
-
-
-def _sinks(out, mosaic, fps: float, fourcc: str) -> List[Optional[VideoSink]]:
-    return [VideoSink(out, fps, fourcc) if out is not None else None,
-            VideoSink(mosaic, fps, fourcc) if mosaic is not None else None]
-
-
-def _fill(result: VideoResult, sinks: List[Optional[VideoSink]]) -> VideoResult:
-    if sinks[0] is not None:
-        result.frames, result.size = sinks[0].frames, sinks[0].size
-    if sinks[1] is not None:
-        result.mosaic_frames, result.mosaic_size = sinks[1].frames, sinks[1].size
-    return result
+            vis_t, th_t, partner = _mosaic_partners(reader, visible_topic, thermal_topic, slop,
+                                                    queue_size)
+            kinds.update({vis_t: "visible", th_t: "thermal"})
+        with _Outputs(out, mosaic, rate, fourcc, len(stamps), progress, fused_label) as outputs:
+            frames = _BagMosaic(outputs, partner)
+            for m in reader.messages(list(kinds)):
+                frames.add(image_frame(m), kinds[m.topic])
+            frames.finish()
+    return outputs.finished()
 
 
 def _bar(progress: bool, total: int):
@@ -305,35 +351,15 @@ def folder_to_video(folder: str | os.PathLike, out: Optional[str | os.PathLike],
                              "(images with the fused images' file stems)")
         vis, th = _images(Path(visible_dir)), _images(Path(thermal_dir))
     rate = float(fps) if fps else DEFAULT_FPS
-    sinks = _sinks(out, mosaic, rate, fourcc)
-    result = VideoResult(sinks[0].path if sinks[0] else None, 0, (0, 0), rate, fourcc,
-                         sinks[1].path if sinks[1] else None)
-    bar = _bar(progress, len(fused))
-    try:
+    with _Outputs(out, mosaic, rate, fourcc, len(fused), progress, fused_label) as outputs:
         for stem, path in fused.items():
             image = _read(path)
-            if sinks[0] is not None:
-                sinks[0].write(image)
-            if sinks[1] is not None:
-                v = _read(vis[stem]) if stem in vis else None
-                t = _read(th[stem]) if stem in th else None
-                if v is None or t is None:
-                    result.missing_partners += 1
-                sinks[1].write(mosaic_frame(v, t, image, ("visible", "thermal", fused_label)))
-            if bar is not None:
-                bar.update(1)
-        for sink in sinks:
-            if sink is not None:
-                sink.close()
-    except BaseException:
-        for sink in sinks:
-            if sink is not None:
-                sink.abort()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    return _fill(result, sinks)
+            if outputs.wants_mosaic:
+                outputs.write(image, _read(vis[stem]) if stem in vis else None,
+                              _read(th[stem]) if stem in th else None)
+            else:
+                outputs.write(image)
+    return outputs.finished()
 
 
 def read_video_info(path: str | os.PathLike) -> Tuple[int, int, int, float]:

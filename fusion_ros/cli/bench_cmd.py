@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+from fusion_ros.runtime.options import available_cores
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 TARGET_MS = {"mmdrfuse": 5.0, "mobilefuse": 30.0}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
+
     parser.add_argument("--models", nargs="+", default=list(SHIPPED))
     parser.add_argument("--backend", default="auto", choices=BACKEND_NAMES,
                         help="as the node's backend parameter (default auto, as the node)")
@@ -31,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--node-seconds", type=float, default=6.0, help="live stream per model (0 = skip)")
     parser.add_argument("--process-scale", type=float, default=1.0,
                         help="fuse at this fraction of 640x512 (the node's process_scale parameter)")
+    parser.add_argument("--sizes", default="", metavar="WxH,...",
+                        help="also time the pipeline at these sizes, e.g. 640x512,1280x1024,1920x1080 (cost per MP)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="also run this many camera pairs at once (threads, first model) for 5 s each")
+    parser.add_argument("--reference", choices=["none", "torch"], default="none",
+                        help="torch: add the same architectures' PyTorch eager time and the ratio")
     parser.add_argument("--out", type=Path, default=None, help="also write the table to this Markdown file")
 
 
@@ -47,7 +55,7 @@ def cpu_name() -> str:
 def bench_pipeline(model: str, backend: str, frames: int, progress=None,
                    process_scale: float = 1.0) -> dict[str, float]:
     """Per-frame pipeline times on the demo stream (640x512 bgr8 visible, mono16 thermal)."""
-    from fusion_ros.demo_sequence import DemoSequence
+    from fusion_ros.images.demo_sequence import DemoSequence
     from fusion_ros.runtime import load_pipeline
     from fusion_ros.runtime.options import ProcessingOptions
 
@@ -76,8 +84,8 @@ def bench_pipeline(model: str, backend: str, frames: int, progress=None,
 def bench_node(model: str, backend: str, seconds: float, log_dir: Path, progress=None,
                process_scale: float = 1.0):
     """Stream the demo through a fresh node process for this model; return RunStats."""
-    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
-    from fusion_ros.live_stats import summarise
+    from fusion_ros.live.session import LiveSession, node_peak_memory_mb
+    from fusion_ros.live.stats import summarise
 
     frames = int(round(seconds * 30))
     with LiveSession(model, backend, params={"process_scale": process_scale}, log_path=log_dir / f"bench_node_{model}.log") as live:
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from fusion_ros.cli import table_console
+    from fusion_ros.runtime.loader import SHIPPED_MODELS
 
     console = table_console()
     rows = []
@@ -124,11 +133,30 @@ def run(args: argparse.Namespace) -> int:
             f"{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate "
             f"fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench"
             f"{f' --process-scale {args.process_scale:g}' if scaled else ''}"
-            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED) else ''}"
+            f"{' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ''}"
             f"{' --out ' + str(args.out) if args.out else ''}`")
-    text = meta + "\n\n" + "\n".join(lines) + "\n"
+    text = meta + "\n\n" + "\n".join(lines) + "\n" + extra_tables(args, [(m, p) for m, p, _ in rows])
     console.print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("# Benchmark\n\n" + text)
     return 0
+
+
+def extra_tables(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> str:
+    """The optional scaling / several-pairs / PyTorch-reference tables, as Markdown sections."""
+    from fusion_ros.cli import bench_tables as tables
+
+    parts = []
+    if args.sizes:
+        sizes = tables.parse_sizes(args.sizes)
+        parts.append(f"### Cost per pixel ({args.frames // 2} frames per size)\n\n"
+                     + "\n".join(tables.size_table(args.models, args.backend, sizes, max(5, args.frames // 2))))
+    if args.pairs > 1:
+        parts.append(f"### {args.pairs} camera pairs at once ({args.models[0]}, 640x512, 5 s)\n\n"
+                     + "\n".join(tables.pairs_table(args.models[0], args.backend, args.pairs, 5.0)))
+    if args.reference == "torch":
+        threads = available_cores()
+        parts.append(f"### Against PyTorch eager ({threads} threads, same run)\n\n"
+                     + "\n".join(tables.torch_reference_table(rows, max(5, args.frames // 4), threads)))
+    return "".join(f"\n{part}\n" for part in parts)

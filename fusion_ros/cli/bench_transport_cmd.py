@@ -4,7 +4,7 @@
 
 For each QoS (reliable, best effort) and each Fast DDS transport setup (the built-in transports, and
 the shipped config/fastdds.xml with its 32 MiB shared-memory segment) a publisher process sends
-`rate * seconds` bgr8 frames to a subscriber process (`fusion_ros.transport_probe`), on a private
+`rate * seconds` bgr8 frames to a subscriber process (`fusion_ros.live.transport_probe`), on a private
 domain with localhost-only discovery. Reports frames delivered and latency p50 / p99 (receive time
 minus stamp). This is the measurement behind the node's choice of RELIABLE images and the DDS
 profile the launch file sets.
@@ -51,15 +51,12 @@ CONFIGS: list[tuple[str, str]] = [("best_effort", "builtin"), ("best_effort", "f
 
 def probe_environment(profile: str, domain_id: int) -> dict[str, str]:
     """A private domain, localhost discovery, and either no DDS profile or the shipped one."""
-    from fusion_ros.paths import fastdds_profile
+    from fusion_ros.ros.qos import FASTDDS_PROFILE_VARIABLE, use_fastdds_profile
 
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
-    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
-    if profile == "fastdds.xml":
-        path = fastdds_profile()
-        if path is None:
-            raise SystemExit("fusion-ros bench-transport: config/fastdds.xml not found")
-        env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(path)
+    env.pop(FASTDDS_PROFILE_VARIABLE, None)
+    if profile == "fastdds.xml" and use_fastdds_profile(env) is None:
+        raise SystemExit("fusion-ros bench-transport: config/fastdds.xml not found")
     return env
 
 
@@ -68,7 +65,7 @@ def measure(qos: str, profile: str, args: argparse.Namespace, workdir: Path) -> 
     env = probe_environment(profile, random.SystemRandom().randint(1, 101))
     common = ["--qos", qos, "--seconds", str(args.seconds)]
     sub_out, pub_out = workdir / f"sub_{qos}_{profile}.json", workdir / f"pub_{qos}_{profile}.json"
-    probe = [sys.executable, "-m", "fusion_ros.transport_probe"]
+    probe = [sys.executable, "-m", "fusion_ros.live.transport_probe"]
     with open(workdir / f"probe_{qos}_{profile}.log", "w") as log:
         sub = subprocess.Popen([*probe, "sub", *common, "--out", str(sub_out)], env=env, stdout=log, stderr=log)
         time.sleep(0.5)

@@ -16,10 +16,11 @@ import numpy as np
 
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
+
     parser.add_argument("--models", nargs="+", default=list(SHIPPED), help="models to run, in order")
     parser.add_argument("--backend", default="cpu", choices=BACKEND_NAMES)
     parser.add_argument("--seconds", type=float, default=8.0, help="stream length per model (s)")
@@ -28,62 +29,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for pictures and summary")
 
 
-def run(args: argparse.Namespace) -> int:
+class _Keeper:
+    """Remembers the source's middle frame of each scene (visible, thermal) and asks the sink to
+    keep the fused frame with the same stamp, for the mosaics."""
+
+    def __init__(self, live) -> None:
+        self.live = live
+        self.per_scene = live.source.sequence.frames_per_scene
+        self.frames: dict[int, tuple] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, frame, stamp_ns: int) -> None:
+        if frame.index % self.per_scene == self.per_scene // 2:
+            with self.lock:
+                self.frames[stamp_ns] = (frame.scene, frame.visible.copy(), frame.thermal.copy())
+            with self.live.sink.lock:
+                self.live.sink.keep_stamps.add(stamp_ns)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.frames.clear()
+
+    def mosaics(self, model: str, kept_images: dict) -> list[tuple]:
+        """(model, scene, visible | thermal | fused picture) of every kept frame that arrived."""
+        from fusion_ros.images.visuals import mosaic
+
+        with self.lock:
+            kept = sorted(self.frames.items())
+        return [(model, scene, mosaic([vis, thermal, kept_images[stamp]],
+                                      ["visible", "thermal", f"fused: {model}"], height=256))
+                for stamp, (scene, vis, thermal) in kept if stamp in kept_images]
+
+
+def _run_models(args: argparse.Namespace, console, live, keeper: _Keeper, frames_per_model: int):
+    """Stream each model in turn (switched at run time, as `ros2 param set` would); returns
+    (stats per model, latency series per model, mosaic rows)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-    from rich.table import Table
 
-    from fusion_ros.cli import table_console
-    from fusion_ros.live_session import LiveSession, node_peak_memory_mb
-    from fusion_ros.live_stats import summarise
-    from fusion_ros.visuals import latency_plot, mosaic, save_image, stack_rows
+    from fusion_ros.live.session import node_peak_memory_mb
+    from fusion_ros.live.stats import summarise
 
-    console = table_console()
-    args.out.mkdir(parents=True, exist_ok=True)
-    frames_per_model = int(round(args.seconds * 30))
     results, series, rows = [], {}, []
-    console.print(f"[bold]fusion_ros demo[/]: TNO sequence, 640x512 @ 30 Hz, models {', '.join(args.models)}")
-    with LiveSession(args.models[0], args.backend, {"latency_budget_ms": args.latency_budget_ms},
-                     log_path=args.out / "fusion_node.log", thermal_encoding=args.thermal_encoding) as live:
-        keep: dict[int, tuple] = {}
-        keep_lock = threading.Lock()
-        per_scene = live.source.sequence.frames_per_scene
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=console)
+    with progress:
+        for i, model in enumerate(args.models):
+            task = progress.add_task(f"{model:<11}", total=frames_per_model)
+            if i > 0:
+                ok, reason = live.set_parameters(model=model)
+                if not ok:
+                    console.print(f"[red]switching to {model} was rejected: {reason}[/]")
+                    continue
+            live.sink.reset()
+            keeper.clear()
+            live.stream(frames_per_model, on_progress=lambda n, t=task: progress.advance(t, n), drain_s=1.5)
+            record = live.sink.snapshot()
+            stats = summarise(model, frames_per_model, record)
+            stats.node_peak_memory_mb = node_peak_memory_mb(live.process.pid)
+            results.append(stats)
+            series[model] = np.array([a.latency_ms for a in record.arrivals])
+            rows += keeper.mosaics(model, record.kept_images)
+    return results, series, rows
 
-        def remember(frame, stamp_ns: int) -> None:
-            if frame.index % per_scene == per_scene // 2:
-                with keep_lock:
-                    keep[stamp_ns] = (frame.scene, frame.visible.copy(), frame.thermal.copy())
-                with live.sink.lock:
-                    live.sink.keep_stamps.add(stamp_ns)
 
-        live.source.on_frame = remember
-        with console.status("starting the fusion node..."):
-            live.wait_ready()
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console)
-        with progress:
-            for i, model in enumerate(args.models):
-                task = progress.add_task(f"{model:<11}", total=frames_per_model)
-                if i > 0:
-                    ok, reason = live.set_parameters(model=model)
-                    if not ok:
-                        console.print(f"[red]switching to {model} was rejected: {reason}[/]")
-                        continue
-                live.sink.reset()
-                with keep_lock:
-                    keep.clear()
-                live.stream(frames_per_model, on_progress=lambda n, t=task: progress.advance(t, n), drain_s=1.5)
-                record = live.sink.snapshot()
-                stats = summarise(model, frames_per_model, record)
-                stats.node_peak_memory_mb = node_peak_memory_mb(live.process.pid)
-                results.append(stats)
-                series[model] = np.array([a.latency_ms for a in record.arrivals])
-                with keep_lock:
-                    kept = sorted(keep.items())
-                for stamp, (scene, vis, thermal) in kept:
-                    if stamp in record.kept_images:
-                        rows.append((model, scene, mosaic([vis, thermal, record.kept_images[stamp]],
-                                                          ["visible", "thermal", f"fused: {model}"], height=256)))
-        exit_code = live.stop_node()
+def _print_summary(console, results: list) -> None:
+    from rich.table import Table
 
     table = Table(title="fusion_ros demo: 640x512 @ 30 Hz, fusion node in its own process")
     for col in ("model", "in", "out", "fps", "e2e p50", "e2e p95", "e2e max", "infer p50", "peak MB"):
@@ -100,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in s.stages_p50_ms.items()) or "-"
         console.print(f"  {s.model}: node stage p50 ms: {stages}")
 
+
+def _write_pictures(args: argparse.Namespace, results: list, series: dict, rows: list) -> list:
+    """mosaic_<model>.png, latency.png and summary.json in --out; returns the pictures' paths."""
+    from fusion_ros.images.visuals import latency_plot, save_image, stack_rows
+
     pictures = []
     for model in args.models:
         model_rows = [r for m, _, r in rows if m == model]
@@ -109,6 +124,28 @@ def run(args: argparse.Namespace) -> int:
         pictures.append(latency_plot(args.out / "latency.png", series, {s.model: s.stages_p50_ms for s in results},
                                      args.latency_budget_ms))
     (args.out / "summary.json").write_text(json.dumps([s.as_dict() for s in results], indent=2))
+    return pictures
+
+
+def run(args: argparse.Namespace) -> int:
+    from fusion_ros.cli import table_console
+    from fusion_ros.live.session import LiveSession
+
+    console = table_console()
+    args.out.mkdir(parents=True, exist_ok=True)
+    frames_per_model = int(round(args.seconds * 30))
+    console.print(f"[bold]fusion_ros demo[/]: TNO sequence, 640x512 @ 30 Hz, models {', '.join(args.models)}")
+    with LiveSession(args.models[0], args.backend, {"latency_budget_ms": args.latency_budget_ms},
+                     log_path=args.out / "fusion_node.log", thermal_encoding=args.thermal_encoding) as live:
+        keeper = _Keeper(live)
+        live.source.on_frame = keeper
+        with console.status("starting the fusion node..."):
+            live.wait_ready()
+        results, series, rows = _run_models(args, console, live, keeper, frames_per_model)
+        exit_code = live.stop_node()
+
+    _print_summary(console, results)
+    pictures = _write_pictures(args, results, series, rows)
     console.print("pictures: " + ", ".join(str(p) for p in pictures))
     console.print(f"fusion node exited with code {exit_code} (log: {args.out / 'fusion_node.log'})")
     lost = [s.model for s in results if s.received == 0]

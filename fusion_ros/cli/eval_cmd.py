@@ -180,19 +180,9 @@ def _mosaic_indices(count: int, rows: int) -> set[int]:
 # -------------------------------------------------------------------------------------------- run
 
 
-def run(args: argparse.Namespace) -> int:
-    import cv2
-    from tqdm import tqdm
-
-    from fusion_ros.metrics import METRIC_SETS, compute_metrics
-    from fusion_ros.metrics import evaluation as ev
-    from fusion_ros.pairs import image_files, matched_pairs, read_thermal, read_visible
-
-    metrics = METRIC_SETS[args.metrics]
-    colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")
-    pairs = matched_pairs(args.ir, args.vis)
-    if args.limit is not None:
-        pairs = pairs[: max(args.limit, 0)]
+def _methods(args: argparse.Namespace) -> tuple[list[str], dict, dict, dict]:
+    """(every method name in column order, --method folders' files, --model fusers, --classic fusers)."""
+    from fusion_ros.images.folders import image_files
 
     folders = [parse_method(spec) for spec in args.method]
     classics = {name: classic_method(name) for name in expand_classic(args.classic)}
@@ -204,8 +194,11 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"fusion-ros eval: method names must be unique, got {names}")
     folder_files = {name: image_files(folder) for name, folder in folders}
     models = {name: load_model(name) for name in args.model}
+    return names, folder_files, models, classics
 
-    # Every method is scored on the same pairs: drop stems a --method folder lacks.
+
+def _usable_pairs(pairs: list, folder_files: dict) -> list:
+    """Every method is scored on the same pairs: drop stems a --method folder lacks."""
     usable = [p for p in pairs if all(p[0] in files for files in folder_files.values())]
     for name, files in folder_files.items():
         lacking = [p[0] for p in pairs if p[0] not in files]
@@ -214,10 +207,19 @@ def run(args: argparse.Namespace) -> int:
                   f"{', ...' if len(lacking) > 5 else ''}); they are left out for every method", file=sys.stderr)
     if not usable:
         raise SystemExit("fusion-ros eval: no pair has a result from every --method folder")
+    return usable
+
+
+def _score(usable: list, names: list[str], fuse, metrics, colour: str, show) -> tuple[list, list]:
+    """(one row of scores per pair and method, the mosaic rows of the pairs in ``show``);
+    ``fuse(name, stem, visible, thermal, ir8)`` gives a method's fused image."""
+    from tqdm import tqdm
+
+    from fusion_ros.images.folders import read_thermal, read_visible
+    from fusion_ros.metrics import compute_metrics
 
     rows: list[dict[str, object]] = []
     mosaic_rows = []
-    show = _mosaic_indices(len(usable), args.mosaic_rows)
     progress = tqdm(total=len(usable) * len(names), desc="scoring", unit="image")
     for index, (stem, ir_path, vis_path) in enumerate(usable):
         visible = squeeze_gray(read_visible(vis_path))
@@ -229,14 +231,7 @@ def run(args: argparse.Namespace) -> int:
         fused_images: list[np.ndarray] = []
         for name in names:
             progress.set_postfix_str(f"{stem} / {name}")
-            if name in folder_files:
-                fused = read_fused(folder_files[name][stem])
-            elif name in models:
-                fused = squeeze_gray(np.asarray(models[name](visible, thermal)))
-            elif name in classics:
-                fused = classics[name](visible, ir8)
-            else:
-                fused = BASELINES[name](visible, ir8)
+            fused = fuse(name, stem, visible, thermal, ir8)
             if fused.shape[:2] != visible.shape[:2]:
                 raise SystemExit(f"fusion-ros eval: {name}/{stem}: fused size {fused.shape[:2]} differs "
                                  f"from the sources' {visible.shape[:2]}")
@@ -248,6 +243,15 @@ def run(args: argparse.Namespace) -> int:
         if index in show:
             mosaic_rows.append((stem, [ir8, visible, *fused_images], ["IR", "VIS", *names]))
     progress.close()
+    return rows, mosaic_rows
+
+
+def _write_results(args: argparse.Namespace, rows: list, mosaic_rows: list, metrics, colour: str,
+                   pairs: int, methods: int) -> None:
+    """leaderboard.csv/.md, per_image.csv and mosaic.png in --out, the leaderboard on stdout."""
+    import cv2
+
+    from fusion_ros.metrics import evaluation as ev
 
     board = ev.build_leaderboard(rows, metrics)
     board.notes.append(f"Metric set `{args.metrics}`, colour convention `{colour}` "
@@ -266,5 +270,31 @@ def run(args: argparse.Namespace) -> int:
     if checks:
         print("\nagainst the baselines alone:\n" + ev.baseline_checks_markdown(checks))
     written = ["leaderboard.csv", "leaderboard.md", "per_image.csv"] + (["mosaic.png"] if mosaic_rows else [])
-    print(f"wrote {', '.join(written)} to {out} ({len(usable)} pairs x {len(names)} methods)")
+    print(f"wrote {', '.join(written)} to {out} ({pairs} pairs x {methods} methods)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fusion_ros.images.folders import matched_pairs
+    from fusion_ros.metrics import METRIC_SETS
+
+    metrics = METRIC_SETS[args.metrics]
+    colour = args.colour if args.colour != "auto" else ("channels" if args.metrics == "vifb" else "luminance")
+    pairs = matched_pairs(args.ir, args.vis)
+    if args.limit is not None:
+        pairs = pairs[: max(args.limit, 0)]
+    names, folder_files, models, classics = _methods(args)
+    usable = _usable_pairs(pairs, folder_files)
+
+    def fuse(name: str, stem: str, visible: np.ndarray, thermal: np.ndarray, ir8: np.ndarray) -> np.ndarray:
+        if name in folder_files:
+            return read_fused(folder_files[name][stem])
+        if name in models:
+            return squeeze_gray(np.asarray(models[name](visible, thermal)))
+        if name in classics:
+            return classics[name](visible, ir8)
+        return BASELINES[name](visible, ir8)
+
+    rows, mosaic_rows = _score(usable, names, fuse, metrics, colour,
+                               _mosaic_indices(len(usable), args.mosaic_rows))
+    _write_results(args, rows, mosaic_rows, metrics, colour, len(usable), len(names))
     return 0

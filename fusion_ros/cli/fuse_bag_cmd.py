@@ -14,7 +14,7 @@ from fusion_ros.runtime.engine_choice import BACKEND_NAMES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fusion_ros.bags.pairs import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
+    from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S
 
     parser.add_argument("input", help="input rosbag2 folder (or .db3/.mcap file)")
     parser.add_argument("output", help="output rosbag2 folder (must not exist)")

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def find_pairs(ir_dir: Path, vis_dir: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
     """(pairs matched by stem, notes on unpaired files); ValueError with a clear message when there is
     nothing to fuse (missing or empty folders, no stem in common)."""
-    from fusion_ros.pairs import image_files
+    from fusion_ros.images.folders import image_files
 
     found = {}
     for label, folder in (("--ir", ir_dir), ("--vis", vis_dir)):
@@ -62,8 +62,8 @@ def _read(path: Path):
 
 def _fuse_one(pipeline, stem: str, ir_path: Path, vis_path: Path, args: argparse.Namespace) -> float:
     """Fuse and save one pair; returns the pipeline milliseconds. Raises on a bad pair."""
-    from fusion_ros.pairs import read_visible
-    from fusion_ros.visuals import mosaic, save_image
+    from fusion_ros.images.folders import read_visible
+    from fusion_ros.images.visuals import mosaic, save_image
 
     visible, thermal = read_visible(vis_path), _read(ir_path)
     result = pipeline.fuse(visible, thermal)

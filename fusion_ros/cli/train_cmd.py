@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fusion_ros.bags.pairs import DEFAULT_SLOP_S
+    from fusion_ros.sync import DEFAULT_SLOP_S
 
     parser.add_argument("--model", required=True, help="mmdrfuse | mobilefuse | aenetv2")
     parser.add_argument("--config", default="default",

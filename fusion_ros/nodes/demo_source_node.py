@@ -19,11 +19,9 @@ from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
 
-from fusion_ros.demo_sequence import DemoFrame, DemoSequence
+from fusion_ros.images.demo_sequence import THERMAL_FRAME_ID, VISIBLE_FRAME_ID, DemoFrame, DemoSequence
 from fusion_ros.runtime import encode_image
 
-VISIBLE_FRAME_ID = "camera_visible_optical_frame"
-THERMAL_FRAME_ID = "camera_thermal_optical_frame"
 
 
 def make_image_msg(array: np.ndarray, encoding: str, stamp_ns: int, frame_id: str) -> Image:

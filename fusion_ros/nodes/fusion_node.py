@@ -36,11 +36,11 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from fusion_ros.ros import parameters as P
 from fusion_ros.ros.diagnostics import FusionDiagnostics, HealthConfig, diagnostic_array
-from fusion_ros.ros.image_msgs import (input_error_kind, message_to_numpy, numpy_to_image,
-                                       stamp_to_ns, visible_for_fusion)
+from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
+                                       numpy_to_image, stamp_to_ns)
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
-from fusion_ros.runtime import FusionInputError, ProcessingOptions, load_pipeline
+from fusion_ros.runtime import FusionInputError, UnsupportedEncodingError, fuse_frame, load_pipeline
 
 INPUTS = ("visible", "thermal")
 LOG_THROTTLE_S = 2.0
@@ -82,9 +82,9 @@ class FusionNode(Node):
 
         # Synchronisation and the single-slot hand-over to the worker.
         self._sync_lock = threading.Lock()
-        self._sync = self._make_sync(self._values)
-        self._sync_pairs_base = 0            # counts of synchronizers replaced by a param change
-        self._sync_dropped_base = [0, 0]
+        self._sync = PairSynchronizer(self._values["sync_queue_size"], self._values["sync_slop"],
+                                      self._on_pair, inter_message_lower_bound_s=self._values[
+                                          "sync_inter_message_lower_bound"])
         self._slot_cv = threading.Condition()
         self._slot: Optional[Tuple[StampedMessage, StampedMessage, float]] = None
         self._stopping = False
@@ -117,7 +117,7 @@ class FusionNode(Node):
 
     # ------------------------------------------------------------------ helpers
     def _load(self, values: Dict[str, Any]):
-        options = ProcessingOptions(**P.processing_kwargs(values))
+        options = P.processing_options(values)
         return load_pipeline(values["model"], backend=values["backend"],
                              weights_dir=values["weights_dir"] or None, options=options)
 
@@ -128,10 +128,6 @@ class FusionNode(Node):
                                f"(backend {self._values['backend']}: {providers})")
         for warning in getattr(pipe, "warnings", []) or []:
             self.get_logger().warning(str(warning))
-
-    def _make_sync(self, values: Dict[str, Any]) -> PairSynchronizer:
-        return PairSynchronizer(values["sync_queue_size"], values["sync_slop"], self._on_pair,
-                                inter_message_lower_bound_s=values["sync_inter_message_lower_bound"])
 
     def _throttled(self, kind: str, level: str, text: str) -> None:
         """At most one log line per kind every LOG_THROTTLE_S, saying how many were suppressed."""
@@ -159,9 +155,7 @@ class FusionNode(Node):
             if self._sync.add(index, msg, stamp_ns, arrival_ns):
                 self.get_logger().warning(
                     f"{INPUTS[index]} stamp jumped back in time: synchronizer reset")
-            self.diag.record_sync(
-                self._sync_pairs_base + self._sync.pairs,
-                [b + d for b, d in zip(self._sync_dropped_base, self._sync.dropped_by_stream)])
+            self.diag.record_sync(self._sync.pairs, self._sync.dropped_by_stream)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
@@ -204,19 +198,18 @@ class FusionNode(Node):
             except FusionInputError as exc:
                 self._bad_input(input_error_kind(item.msg), str(exc))
                 return
-        try:
-            vis_array, order, out_encoding = visible_for_fusion(
-                visible.msg, arrays[0], self._values["visible_order"])
-        except FusionInputError as exc:
-            self._bad_input("unsupported_encoding", str(exc))
-            return
         t1 = time.perf_counter()
         with self._pipe_lock:  # a model swap waits for this frame
             pipe = self._pipeline
             if pipe is None:
                 return  # no model: the diagnostics already say ERROR
             try:
-                result = pipe.fuse(vis_array, arrays[1], visible_order=order)
+                frame = fuse_frame(pipe, arrays[0], message_encoding(visible.msg, arrays[0]), arrays[1],
+                                   default_order=self._values["visible_order"],
+                                   decode_ms=(t1 - t0) * 1e3)
+            except UnsupportedEncodingError as exc:
+                self._bad_input("unsupported_encoding", str(exc))
+                return
             except FusionInputError as exc:
                 text = str(exc)
                 self._bad_input("size_mismatch" if "size_mismatch" in text else "bad_input", text)
@@ -227,7 +220,7 @@ class FusionNode(Node):
                                 f"inference failed: {type(exc).__name__}: {exc}")
                 return
         t2 = time.perf_counter()
-        out = numpy_to_image(result.image, out_encoding, header=visible.msg.header)
+        out = numpy_to_image(frame.image, frame.encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
         with self._info_lock:
             info = self._camera_info
@@ -239,10 +232,7 @@ class FusionNode(Node):
         t3 = time.perf_counter()
         now = self.diag.now()
         clock_ns = self.get_clock().now().nanoseconds  # ROS time: /clock with use_sim_time
-        times = result.times
-        stages = [("sync_wait", sync_wait_ms), ("decode", (t1 - t0) * 1e3),
-                  ("preprocess", times.preprocess_ms), ("inference", times.inference_ms),
-                  ("postprocess", times.postprocess_ms), ("publish", (t3 - t2) * 1e3)]
+        stages = [("sync_wait", sync_wait_ms), *frame.stage_ms.items(), ("publish", (t3 - t2) * 1e3)]
         if clock_ns > 0:  # 0: simulated time has not started (no /clock yet)
             stages.append(("end_to_end", (clock_ns - visible.stamp_ns) / 1e6))
         for stage, ms in stages:
@@ -283,10 +273,7 @@ class FusionNode(Node):
             return SetParametersResult(successful=False, reason=reason)
         merged = dict(self._values)
         merged.update(changes)
-        try:
-            options = ProcessingOptions(**P.processing_kwargs(merged))
-        except (TypeError, ValueError) as exc:
-            return SetParametersResult(successful=False, reason=f"invalid processing options: {exc}")
+        options = P.processing_options(merged)  # valid: P.validate built it
         groups = {P.PARAMETERS[n].group for n in changes}
 
         if P.PIPELINE in groups:
@@ -313,13 +300,9 @@ class FusionNode(Node):
         self._values = merged
 
         if P.SYNC in groups:
-            with self._sync_lock:
-                old = self._sync
-                old.reset()  # pending messages are dropped (and counted)
-                self._sync_pairs_base += old.pairs
-                self._sync_dropped_base = [b + d for b, d in
-                                           zip(self._sync_dropped_base, old.dropped_by_stream)]
-                self._sync = self._make_sync(merged)
+            with self._sync_lock:  # pending messages are dropped (and counted)
+                self._sync.reconfigure(merged["sync_queue_size"], merged["sync_slop"],
+                                       merged["sync_inter_message_lower_bound"])
         if "diagnostics_period" in changes:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)

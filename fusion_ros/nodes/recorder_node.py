@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from fusion_ros.bags.io import STORAGES, BagError, BagWriter, normalize_type
-from fusion_ros.nodes.replay_node import (StopFlag, qos_profile, ros_message_class,
-                                          use_fastdds_profile)
+from fusion_ros.ros.process import log_line, ros_message_class, run_in_process, split_ros_args
+from fusion_ros.ros.qos import qos_profile
 
 
 @dataclass
@@ -217,43 +217,24 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
 
 def run_config(config: RecordConfig, ros_args: Sequence[str] = (), use_sim_time: bool = False) -> int:
     """Init rclpy, record with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
-    import rclpy
-    from rclpy.signals import SignalHandlerOptions
-
     if not config.output:
         print("record: no output bag given", file=sys.stderr)
         return 2
-    ros_args = list(ros_args)
-    if use_sim_time:
-        ros_args += ["-p", "use_sim_time:=true"]
-    use_fastdds_profile()
-    # Never sys.argv: rcl would take our '--remap /a:=/b' for (deprecated) ROS remap rules.
-    rclpy.init(args=["recorder_node", "--ros-args", *ros_args] if ros_args else ["recorder_node"],
-               signal_handler_options=SignalHandlerOptions.NO)
-    try:
-        with StopFlag() as flag:
-            try:
-                counts = record(config, stop=flag.event, log=lambda s: print(s, flush=True))
-            except (BagError, ValueError) as exc:
-                print(f"record: {exc}", file=sys.stderr)
-                return 1
-        total = sum(counts.values())
-        why = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}.get(flag.signal, "limit reached")
-        per_topic = ", ".join(f"{t} {n}" for t, n in counts.items()) or "no topics"
-        print(f"record: stopped ({why}); wrote {total} messages ({per_topic}) to {config.output}",
-              flush=True)
-        return 0
-    finally:
-        rclpy.try_shutdown()
+    ros_args = list(ros_args) + (["-p", "use_sim_time:=true"] if use_sim_time else [])
+    counts, stopped_by = run_in_process("recorder_node", "record", ros_args, lambda stop: record(
+        config, stop=stop, log=log_line), (BagError, ValueError))
+    if counts is None:
+        return 1
+    why = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}.get(stopped_by, "limit reached")
+    per_topic = ", ".join(f"{t} {n}" for t, n in counts.items()) or "no topics"
+    log_line(f"record: stopped ({why}); wrote {sum(counts.values())} messages ({per_topic}) to "
+             f"{config.output}")
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``recorder_node OUT --topic T [...] [--ros-args ...]`` (console script)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ros_args: List[str] = []
-    if "--ros-args" in argv:
-        i = argv.index("--ros-args")
-        argv, ros_args = argv[:i], argv[i + 1:]
+    argv, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="recorder_node", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -22,7 +22,6 @@ Run:
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import queue
 import signal
@@ -31,91 +30,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional, Sequence
+from typing import Deque, Dict, List, Optional, Sequence
 
 from fusion_ros.bags.io import (BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE)
+from fusion_ros.ros.process import (log_line, parse_remaps, ros_message_class, run_in_process,
+                                    split_ros_args)
+from fusion_ros.ros.qos import qos_profile
 
 DEFAULT_TOPIC_TYPES = (IMAGE, COMPRESSED_IMAGE, CAMERA_INFO)
-
-
-# ----------------------------------------------------------------------------- shared helpers
-def ros_message_class(msgtype: str):
-    """'sensor_msgs/msg/Image' -> the rclpy message class sensor_msgs.msg.Image."""
-    parts = msgtype.split("/")
-    if len(parts) != 3:
-        raise ValueError(f"not a ROS 2 message type: {msgtype!r}")
-    try:
-        return getattr(importlib.import_module(f"{parts[0]}.{parts[1]}"), parts[2])
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"message type {msgtype} is not importable here ({exc})") from exc
-
-
-def use_fastdds_profile() -> None:
-    """Use the shipped Fast DDS profile (large shared-memory segment for 1 MB frames) unless the
-    environment already names one. Must run before rclpy.init()."""
-    if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
-        return
-    from fusion_ros import paths
-
-    try:
-        profile = paths.fastdds_profile()
-    except Exception:  # e.g. ament_index raising OSError when AMENT_PREFIX_PATH is unset
-        candidate = paths.SOURCE_ROOT / "config" / "fastdds.xml"
-        profile = candidate if candidate.exists() else None
-    if profile is not None:
-        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
-
-
-def parse_remaps(items: Sequence[str]) -> Dict[str, str]:
-    """['/old:=/new', ...] -> {'/old': '/new'}."""
-    out: Dict[str, str] = {}
-    for item in items or ():
-        if ":=" not in item:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
-        old, new = (s.strip() for s in item.split(":=", 1))
-        if not old or not new:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
-        out[_absolute(old)] = _absolute(new)
-    return out
-
-
-def _absolute(topic: str) -> str:
-    return topic if topic.startswith("/") else "/" + topic
-
-
-class StopFlag:
-    """SIGINT/SIGTERM -> a threading.Event (installed only in the main thread; restored after)."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.signal: Optional[int] = None
-        self._old: Dict[int, Any] = {}
-
-    def __enter__(self) -> "StopFlag":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.event.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # second Ctrl-C: stop now
-        self.signal = signum
-        self.event.set()
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-        self._old.clear()
-
-
-def qos_profile(reliability: str, depth: int):
-    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-
-    rel = {"reliable": ReliabilityPolicy.RELIABLE,
-           "best_effort": ReliabilityPolicy.BEST_EFFORT}[reliability.replace("-", "_")]
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth), reliability=rel,
-                      durability=DurabilityPolicy.VOLATILE)
 
 
 # ----------------------------------------------------------------------------- replay
@@ -270,6 +192,104 @@ def make_replay_node(config: ReplayConfig, topics: Dict[str, str], context=None,
     return node, publishers, clock_pub
 
 
+class _Pacer:
+    """Holds each message until it is due (its log time, scaled by the rate, after the pass's first
+    message) and ticks /clock meanwhile; counts passes and the bag span."""
+
+    def __init__(self, clock_pub, config: ReplayConfig, stats: ReplayStats) -> None:
+        from rosgraph_msgs.msg import Clock
+
+        self.clock_pub, self.rate, self.stats = clock_pub, config.rate, stats
+        self.period = 1.0 / config.clock_hz if (clock_pub and config.clock_hz > 0) else None
+        self.clock_msg = Clock()
+        self.first_ns: Optional[int] = None
+        self.last_ns: Optional[int] = None
+        self.wall0 = 0.0
+        self.next_clock = 0.0
+
+    def publish_clock(self, ns: int) -> None:
+        self.clock_msg.clock.sec, self.clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
+        self.clock_pub.publish(self.clock_msg)
+        self.stats.clock_messages += 1
+
+    def new_pass(self) -> None:
+        """The end of one pass through the bag (looping)."""
+        self.stats.loops += 1
+        if self.first_ns is not None and self.last_ns is not None:
+            self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
+        self.first_ns = None
+
+    def wait(self, log_ns: int, stop: threading.Event) -> Optional[float]:
+        """Sleep until the message logged at ``log_ns`` is due; its due time (monotonic), or None
+        when ``stop`` was set meanwhile."""
+        if self.first_ns is None:
+            self.first_ns, self.wall0 = log_ns, time.monotonic()
+        self.last_ns = log_ns
+        target = self.wall0 + (log_ns - self.first_ns) / 1e9 / self.rate
+        while True:  # sleep until the message is due, ticking /clock meanwhile
+            now = time.monotonic()
+            if now >= target or stop.is_set():
+                break
+            if self.period is not None and now >= self.next_clock:
+                self.publish_clock(self.first_ns + int((now - self.wall0) * self.rate * 1e9))
+                self.next_clock = now + self.period
+            wake = target if self.period is None else min(target, self.next_clock)
+            stop.wait(max(0.0, wake - now))
+        if stop.is_set():
+            return None
+        if self.clock_pub is not None:
+            self.publish_clock(log_ns)
+            self.next_clock = time.monotonic() + (self.period or 0.0)
+        return target
+
+    def finish(self) -> None:
+        if self.first_ns is not None and self.last_ns is not None and not self.stats.bag_span_s:
+            self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
+
+
+def _publish_all(prefetch: "_Prefetch", publishers: dict, pacer: _Pacer, stats: ReplayStats,
+                 stop: threading.Event, bar, loop: bool) -> None:
+    """Publish the prefetched messages, each when it is due, until the end or ``stop``."""
+    while not stop.is_set():
+        item = prefetch.get()
+        if item is _Prefetch.END:
+            break
+        if item is None:  # end of one pass
+            pacer.new_pass()
+            if bar is not None and loop:
+                bar.reset()
+            continue
+        topic, log_ns, data = item
+        target = pacer.wait(log_ns, stop)
+        if target is None:
+            break
+        pub = publishers[topic]
+        pub.publish(data)
+        stats.lateness_ms.append((time.monotonic() - target) * 1e3)
+        stats.published[pub.topic_name] += 1
+        if bar is not None:
+            bar.update(1)
+
+
+def _progress_bar(config: ReplayConfig, count: int):
+    if not config.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg", dynamic_ncols=True,
+                file=sys.stderr)
+
+
+def _start_offset_ns(bag: BagReader, config: ReplayConfig) -> int:
+    if not bag.message_count:
+        raise BagError(f"{bag.path}: the bag is empty")
+    start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
+    if start_ns > bag.end_ns:
+        raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
+                       f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+    return start_ns
+
+
 def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event] = None,
            log=print) -> ReplayStats:
     """Replay ``config.bag`` until it ends (or forever with ``loop``) or ``stop`` is set.
@@ -282,16 +302,9 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
     stats = ReplayStats()
     with BagReader(config.bag) as bag:
         topics = select_topics(bag, config)
-        if not bag.message_count:
-            raise BagError(f"{bag.path}: the bag is empty")
-        start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
-        if start_ns > bag.end_ns:
-            raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
-                           f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+        start_ns = _start_offset_ns(bag, config)
         node, publishers, clock_pub = make_replay_node(config, topics, context)
         every_pub = [*publishers.values(), *([clock_pub] if clock_pub else [])]
-        from rosgraph_msgs.msg import Clock
-
         try:
             for topic, pub in publishers.items():
                 log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
@@ -303,65 +316,13 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 stats.interrupted = True
                 return stats
             stats.published = {pub.topic_name: 0 for pub in publishers.values()}
-            count = sum(bag.topics[t].count for t in publishers)
-            bar = None
-            if config.progress:
-                from tqdm import tqdm
-
-                bar = tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg",
-                           dynamic_ncols=True, file=sys.stderr)
+            bar = _progress_bar(config, sum(bag.topics[t].count for t in publishers))
             prefetch = _Prefetch(bag, list(publishers), start_ns, config.loop, config.prefetch, stop)
             prefetch.start()
-            clock_period = 1.0 / config.clock_hz if (clock_pub and config.clock_hz > 0) else None
-            clock_msg = Clock()
+            pacer = _Pacer(clock_pub, config, stats)
             t_start = time.monotonic()
-            first_ns = last_ns = None
-            wall0 = None
-            next_clock = 0.0
-
-            def publish_clock(ns: int) -> None:
-                clock_msg.clock.sec, clock_msg.clock.nanosec = divmod(int(ns), 1_000_000_000)
-                clock_pub.publish(clock_msg)
-                stats.clock_messages += 1
-
             try:
-                while not stop.is_set():
-                    item = prefetch.get()
-                    if item is _Prefetch.END:
-                        break
-                    if item is None:  # end of one pass
-                        stats.loops += 1
-                        if first_ns is not None and last_ns is not None:
-                            stats.bag_span_s = (last_ns - first_ns) / 1e9
-                        first_ns = None
-                        if bar is not None and config.loop:
-                            bar.reset()
-                        continue
-                    topic, log_ns, data = item
-                    if first_ns is None:
-                        first_ns, wall0 = log_ns, time.monotonic()
-                    last_ns = log_ns
-                    target = wall0 + (log_ns - first_ns) / 1e9 / config.rate
-                    while True:  # sleep until the message is due, ticking /clock meanwhile
-                        now = time.monotonic()
-                        if now >= target or stop.is_set():
-                            break
-                        if clock_period is not None and now >= next_clock:
-                            publish_clock(first_ns + int((now - wall0) * config.rate * 1e9))
-                            next_clock = now + clock_period
-                        wake = target if clock_period is None else min(target, next_clock)
-                        stop.wait(max(0.0, wake - now))
-                    if stop.is_set():
-                        break
-                    if clock_pub is not None:
-                        publish_clock(log_ns)
-                        next_clock = time.monotonic() + (clock_period or 0.0)
-                    pub = publishers[topic]
-                    pub.publish(data)
-                    stats.lateness_ms.append((time.monotonic() - target) * 1e3)
-                    stats.published[pub.topic_name] += 1
-                    if bar is not None:
-                        bar.update(1)
+                _publish_all(prefetch, publishers, pacer, stats, stop, bar, config.loop)
             finally:
                 stats.interrupted = stop.is_set()
                 stop.set()  # ends the prefetch thread
@@ -369,8 +330,7 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 if bar is not None:
                     bar.close()
                 stats.wall_s = time.monotonic() - t_start
-                if first_ns is not None and last_ns is not None and not stats.bag_span_s:
-                    stats.bag_span_s = (last_ns - first_ns) / 1e9
+                pacer.finish()
             if not stats.interrupted:
                 _wait_for_acks(every_pub, log)
         finally:
@@ -486,36 +446,20 @@ def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig
 
 def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
     """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
-    import rclpy
-    from rclpy.signals import SignalHandlerOptions
-
     if not config.bag:
         print("replay: no bag given (positional BAG or -p bag:=PATH)", file=sys.stderr)
         return 2
-    use_fastdds_profile()
-    # Never sys.argv: rcl would take our '--remap /a:=/b' for (deprecated) ROS remap rules.
-    rclpy.init(args=["replay_node", "--ros-args", *ros_args] if ros_args else ["replay_node"],
-               signal_handler_options=SignalHandlerOptions.NO)
-    try:
-        with StopFlag() as flag:
-            try:
-                stats = replay(config, stop=flag.event, log=lambda s: print(s, flush=True))
-            except (BagError, ValueError) as exc:
-                print(f"replay: {exc}", file=sys.stderr)
-                return 1
-        print(stats.summary(config.rate), flush=True)
-        return 130 if stats.interrupted and flag.signal == signal.SIGINT else 0
-    finally:
-        rclpy.try_shutdown()
+    stats, stopped_by = run_in_process("replay_node", "replay", ros_args, lambda stop: replay(
+        config, stop=stop, log=log_line), (BagError, ValueError))
+    if stats is None:
+        return 1
+    log_line(stats.summary(config.rate))
+    return 130 if stats.interrupted and stopped_by == signal.SIGINT else 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``replay_node BAG [options] [--ros-args ...]`` (console script)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ros_args: List[str] = []
-    if "--ros-args" in argv:
-        i = argv.index("--ros-args")
-        argv, ros_args = argv[:i], argv[i + 1:]
+    argv, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="replay_node", description=__doc__.split("\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)

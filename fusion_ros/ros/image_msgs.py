@@ -12,14 +12,12 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from fusion_ros.runtime import (SUPPORTED_ENCODINGS, FusionInputError, decode_compressed,
-                                decode_image, encode_image)
-from fusion_ros.runtime import fused_encoding as _runtime_fused_encoding
-from fusion_ros.runtime import prepare_visible
+                                decode_image, decoded_encoding, encode_image)
 from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
 
 __all__ = [
     "FusionInputError", "image_to_numpy", "compressed_to_numpy", "message_to_numpy",
-    "visible_for_fusion", "numpy_to_image", "fused_encoding", "input_error_kind",
+    "message_encoding", "numpy_to_image", "input_error_kind",
     "stamp_to_ns", "ns_to_stamp",
 ]
 
@@ -57,34 +55,12 @@ def message_to_numpy(msg, name: str = "image") -> np.ndarray:
     return image_to_numpy(msg, name)
 
 
-def _effective_encoding(msg, array: np.ndarray) -> str:
+def message_encoding(msg, array: np.ndarray) -> str:
+    """The encoding of a decoded image message (compressed images state none: see
+    :func:`fusion_ros.runtime.decoded_encoding`)."""
     if isinstance(msg, CompressedImage):
-        return "mono8" if array.ndim == 2 else "bgr8"
+        return decoded_encoding(array)
     return msg.encoding
-
-
-def visible_for_fusion(msg, array: np.ndarray, default_order: str = "bgr") -> tuple:
-    """(array, visible_order, fused encoding) for a decoded visible image.
-
-    bgr8/rgb8/mono8 say their order; alpha is dropped; ``8UC3`` states no order, so
-    ``default_order`` (the node's visible_order parameter) decides. Raises FusionInputError for
-    visible encodings that cannot be fused (e.g. mono16)."""
-    encoding = _effective_encoding(msg, array)
-    image, order = prepare_visible(array, encoding)
-    if encoding == "8UC3":
-        order = default_order
-    if image.ndim == 2:
-        return image, order, "mono8"
-    return image, order, ("rgb8" if order == "rgb" else _runtime_fused_encoding(encoding))
-
-
-def fused_encoding(visible_msg, fused: np.ndarray) -> str:
-    """Encoding of a fused image from its visible message (bgr8 -> bgr8, rgb8 -> rgb8,
-    mono -> mono8; compressed colour decodes to BGR, so bgr8)."""
-    if fused.ndim == 2 or (fused.ndim == 3 and fused.shape[2] == 1):
-        return "mono8"
-    encoding = getattr(visible_msg, "encoding", "").lower()
-    return "rgb8" if encoding.startswith("rgb") else "bgr8"
 
 
 _BYTES_PER_PIXEL: dict = {}

@@ -1,9 +1,11 @@
 """Every parameter of the fusion node, in one table: declaration, validation, documentation.
 
-``PARAMETERS`` is the single source: the node declares them from it (with a ``ParameterDescriptor``
-carrying the description, range and read-only flag), validates ``ros2 param set`` requests against
-it, the launch-file test checks launch/config keys against it and the README table is generated
-from it (:func:`markdown_table`).
+``PARAMETERS`` is what the node declares (with a ``ParameterDescriptor`` carrying the description,
+range and read-only flag), what ``ros2 param set`` requests are checked against, what the
+launch-file test checks launch/config keys against and what the README table is generated from
+(:func:`markdown_table`). The processing rows are not written here: they are derived from the
+runtime's table (:func:`fusion_ros.runtime.options.option_specs`), and a change to them is validated
+by constructing the ``ProcessingOptions`` it would give.
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
-from fusion_ros.runtime.engine_choice import BACKEND_NAMES as BACKENDS
-MODEL_NAMES = ("mmdrfuse", "mobilefuse", "aenetv2")
-IDENTITY_HOMOGRAPHY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+from fusion_ros import sync
+from fusion_ros.runtime.engine_choice import BACKEND_NAMES
+from fusion_ros.runtime.options import (IDENTITY_HOMOGRAPHY, OptionSpec, ProcessingOptions,
+                                        option_specs)
 
 #: What each group does when it changes at run time.
 PIPELINE = "pipeline"      # reload the model (validated by loading it)
@@ -31,7 +34,6 @@ _TYPES = {
     bool: ParameterType.PARAMETER_BOOL,
     list: ParameterType.PARAMETER_DOUBLE_ARRAY,
 }
-_TYPE_NAMES = {str: "string", float: "double", int: "integer", bool: "bool", list: "double[9]"}
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,6 @@ class ParamSpec:
     choices: Tuple[str, ...] = ()
     read_only: bool = False
     length: Optional[int] = None  # arrays
-
-    @property
-    def type_name(self) -> str:
-        return _TYPE_NAMES[self.type]
 
     @property
     def range_text(self) -> str:
@@ -79,7 +77,8 @@ class ParamSpec:
         return desc
 
     def validate(self, value: Any) -> Optional[str]:
-        """None when ``value`` is acceptable, else the reason."""
+        """None when ``value`` is acceptable, else the reason (processing options are checked by
+        `ProcessingOptions` instead, see :func:`validate`)."""
         if self.type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f"{self.name} must be a number (double), got {value!r}"
@@ -94,15 +93,6 @@ class ParamSpec:
         elif self.type is bool:
             if not isinstance(value, bool):
                 return f"{self.name} must be true or false, got {value!r}"
-        elif self.type is list:
-            try:
-                values = [float(v) for v in value]
-            except (TypeError, ValueError):
-                return f"{self.name} must be a list of numbers, got {value!r}"
-            if self.length is not None and len(values) != self.length:
-                return f"{self.name} must have exactly {self.length} values, got {len(values)}"
-            if not all(math.isfinite(v) for v in values):
-                return f"{self.name} values must be finite"
         if self.min is not None and not (self.min <= value <= self.max):
             return f"{self.name} = {value} is out of range [{_fmt(self.min)}, {_fmt(self.max)}]"
         if self.choices and value not in self.choices:
@@ -116,6 +106,14 @@ def _fmt(x: Optional[float]) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def _processing_spec(option: OptionSpec) -> ParamSpec:
+    """The parameter row of one processing option (tuples become double arrays)."""
+    is_array = option.type is tuple
+    return ParamSpec(option.name, list(option.default) if is_array else option.default,
+                     list if is_array else option.type, option.help, PROCESSING,
+                     min=option.low, max=option.high, choices=option.choices, length=option.length)
+
+
 _SPECS: List[ParamSpec] = [
     # --- the model -------------------------------------------------------------------------
     ParamSpec("model", "mmdrfuse", str,
@@ -123,69 +121,26 @@ _SPECS: List[ParamSpec] = [
               "an .onnx file with its model card (.json) beside it. Changing it loads the new model "
               "first; the running one stays if loading fails.", PIPELINE),
     ParamSpec("backend", "auto", str,
-              "Inference engine. auto = the GPU when there is one (TensorRT, then CUDA), else the "
-              "faster of ONNX Runtime CPU and OpenCV filters (tiny nets), timed at load; cpu, cuda, "
-              "tensorrt = that ONNX Runtime provider (an unavailable GPU falls back with a warning); "
-              "opencv = OpenCV filters (the MMDRFuse student only).", PIPELINE,
-              choices=BACKENDS),
+              "Inference engine: auto = a GPU if any, else the faster of ONNX Runtime and OpenCV "
+              "(timed at load); cpu/cuda/tensorrt = that ONNX Runtime provider (a missing GPU falls "
+              "back, with a warning); opencv = tiny nets only.", PIPELINE,
+              choices=BACKEND_NAMES),
     ParamSpec("weights_dir", "", str,
               "Directory searched for NAME.onnx + NAME.json before the shipped weights "
               "(empty = shipped weights only).", PIPELINE),
-    # --- processing (fusion_ros.runtime.ProcessingOptions) --------------------------------
-    ParamSpec("thermal_agc", "percentile", str,
-              "Gain control of 16-bit (radiometric) thermal images: percentile (clip at "
-              "agc_low/high_percentile and stretch), minmax, fixed (agc_min..agc_max counts) or "
-              "none (/65535).", PROCESSING, choices=("percentile", "minmax", "fixed", "none")),
-    ParamSpec("thermal_agc_8bit", "none", str,
-              "Gain control of 8-bit thermal images: none (/255), percentile, minmax or fixed.",
-              PROCESSING, choices=("none", "percentile", "minmax", "fixed")),
-    ParamSpec("agc_low_percentile", 1.0, float,
-              "Percentile of the thermal image mapped to black (thermal_agc=percentile).",
-              PROCESSING, min=0.0, max=100.0),
-    ParamSpec("agc_high_percentile", 99.0, float,
-              "Percentile of the thermal image mapped to white (thermal_agc=percentile); must be "
-              "above agc_low_percentile.", PROCESSING, min=0.0, max=100.0),
-    ParamSpec("agc_min", 0.0, float,
-              "Thermal value (raw counts) mapped to black with thermal_agc=fixed.",
-              PROCESSING, min=0.0, max=65535.0),
-    ParamSpec("agc_max", 65535.0, float,
-              "Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above "
-              "agc_min.", PROCESSING, min=0.0, max=65535.0),
-    ParamSpec("agc_smoothing", 0.0, float,
-              "Temporal smoothing of the gain limits across frames (weight of the previous "
-              "limits): 0 = per-frame gain, 0.9 = slow and flicker-free, 1 = keep the first "
-              "frame's gain.", PROCESSING, min=0.0, max=1.0),
-    ParamSpec("agc_min_span", 64.0, float,
-              "Smallest gain window in 16-bit counts, so a uniform scene is not stretched into "
-              "noise.", PROCESSING, min=0.0, max=65535.0),
-    ParamSpec("homography", list(IDENTITY_HOMOGRAPHY), list,
-              "Row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) to visible "
-              "pixel coordinates (e.g. from cv2.findHomography(thermal_pts, visible_pts)); "
-              "identity = cameras already registered.", PROCESSING, length=9),
-    ParamSpec("size_mismatch", "resize", str,
-              "Thermal size differs from the visible size: resize the thermal image (with a "
-              "homography the warp does it), or reject the pair (counted as an error).",
-              PROCESSING, choices=("resize", "reject")),
-    ParamSpec("process_scale", 1.0, float,
-              "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
-              "back, chroma stays full resolution); lower = faster.", PROCESSING, min=0.1, max=1.0),
-    ParamSpec("threads", 0, int,
-              "Inference threads (0 = the fastest of 1..cores, timed when the model loads).",
-              PROCESSING, min=0, max=256),
-    ParamSpec("visible_order", "bgr", str,
-              "Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed "
-              "images state their own order.", PROCESSING, choices=("bgr", "rgb")),
+    # --- processing: derived from fusion_ros.runtime.options (see _processing_spec) ------
+    *(_processing_spec(o) for o in option_specs()),
     # --- inputs and synchronisation -------------------------------------------------------
     ParamSpec("input_transport", "raw", str,
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
               "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
               "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
-    ParamSpec("sync_slop", 0.015, float,
+    ParamSpec("sync_slop", sync.DEFAULT_SLOP_S, float,
               "Largest stamp difference (s) between a visible and a thermal frame to be fused "
               "together (message_filters' slop / max interval).", SYNC, min=0.0, max=1.0),
-    ParamSpec("sync_queue_size", 5, int,
+    ParamSpec("sync_queue_size", sync.DEFAULT_QUEUE_SIZE, int,
               "Messages per camera kept while waiting for a partner.", SYNC, min=1, max=100),
-    ParamSpec("sync_inter_message_lower_bound", 0.02, float,
+    ParamSpec("sync_inter_message_lower_bound", sync.DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, float,
               "Lower bound (s) on the interval between two frames of the same camera. Lets a pair "
               "out as soon as its second frame arrives instead of waiting for the next frame "
               "(about one frame period of latency). Keep it below the fastest camera's period; "
@@ -226,41 +181,37 @@ def declare_all(node) -> Dict[str, Any]:
 
 
 def validate(changes: Mapping[str, Any], current: Mapping[str, Any]) -> Optional[str]:
-    """None when applying ``changes`` on top of ``current`` gives a valid configuration."""
+    """None when applying ``changes`` on top of ``current`` gives a valid configuration.
+
+    Processing options are checked by building the ``ProcessingOptions`` they would give, the
+    others against their row of the table."""
     for name, value in changes.items():
         spec = PARAMETERS.get(name)
-        if spec is None:
-            continue
-        reason = spec.validate(value)
+        reason = spec.validate(value) if spec is not None and spec.group != PROCESSING else None
         if reason:
             return reason
     merged = dict(current)
     merged.update(changes)
-    if merged["agc_low_percentile"] >= merged["agc_high_percentile"]:
-        return (f"agc_low_percentile ({merged['agc_low_percentile']}) must be below "
-                f"agc_high_percentile ({merged['agc_high_percentile']})")
-    if merged["agc_min"] >= merged["agc_max"]:
-        return f"agc_min ({merged['agc_min']}) must be below agc_max ({merged['agc_max']})"
     if not str(merged["model"]).strip():
         return "model must not be empty"
-    h = [float(v) for v in merged["homography"]]
-    det = (h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6])
-           + h[2] * (h[3] * h[7] - h[4] * h[6]))
-    if abs(det) < 1e-12:
-        return "homography is singular (determinant 0)"
+    try:
+        processing_options(merged)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
     return None
 
 
-def processing_kwargs(values: Mapping[str, Any]) -> Dict[str, Any]:
-    """ProcessingOptions keyword arguments from parameter values."""
+def processing_options(values: Mapping[str, Any]) -> ProcessingOptions:
+    """The (validated) ProcessingOptions of a set of parameter values; ValueError names the option."""
     kwargs = {name: values[name] for name in PROCESSING_PARAMETERS}
-    kwargs["homography"] = tuple(float(v) for v in kwargs["homography"])
-    return kwargs
+    if isinstance(kwargs["homography"], (list, tuple)):
+        kwargs["homography"] = tuple(kwargs["homography"])
+    return ProcessingOptions(**kwargs)
 
 
 def markdown_table(names: Optional[Iterable[str]] = None) -> str:
     """The README's parameter table."""
-    rows = ["| name | type | default | range | description |", "|---|---|---|---|---|"]
+    rows = ["| name | default | range | description |", "|---|---|---|---|"]
     for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
         default = spec.default
         if spec.type is list:
@@ -268,7 +219,7 @@ def markdown_table(names: Optional[Iterable[str]] = None) -> str:
         elif spec.type is str:
             default = f'"{default}"'
         ro = " (read-only)" if spec.read_only else ""
-        rows.append(f"| `{spec.name}` | {spec.type_name} | {default} | {spec.range_text} | "
+        rows.append(f"| `{spec.name}` | {default} | {spec.range_text} | "
                     f"{spec.description}{ro} |")
     return "\n".join(rows)
 

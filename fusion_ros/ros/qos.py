@@ -10,8 +10,16 @@ Every publisher and subscription is created with :func:`overrides`, so history, 
 reliability can be changed per topic at start-up without code changes, e.g.
 ``--ros-args -p "qos_overrides./thermal/image_raw.subscription.reliability:=best_effort"``
 (the fully qualified topic name, after namespace and remapping).
+
+The Fast DDS profile choice (the shipped config/fastdds.xml, a 32 MiB shared-memory segment for
+~1 MB frames, unless the environment names another) is :func:`use_fastdds_profile`, used by every
+process this package starts; launch/fuse.launch.py makes the same choice in launch terms.
 """
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import MutableMapping, Optional
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
@@ -42,3 +50,31 @@ def overrides() -> QoSOverridingOptions:
     """Declare the ``qos_overrides.<topic>.<publisher|subscription>.{history,depth,reliability}``
     parameters (read-only: set them on the command line or in the params file)."""
     return QoSOverridingOptions.with_default_policies()
+
+
+FASTDDS_PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
+
+
+def use_fastdds_profile(env: Optional[MutableMapping[str, str]] = None, *,
+                        replace: bool = False) -> Optional[Path]:
+    """Point ``env`` (default ``os.environ``; set it before rclpy.init()) at the shipped Fast DDS
+    profile unless it already names one (or ``replace``). Returns the profile in effect, None when
+    none is (the shipped file is missing)."""
+    env = os.environ if env is None else env
+    if env.get(FASTDDS_PROFILE_VARIABLE) and not replace:
+        return Path(env[FASTDDS_PROFILE_VARIABLE])
+    from fusion_ros.paths import fastdds_profile
+
+    profile = fastdds_profile()
+    if profile is not None:
+        env[FASTDDS_PROFILE_VARIABLE] = str(profile)
+    return profile
+
+
+def qos_profile(reliability: str, depth: int) -> QoSProfile:
+    """KEEP_LAST/VOLATILE with ``reliability`` "reliable" or "best_effort" (the replay and record
+    nodes' --qos choice)."""
+    rel = {"reliable": ReliabilityPolicy.RELIABLE,
+           "best_effort": ReliabilityPolicy.BEST_EFFORT}[reliability.replace("-", "_")]
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth), reliability=rel,
+                      durability=DurabilityPolicy.VOLATILE)

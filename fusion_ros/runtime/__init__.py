@@ -18,19 +18,21 @@ from .encodings import (
     prepare_visible,
 )
 from .engine import OnnxEngine, resolve_providers
-from .errors import FusionInputError, ModelLoadError
+from .errors import FusionInputError, ModelLoadError, UnsupportedEncodingError
+from .frame import FRAME_STAGES, FusedFrame, decoded_encoding, fuse_frame, visible_input
 from .loader import available_models, default_weights_dir, load_pipeline, locate_model
 from .model_card import ModelCard, load_model_card, sha256_file
-from .options import OPTION_CHOICES, OPTION_HELP, OPTION_RANGES, ProcessingOptions
+from .options import IDENTITY_HOMOGRAPHY, OptionSpec, ProcessingOptions, option_specs
 from .pipeline import FusionPipeline, FusionResult, StageTimes
 
 __all__ = [
     "ModelCard", "load_model_card", "sha256_file",
     "OnnxEngine", "resolve_providers",
     "FusionPipeline", "FusionResult", "StageTimes",
-    "ProcessingOptions", "OPTION_CHOICES", "OPTION_HELP", "OPTION_RANGES",
+    "ProcessingOptions", "OptionSpec", "option_specs", "IDENTITY_HOMOGRAPHY",
     "load_pipeline", "available_models", "default_weights_dir", "locate_model",
-    "FusionInputError", "ModelLoadError",
+    "FusionInputError", "ModelLoadError", "UnsupportedEncodingError",
+    "fuse_frame", "FusedFrame", "FRAME_STAGES", "visible_input", "decoded_encoding",
     "decode_image", "encode_image", "decode_compressed", "encode_compressed", "SUPPORTED_ENCODINGS",
     "prepare_visible", "fused_encoding",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import FusionInputError, ImageTooLargeError, quote
+from .errors import FusionInputError, ImageTooLargeError, UnsupportedEncodingError, quote
 
 # encoding -> (channels, dtype)
 _LAYOUT: dict[str, tuple[int, np.dtype]] = {
@@ -183,7 +183,7 @@ def prepare_visible(image: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
         code = cv2.COLOR_BGRA2BGR if encoding == "bgra8" else cv2.COLOR_RGBA2RGB
         return cv2.cvtColor(image, code), ("bgr" if encoding == "bgra8" else "rgb")
     if encoding not in _FUSED_ENCODING:
-        raise FusionInputError(f"visible: encoding {quote(encoding)} cannot be fused; expected one of "
+        raise UnsupportedEncodingError(f"visible: encoding {quote(encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)} (8-bit grayscale or colour)")
     return image, ("rgb" if encoding == "rgb8" else "bgr")
 
@@ -193,7 +193,7 @@ def fused_encoding(visible_encoding: str) -> str:
     try:
         return _FUSED_ENCODING[visible_encoding]
     except KeyError:
-        raise FusionInputError(f"visible: encoding {quote(visible_encoding)} cannot be fused; expected one of "
+        raise UnsupportedEncodingError(f"visible: encoding {quote(visible_encoding)} cannot be fused; expected one of "
                                f"{', '.join(_FUSED_ENCODING)}") from None
 
 

@@ -18,10 +18,10 @@ CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
 
 BACKENDS: dict[str, tuple[str, ...]] = {
+    "auto": (TENSORRT, CUDA, CPU),
     "cpu": (CPU,),
     "cuda": (CUDA, CPU),
     "tensorrt": (TENSORRT, CUDA, CPU),
-    "auto": (TENSORRT, CUDA, CPU),
 }
 
 # NCHWc blocks channels by 8 (AVX2) or 16 (AVX-512): for networks whose convolutions have only a

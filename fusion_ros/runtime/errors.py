@@ -23,6 +23,11 @@ class ModelLoadError(RuntimeError):
     """
 
 
+class UnsupportedEncodingError(FusionInputError):
+    """A visible image whose encoding the networks cannot take (e.g. mono16): counted apart from
+    images that are merely malformed, since it means a camera is configured wrongly."""
+
+
 def quote(value: object, limit: int = 64) -> str:
     """`repr(value)` for an error message, cut to `limit` characters: strings from messages
     (an encoding, a format) are echoed into logs and /diagnostics, so a 100,000-character field

@@ -14,6 +14,10 @@ from .options import ProcessingOptions
 from .pipeline import FusionPipeline
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+#: The models the demo and the benchmark run by default, in that order. The torch side registers the
+#: same names (fusion_ros.models.registry.SHIPPED_MODELS, which a test keeps equal); this copy
+#: exists so the runtime, the node and the CLI need no torch to know them.
+SHIPPED_MODELS: tuple[str, ...] = ("mmdrfuse", "mobilefuse", "aenetv2")
 WARMUP_SIZE = 32
 
 

@@ -1,6 +1,7 @@
 """Pre/post-processing settings of a fusion pipeline: flat scalars and lists, so each maps to one
-ROS parameter of the fusion node (see `OPTION_HELP` for descriptions, `OPTION_CHOICES` and
-`OPTION_RANGES` for ParameterDescriptor constraints).
+ROS parameter of the fusion node. This is the only table of them: each `ProcessingOptions` field
+carries its help, choices and range (`option_specs()`), from which `fusion_ros.ros.parameters`
+derives the parameter descriptors and the README its parameter table.
 
 `ProcessingOptions` is frozen: change settings with `options.replace(name=value)` (validated) and
 hand the result to `FusionPipeline.update_options`. An invalid value raises ValueError whose
@@ -12,53 +13,36 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from .errors import quote
+from .homography import check_homography
+
 IDENTITY_HOMOGRAPHY: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
-OPTION_CHOICES: dict[str, tuple[str, ...]] = {
-    "visible_order": ("bgr", "rgb"),
-    "thermal_agc": ("percentile", "minmax", "fixed", "none"),
-    "thermal_agc_8bit": ("none", "percentile", "minmax", "fixed"),
-    "size_mismatch": ("resize", "reject"),
-}
 
-# (low, high) inclusive numeric ranges.
-OPTION_RANGES: dict[str, tuple[float, float]] = {
-    "agc_low_percentile": (0.0, 100.0),
-    "agc_high_percentile": (0.0, 100.0),
-    "agc_min": (0.0, 65535.0),
-    "agc_max": (0.0, 65535.0),
-    "agc_smoothing": (0.0, 1.0),
-    "agc_min_span": (0.0, 65535.0),
-    "process_scale": (0.1, 1.0),
-    "threads": (0, 256),
-}
+@dataclass(frozen=True)
+class OptionSpec:
+    """One processing option as a table row: what a ROS parameter descriptor, a CLI flag or a
+    README table needs (read from the `ProcessingOptions` field it describes)."""
 
-OPTION_HELP: dict[str, str] = {
-    "visible_order": "channel order of 3-channel visible images: bgr (bgr8, OpenCV) or rgb (rgb8)",
-    "thermal_agc": "gain control for 16-bit (radiometric) thermal: percentile (clip at the low/high "
-                   "percentiles and stretch), minmax, fixed (agc_min..agc_max counts), none (/65535)",
-    "thermal_agc_8bit": "gain control for 8-bit thermal: none (/255, default), percentile, minmax, fixed",
-    "agc_low_percentile": "percentile mapped to black (thermal_agc=percentile)",
-    "agc_high_percentile": "percentile mapped to white (thermal_agc=percentile)",
-    "agc_min": "raw count mapped to black (thermal_agc=fixed)",
-    "agc_max": "raw count mapped to white (thermal_agc=fixed)",
-    "agc_smoothing": "temporal smoothing of the gain limits across frames (EMA weight of the previous "
-                     "limits): 0 = per-frame gain, 0.9 = slow and flicker-free, 1 = lock the first frame's gain",
-    "agc_min_span": "smallest gain window in 16-bit counts (8-bit: /256, at least 1) so a uniform scene "
-                    "is not stretched into noise",
-    "homography": "row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) into visible "
-                  "pixel coordinates, e.g. from cv2.findHomography(thermal_pts, visible_pts); identity "
-                  "= cameras already registered",
-    "size_mismatch": "thermal size differs from visible size: resize (thermal is scaled to the visible "
-                     "size; with a homography the warp does it) or reject (drop the frame with an error)",
-    "process_scale": "fuse at this fraction of the visible resolution for speed (fused luminance is "
-                     "upsampled back; chroma stays full resolution)",
-    "threads": "inference threads (0 = the fastest of 1..cores, timed at model load)",
-}
+    name: str
+    type: type  # str, float, int or tuple (of `length` floats)
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    low: Optional[float] = None  # inclusive range
+    high: Optional[float] = None
+    length: Optional[int] = None  # tuples
+
+
+def _option(default: Any, help: str, *, choices: tuple[str, ...] = (),
+            range: Optional[tuple[float, float]] = None, length: Optional[int] = None) -> Any:
+    """A `ProcessingOptions` field carrying its table row (help, choices, range) as metadata."""
+    return field(default=default, metadata={"help": help, "choices": choices, "range": range,
+                                            "length": length})
 
 
 def available_cores() -> int:
@@ -82,38 +66,70 @@ def _as_float(name: str, value: Any) -> float:
 class ProcessingOptions:
     """Settings of the pre/post-processing around the network (defaults suit a live 640x512 pair)."""
 
-    visible_order: str = "bgr"
-    thermal_agc: str = "percentile"
-    thermal_agc_8bit: str = "none"
-    agc_low_percentile: float = 1.0
-    agc_high_percentile: float = 99.0
-    agc_min: float = 0.0
-    agc_max: float = 65535.0
-    agc_smoothing: float = 0.0
-    agc_min_span: float = 64.0
-    homography: tuple[float, ...] = field(default=IDENTITY_HOMOGRAPHY)
-    size_mismatch: str = "resize"
-    process_scale: float = 1.0
-    threads: int = 0
+    visible_order: str = _option(
+        "bgr", "Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed "
+        "images state their own order.", choices=("bgr", "rgb"))
+    thermal_agc: str = _option(
+        "percentile", "Gain control of 16-bit (radiometric) thermal images: percentile (clip at "
+        "agc_low/high_percentile and stretch), minmax, fixed (agc_min..agc_max counts) or none "
+        "(/65535).", choices=("percentile", "minmax", "fixed", "none"))
+    thermal_agc_8bit: str = _option(
+        "none", "Gain control of 8-bit thermal images: none (/255), percentile, minmax or fixed.",
+        choices=("none", "percentile", "minmax", "fixed"))
+    agc_low_percentile: float = _option(
+        1.0, "Percentile of the thermal image mapped to black (thermal_agc=percentile).",
+        range=(0.0, 100.0))
+    agc_high_percentile: float = _option(
+        99.0, "Percentile of the thermal image mapped to white (thermal_agc=percentile); must be "
+        "above agc_low_percentile.", range=(0.0, 100.0))
+    agc_min: float = _option(
+        0.0, "Thermal value (raw counts) mapped to black with thermal_agc=fixed.", range=(0.0, 65535.0))
+    agc_max: float = _option(
+        65535.0, "Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above "
+        "agc_min.", range=(0.0, 65535.0))
+    agc_smoothing: float = _option(
+        0.0, "Temporal smoothing of the gain limits across frames (weight of the previous limits): "
+        "0 = per-frame gain, 0.9 = slow and flicker-free, 1 = keep the first frame's gain.",
+        range=(0.0, 1.0))
+    agc_min_span: float = _option(
+        64.0, "Smallest gain window in 16-bit counts, so a uniform scene is not stretched into noise.",
+        range=(0.0, 65535.0))
+    homography: tuple[float, ...] = _option(
+        IDENTITY_HOMOGRAPHY, "Row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) "
+        "to visible pixel coordinates (e.g. from cv2.findHomography(thermal_pts, visible_pts)); "
+        "identity = cameras already registered.", length=9)
+    size_mismatch: str = _option(
+        "resize", "Thermal size differs from the visible size: resize the thermal image (with a "
+        "homography the warp does it), or reject the pair (counted as an error).",
+        choices=("resize", "reject"))
+    process_scale: float = _option(
+        1.0, "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
+        "back, chroma stays full resolution); lower = faster.", range=(0.1, 1.0))
+    threads: int = _option(
+        0, "Inference threads (0 = the fastest of 1..cores, timed when the model loads).",
+        range=(0, 256))
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
-        for name, choices in OPTION_CHOICES.items():
-            value = getattr(self, name)
-            if not isinstance(value, str) or value.strip().lower() not in choices:
-                raise ValueError(f"option {name}={value!r} is not one of {', '.join(choices)}")
-            set_(self, name, value.strip().lower())
-        for name, (low, high) in OPTION_RANGES.items():
-            if name == "threads":
-                value = getattr(self, name)
-                if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                    raise ValueError(f"option threads must be an integer (0 = timed at load), got {value!r}")
-                value = int(value)
-            else:
-                value = _as_float(name, getattr(self, name))
-            if not low <= value <= high:
-                raise ValueError(f"option {name}={value!r} is outside [{low:g}, {high:g}]")
-            set_(self, name, value)
+        for spec in option_specs():
+            value = getattr(self, spec.name)
+            if spec.choices:
+                if not isinstance(value, str) or value.strip().lower() not in spec.choices:
+                    raise ValueError(f"option {spec.name}={value!r} is not one of "
+                                     f"{', '.join(spec.choices)}")
+                set_(self, spec.name, value.strip().lower())
+            elif spec.low is not None:
+                if spec.type is int:
+                    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                        raise ValueError(f"option {spec.name} must be an integer "
+                                         f"(0 = timed at load), got {value!r}")
+                    value = int(value)
+                else:
+                    value = _as_float(spec.name, value)
+                if not spec.low <= value <= spec.high:
+                    raise ValueError(f"option {spec.name}={value!r} is out of range "
+                                     f"[{spec.low:g}, {spec.high:g}]")
+                set_(self, spec.name, value)
         if self.agc_low_percentile >= self.agc_high_percentile:
             raise ValueError(f"option agc_low_percentile ({self.agc_low_percentile:g}) must be below "
                              f"agc_high_percentile ({self.agc_high_percentile:g})")
@@ -123,11 +139,14 @@ class ProcessingOptions:
         if isinstance(h, np.ndarray):
             h = h.reshape(-1).tolist()
         if isinstance(h, (str, bytes)) or not hasattr(h, "__len__") or len(h) != 9:
-            raise ValueError(f"option homography must be 9 numbers (row-major 3x3), got {self.homography!r}")
+            raise ValueError(f"option homography must have exactly 9 numbers (row-major 3x3), "
+                             f"got {self.homography!r}")
         h = tuple(_as_float("homography", v) for v in h)
-        if abs(np.linalg.det(np.asarray(h).reshape(3, 3))) < 1e-12:
-            raise ValueError(f"option homography {list(h)} is singular (determinant 0); "
-                             "use the identity [1,0,0, 0,1,0, 0,0,1] for registered cameras")
+        try:
+            check_homography(h)
+        except ValueError as exc:
+            raise ValueError(f"option homography {quote(list(h), 120)}: {exc}; use the identity "
+                             "[1,0,0, 0,1,0, 0,0,1] for registered cameras") from None
         set_(self, "homography", h)
 
     # ----------------------------------------------------------------------------------------------
@@ -168,3 +187,23 @@ class ProcessingOptions:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+
+_TYPES = {"str": str, "float": float, "int": int, "tuple[float, ...]": tuple}
+
+
+def option_specs() -> tuple[OptionSpec, ...]:
+    """The table of processing options, in declaration order (one row per `ProcessingOptions` field)."""
+    return _SPECS
+
+
+def _specs() -> tuple[OptionSpec, ...]:
+    rows = []
+    for f in fields(ProcessingOptions):
+        low, high = f.metadata["range"] or (None, None)
+        rows.append(OptionSpec(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"],
+                               f.metadata["choices"], low, high, f.metadata["length"]))
+    return tuple(rows)
+
+
+_SPECS = _specs()

@@ -303,6 +303,22 @@ class FusionPipeline:
         return cv2.warpPerspective(raw, m, (pw, ph), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
+    def _thermal_plane(self, plane: np.ndarray, raw: np.ndarray, vis_h: int, vis_w: int,
+                       plan: _Plan) -> tuple[float, float]:
+        """Thermal into ``plane`` (processing size): gain limits on the raw frame, geometry in the
+        raw dtype, then normalise. Returns the gain limits (lo, hi) in raw counts."""
+        ph, pw = plane.shape
+        lo, hi = self._gain(raw, plan.options)
+        reg = self._register(raw, vis_h, vis_w, ph, pw, plan)
+        scale = 1.0 / (hi - lo)
+        np.multiply(reg, np.float32(scale), out=plane, dtype=np.float32)
+        if lo != 0.0:
+            np.subtract(plane, np.float32(lo * scale), out=plane)
+        full = 65535.0 if raw.dtype == np.uint16 else 255.0
+        if lo > 0.0 or hi < full:
+            np.clip(plane, 0.0, 1.0, out=plane)
+        return lo, hi
+
     # ------------------------------------------------------------------ the frame
     def fuse(self, visible: np.ndarray, thermal: np.ndarray, *, visible_order: str | None = None) -> FusionResult:
         """Fuse one registered (or registrable, see `homography`) visible/thermal pair.
@@ -344,25 +360,9 @@ class FusionPipeline:
             vis_plane = inp[0, self._vis_ch, :ph, :pw]
             np.multiply(y8, np.float32(1.0 / 255.0), out=vis_plane, dtype=np.float32)
 
-            # thermal: gain limits on the raw frame, geometry in the raw dtype, then normalise
-            lo, hi = self._gain(raw, opts)
-            reg = self._register(raw, vis_h, vis_w, ph, pw, plan)
-            ir_plane = inp[0, self._ir_ch, :ph, :pw]
-            scale = 1.0 / (hi - lo)
-            np.multiply(reg, np.float32(scale), out=ir_plane, dtype=np.float32)
-            if lo != 0.0:
-                np.subtract(ir_plane, np.float32(lo * scale), out=ir_plane)
-            full = 65535.0 if raw.dtype == np.uint16 else 255.0
-            if lo > 0.0 or hi < full:
-                np.clip(ir_plane, 0.0, 1.0, out=ir_plane)
-
+            lo, hi = self._thermal_plane(inp[0, self._ir_ch, :ph, :pw], raw, vis_h, vis_w, plan)
             hp, wp = inp.shape[2:]
-            if (hp, wp) != (ph, pw):  # reflection padding of the strips beyond the image
-                planes = inp[0]
-                if wp > pw:
-                    planes[:, :ph, pw:] = planes[:, :ph, reflect_index(pw, pw, wp - pw)]
-                if hp > ph:
-                    planes[:, ph:, :] = planes[:, reflect_index(ph, ph, hp - ph), :]
+            _pad_reflect(inp, ph, pw)
             t1 = time.perf_counter()
 
             try:
@@ -386,3 +386,14 @@ class FusionPipeline:
         return FusionResult(image=image,
                             times=StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3),
                             thermal_range=(float(lo), float(hi)), process_size=(pw, ph))
+
+
+def _pad_reflect(inp: np.ndarray, ph: int, pw: int) -> None:
+    """Reflection padding of the strips of the network input beyond the ph x pw image."""
+    hp, wp = inp.shape[2:]
+    if (hp, wp) != (ph, pw):
+        planes = inp[0]
+        if wp > pw:
+            planes[:, :ph, pw:] = planes[:, :ph, reflect_index(pw, pw, wp - pw)]
+        if hp > ph:
+            planes[:, ph:, :] = planes[:, reflect_index(ph, ph, hp - ph), :]

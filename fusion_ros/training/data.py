@@ -128,7 +128,7 @@ def _demo_source(limit: int | None = None, max_side: int | None = None, keep_col
     """The bundled demo pairs (`fusion_ros/data/demo`): the only pairs every checkout has, so the
     tiny test configs train anywhere, with no dataset folder. They are TNO scenes (a held-out
     evaluation set): never a source for a shipped model."""
-    from fusion_ros.demo_sequence import demo_pair_names, load_demo_pair
+    from fusion_ros.images.demo_sequence import demo_pair_names, load_demo_pair
 
     names = demo_pair_names()[:limit] if limit else demo_pair_names()
     pairs = []

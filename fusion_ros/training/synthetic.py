@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 import torch
 
-from fusion_ros.demo_sequence import DEMO_DIR
+from fusion_ros.images.demo_sequence import DEMO_DIR
 from fusion_ros.pairs import image_files, read_visible
 
 from .data import HELD_OUT_SETS, _resize_max_side, datasets_root, resolve_data_path, visible_to_luminance

@@ -16,7 +16,10 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+#: The demo cameras' frame ids (the live demo source and the sample bags).
+VISIBLE_FRAME_ID = "camera_visible_optical_frame"
+THERMAL_FRAME_ID = "camera_thermal_optical_frame"
 
 
 def demo_pair_names() -> list[str]:

@@ -1,7 +1,7 @@
 """One side of the image-transport measurement (`fusion-ros bench-transport`), run as its own process.
 
-    python -m fusion_ros.transport_probe pub --qos reliable --rate 30 --seconds 5 --out pub.json
-    python -m fusion_ros.transport_probe sub --qos reliable --seconds 5 --out sub.json
+    python -m fusion_ros.live.transport_probe pub --qos reliable --rate 30 --seconds 5 --out pub.json
+    python -m fusion_ros.live.transport_probe sub --qos reliable --seconds 5 --out sub.json
 
 Why separate processes: inside one process Fast DDS hands messages over without a transport, so
 only two processes show what the fusion node meets between a camera driver and itself (fragmented
@@ -101,7 +101,7 @@ def subscribe(qos: str, seconds: float, wait_first: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fusion_ros.transport_probe", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fusion_ros.live.transport_probe", description=__doc__.splitlines()[0])
     parser.add_argument("role", choices=["pub", "sub"])
     parser.add_argument("--qos", choices=QOS_CHOICES, default="reliable")
     parser.add_argument("--rate", type=float, default=30.0)

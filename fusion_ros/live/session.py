@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from fusion_ros.paths import fastdds_profile
 
 
 def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
@@ -26,9 +25,9 @@ def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
     else:
         os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 101)))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    profile = fastdds_profile()
-    if profile is not None:
-        os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(profile))
+    from fusion_ros.ros.qos import use_fastdds_profile
+
+    use_fastdds_profile()
     return dict(os.environ)
 
 
@@ -168,7 +167,9 @@ class LiveSession:
     def stream(self, frames: int, on_progress=None, drain_s: float = 1.0) -> None:
         """Publish `frames` frames at the source's rate, then wait for the pipeline to drain."""
         start = self.source.published
-        self.source.set_parameters([__import__("rclpy").parameter.Parameter("max_frames", value=start + frames)])
+        from rclpy.parameter import Parameter
+
+        self.source.set_parameters([Parameter("max_frames", value=start + frames)])
         self.source.finished.clear()
         self.source.pause(False)
         last = start

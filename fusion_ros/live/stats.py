@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fusion_ros.nodes.demo_sink_node import SinkRecord
+if TYPE_CHECKING:  # numbers only: no rclpy at run time
+    from fusion_ros.nodes.demo_sink_node import SinkRecord
 
 _P50_KEY = re.compile(r"^(?P<stage>.+?)[ _]*p50", re.IGNORECASE)
 _STAGE_WORDS = ("sync", "pre", "infer", "post")
@@ -44,7 +46,7 @@ def stage_p50s(diagnostics: dict[str, str]) -> dict[str, float]:
     return stages
 
 
-def summarise(model: str, published: int, record: SinkRecord) -> RunStats:
+def summarise(model: str, published: int, record: "SinkRecord") -> RunStats:
     """Delivery and latency of one model's run; stages from its latest diagnostics."""
     arrivals = record.arrivals
     lat = np.array([a.latency_ms for a in arrivals]) if arrivals else np.array([np.nan])

@@ -1,0 +1,2 @@
+"""Images without ROS or torch: folders of IR/visible pairs (`folders`), the bundled demo sequence
+(`demo_sequence`) and pictures for people (`visuals`: mosaics, plots)."""

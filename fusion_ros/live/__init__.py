@@ -1,0 +1,2 @@
+"""The live harness of `fusion-ros demo`, `bench` and `bench-transport`: a fusion node process with
+the demo source and sink on a private ROS domain, and the numbers taken from it."""
