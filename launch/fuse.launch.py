@@ -89,6 +89,8 @@ def generate_launch_description():
                 "backend": ParameterValue(LaunchConfiguration("backend"), value_type=str),
                 "input_transport": ParameterValue(LaunchConfiguration("input_transport"),
                                                   value_type=str),
+                "input_reliability": ParameterValue(LaunchConfiguration("input_reliability"),
+                                                    value_type=str),
                 "use_sim_time": ParameterValue(LaunchConfiguration("use_sim_time"),
                                                value_type=bool),
             },

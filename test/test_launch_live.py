@@ -118,6 +118,11 @@ def test_node_subscribes_to_the_namespaced_and_remapped_topics(launched: Launche
             ns = launched.namespace
             topics = [launched.camera, f"/{ns}/thermal/image_raw", f"/{ns}/visible/camera_info"]
             _wait_for_subscribers(node, topics, launched.proc, launched.log)
+            # input_reliability:=best_effort reached the node as its parameter
+            from rclpy.qos import ReliabilityPolicy
+
+            infos = node.get_subscriptions_info_by_topic(launched.camera)
+            assert [i.qos_profile.reliability for i in infos] == [ReliabilityPolicy.BEST_EFFORT]
         finally:
             node.destroy_node()
     finally:
@@ -137,8 +142,6 @@ def test_rviz_gets_a_config_with_the_topics_of_the_launch(launched: Launched) ->
     assert displays["Thermal"]["Reliability Policy"] == "Best Effort"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 17 item 7: KeyboardInterrupt in destroy_node "
-                                         "(fusion_node.py, fixed after the refactor merge)")
 def test_sigint_to_the_process_group_stops_cleanly(launched: Launched) -> None:
     """Ctrl-C in a terminal: SIGINT to launch and every process it started, at once. Launch then
     sends the node another SIGINT while it shuts down."""

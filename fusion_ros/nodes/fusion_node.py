@@ -38,11 +38,15 @@ from fusion_ros.ros import parameters as P
 from fusion_ros.ros.diagnostics import FusionDiagnostics, HealthConfig, diagnostic_array
 from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
                                        numpy_to_image, stamp_to_ns)
+from fusion_ros.ros.input_qos import InputSubscription, update_all
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
+from fusion_ros.ros.process import stop_once_on_signals
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
 from fusion_ros.runtime import FusionInputError, UnsupportedEncodingError, fuse_frame, load_pipeline
 
 INPUTS = ("visible", "thermal")
+#: How often (s) the camera subscriptions are checked against their publishers' QoS.
+QOS_POLL_S = 0.5
 LOG_THROTTLE_S = 2.0
 
 
@@ -95,13 +99,18 @@ class FusionNode(Node):
         transport = self._values["input_transport"]
         msg_type = CompressedImage if transport == "compressed" else Image
         self.input_topics: List[str] = []
+        self.inputs: List[InputSubscription] = []
+        self._frame_ids = ["" for _ in INPUTS]  # the cameras' frame ids: diagnostics hardware_id
         for index, name in enumerate(INPUTS):
             topic = self.resolve_topic_name(f"{name}/image_raw")
             if transport == "compressed":
                 topic += "/compressed"  # image_transport: <base topic>/compressed
             self.input_topics.append(topic)
-            self.create_subscription(msg_type, topic, partial(self._on_image, index), image_qos(),
-                                     qos_overriding_options=overrides())
+            self.inputs.append(InputSubscription(
+                self, msg_type, topic, partial(self._on_image, index), image_qos(),
+                self._values["input_reliability"], name, overriding_options=overrides()))
+        self._qos_timer = self.create_timer(
+            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
         self.create_subscription(CameraInfo, "visible/camera_info", self._on_camera_info,
                                  camera_info_qos(), qos_overriding_options=overrides())
 
@@ -149,6 +158,7 @@ class FusionNode(Node):
     # ------------------------------------------------------------------ executor side
     def _on_image(self, index: int, msg) -> None:
         arrival_ns = time.monotonic_ns()
+        self._frame_ids[index] = msg.header.frame_id
         stamp_ns = stamp_to_ns(msg.header.stamp)
         self.diag.record_input(INPUTS[index], stamp_s=stamp_ns * 1e-9)
         with self._sync_lock:
@@ -254,10 +264,17 @@ class FusionNode(Node):
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
+        external = []
+        for camera in self.inputs:  # reliability in use, publishers, incompatible-QoS events
+            level, message, values = camera.report()
+            extra += values
+            if message:
+                external.append((level, message))
         # "fusion_node: fusion" in the root namespace, "ns/fusion_node: fusion" elsewhere.
+        # hardware_id: the cameras' frame ids ("" until a frame arrives).
         status = self.diag.status(f"{self.get_fully_qualified_name().lstrip('/')}: fusion",
-                                  str(self._pipeline_model if pipe is not None else self._values["model"]),
-                                  self._health(), extra)
+                                  ", ".join(f for f in self._frame_ids if f), self._health(),
+                                  extra, external=external)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
 
     # ------------------------------------------------------------------ parameters
@@ -326,6 +343,7 @@ class FusionNode(Node):
 
 
 def main(args: Optional[List[str]] = None) -> None:
+    stop_once_on_signals()  # the first SIGINT/SIGTERM stops spin; later ones cannot interrupt
     rclpy.init(args=args)
     node = None
     try:
@@ -333,6 +351,9 @@ def main(args: Optional[List[str]] = None) -> None:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise  # a real error; otherwise a signal shut rclpy down while the node was starting
     finally:
         if node is not None:
             node.destroy_node()

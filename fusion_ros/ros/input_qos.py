@@ -20,9 +20,10 @@ from typing import Any, Callable, Iterable, List, Optional, Tuple
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_policy_name_from_kind
 
+from fusion_ros.ros.diagnostics import OK, WARN
+
 RELIABILITY_MODES = ("auto", "reliable", "best_effort")
 _NAMES = {ReliabilityPolicy.RELIABLE: "reliable", ReliabilityPolicy.BEST_EFFORT: "best_effort"}
-OK, WARN = 0, 1
 
 
 def choose_reliability(mode: str, offered: Iterable[ReliabilityPolicy]) -> ReliabilityPolicy:

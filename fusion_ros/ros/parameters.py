@@ -135,6 +135,10 @@ _SPECS: List[ParamSpec] = [
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
               "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
               "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
+    ParamSpec("input_reliability", "auto", str,
+              "Camera subscriptions: auto = best effort if any publisher is (sensor-data "
+              "cameras), else reliable; or fixed.", STARTUP,
+              choices=("auto", "reliable", "best_effort"), read_only=True),
     ParamSpec("sync_slop", sync.DEFAULT_SLOP_S, float,
               "Largest stamp difference (s) between a visible and a thermal frame to be fused "
               "together (message_filters' slop / max interval).", SYNC, min=0.0, max=1.0),
