@@ -33,8 +33,14 @@ def _qos(kind: str):
     return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def _stamp_ns(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+def _wait_until_quiet(h: Harness, quiet_s: float = 1.0, timeout: float = 20.0) -> None:
+    """Until no fused frame has arrived for ``quiet_s``: the node has worked off the stream."""
+    deadline = time.monotonic() + timeout
+    count, since = h.fused_count(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.1)
+        if h.fused_count() != count:
+            count, since = h.fused_count(), time.monotonic()
 
 
 def _stream(h: Harness, vis, thermal, seconds: float, rate: float) -> list:
@@ -70,9 +76,7 @@ def test_default_node_fuses_95_percent_at_30hz(tmp_path, visible_qos, thermal_qo
         before = h.wait_diag(lambda d: True, 10.0, "diagnostics after priming", node)
         received_before = set(h.fused_stamps())
         stamps = _stream(h, vis, thermal, STREAM_S, RATE_HZ)
-        last = stamps[-1]
-        h.wait_for(lambda: any(_stamp_ns(m) == last for _, m in h.fused[-10:]), 10.0,
-                   "the last pair", node)  # wait_for holds h.lock: read h.fused directly
+        _wait_until_quiet(h)  # best effort may drop the last pair: wait for output to stop
         after = h.wait_diag(lambda d: True, 10.0, "diagnostics after the stream", node)
         counts = {key: int(after[key]) - int(before[key])
                   for key in ("pairs_synced", "frames_published", "frames_skipped")}
