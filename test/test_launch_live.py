@@ -75,6 +75,12 @@ def _wait_for_subscribers(node, topics, proc, log: Path, timeout: float = 60.0) 
     raise AssertionError(f"subscribers {counts} after {timeout} s\n{log.read_text()[-4000:]}")
 
 
+def _default_sigint() -> None:
+    """As in a terminal: SIGINT not ignored, even when pytest itself was started in the
+    background by a non-interactive shell (its children would inherit SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Launched:
     """A running `ros2 launch` in its own process group (as a terminal runs it)."""
 
@@ -89,7 +95,8 @@ class Launched:
                 [ROS2, "launch", "fusion_ros", "fuse.launch.py", f"namespace:={self.namespace}",
                  f"visible_topic:={self.camera}", "backend:=cpu", "rviz:=true",
                  "input_reliability:=best_effort"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_default_sigint)
 
     def text(self) -> str:
         return self.log.read_text()
