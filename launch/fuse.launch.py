@@ -11,9 +11,9 @@ config/fusion.rviz rewritten for the namespace and topics of this launch.
 """
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
-from launch.conditions import IfCondition
+from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import EnvironmentVariable, LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
@@ -47,6 +47,9 @@ def _arguments():
                               description="use /clock (bag replay, simulation)"),
         DeclareLaunchArgument("namespace", default_value="",
                               description="namespace of the node and its relative topics"),
+        DeclareLaunchArgument("lifecycle", default_value="false", choices=["true", "false"],
+                              description="start fusion_node as a managed (lifecycle) node: "
+                                          "configure loads the model, activate fuses"),
         DeclareLaunchArgument("rviz", default_value="false", choices=["true", "false"],
                               description="also start rviz2 showing the visible, thermal and "
                                           "fused images of this launch"),
@@ -75,7 +78,7 @@ def generate_launch_description():
         "FASTDDS_DEFAULT_PROFILES_FILE",
         EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=FASTDDS_PROFILE))
 
-    fusion_node = Node(
+    fusion_node = dict(
         package="fusion_ros",
         executable="fusion_node",
         name="fusion_node",
@@ -106,5 +109,11 @@ def generate_launch_description():
              [LaunchConfiguration("thermal_topic"), "/compressed"]),
         ],
     )
+    lifecycle = LaunchConfiguration("lifecycle")
+    plain = Node(condition=UnlessCondition(lifecycle), **fusion_node)
+    # managed: starts unconfigured; configure / activate it with `ros2 lifecycle set` or a
+    # lifecycle manager
+    managed = LifecycleNode(condition=IfCondition(lifecycle), arguments=["--lifecycle"],
+                            **fusion_node)
     rviz = OpaqueFunction(function=_rviz, condition=IfCondition(LaunchConfiguration("rviz")))
-    return LaunchDescription(_arguments() + [dds_profile, fusion_node, rviz])
+    return LaunchDescription(_arguments() + [dds_profile, plain, managed, rviz])

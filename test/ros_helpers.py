@@ -92,10 +92,11 @@ class NodeProcess:
     """``python -m fusion_ros.nodes.fusion_node --ros-args -p k:=v ...``; always stopped."""
 
     def __init__(self, log_path: Path, params: Dict[str, object], extra_args: Sequence[str] = (),
-                 namespace: str = "") -> None:
+                 namespace: str = "", node_args: Sequence[str] = ()) -> None:
+        """``extra_args`` follow ``--ros-args``; ``node_args`` (e.g. ``--lifecycle``) precede it."""
         self.log_path = Path(log_path)
         self.namespace = namespace
-        args = [sys.executable, "-m", "fusion_ros.nodes.fusion_node", "--ros-args"]
+        args = [sys.executable, "-m", "fusion_ros.nodes.fusion_node", *node_args, "--ros-args"]
         if namespace:  # keeps nodes of different tests apart on the same domain
             args += ["-r", f"__ns:=/{namespace.strip('/')}"]
         for key, value in params.items():

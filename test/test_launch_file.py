@@ -49,8 +49,10 @@ def _kw(call, name):
 
 
 def _fusion_nodes(tree):
-    """The Node actions that start fusion_ros executables (not the optional rviz2)."""
-    return [c for c in _calls(tree, "Node") if ast.literal_eval(_kw(c, "package")) == "fusion_ros"]
+    """The keyword arguments (``dict(package="fusion_ros", ...)``) shared by the Node and
+    LifecycleNode actions that start fusion_node."""
+    return [c for c in _calls(tree, "dict") if _kw(c, "package") is not None
+            and ast.literal_eval(_kw(c, "package")) == "fusion_ros"]
 
 
 def _console_scripts():
@@ -75,7 +77,7 @@ def test_launch_file_compiles_and_defines_generate_launch_description():
 def test_launch_arguments():
     names = {ast.literal_eval(c.args[0]) for c in _calls(_tree(), "DeclareLaunchArgument")}
     assert {"model", "backend", "visible_topic", "thermal_topic", "params_file", "use_sim_time",
-            "namespace", "rviz", "input_reliability"} <= names
+            "namespace", "rviz", "input_reliability", "lifecycle"} <= names
     # Every LaunchConfiguration used is declared.
     used = {ast.literal_eval(c.args[0]) for c in _calls(_tree(), "LaunchConfiguration")}
     assert used <= names, used - names
@@ -86,8 +88,12 @@ def test_executables_exist_in_setup_entry_points():
     assert scripts.get("fusion_node") == "fusion_ros.nodes.fusion_node:main"
     nodes = _fusion_nodes(_tree())
     assert nodes, "no Node action"
-    packages = {ast.literal_eval(_kw(c, "package")) for c in _calls(_tree(), "Node")}
-    assert packages == {"fusion_ros", "rviz2"}
+    packages = {ast.literal_eval(_kw(c, "package")) for c in _calls(_tree(), "Node")
+                if _kw(c, "package") is not None}
+    assert packages == {"rviz2"}  # fusion_node's actions take their arguments from the dict
+    actions = {c.func.id for c in _calls(_tree(), "Node") if _kw(c, "package") is None}
+    actions |= {c.func.id for c in _calls(_tree(), "LifecycleNode")}
+    assert actions == {"Node", "LifecycleNode"}
     for call in nodes:
         executable = ast.literal_eval(_kw(call, "executable"))
         assert executable in scripts, f"{executable} is not a console script in setup.py"
@@ -152,7 +158,7 @@ def test_remappings_cover_the_node_inputs():
         for src in sources:
             base = src.split("/")[0]
             if src.endswith("/compressed"):  # image_transport: the node appends "/compressed"
-                assert 'topic += "/compressed"' in text
+                assert "suffix = \"/compressed\" if" in text
                 src = src[: -len("/compressed")]
             assert f'"{src}"' in text or (src.endswith("image_raw") and '{name}/image_raw' in text
                                            and base in ("visible", "thermal"))

@@ -162,3 +162,53 @@ def test_sigint_to_the_process_group_stops_cleanly(launched: Launched) -> None:
     assert code == 0, text[-4000:]
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-4000:]
     assert "process has died" not in text, text[-4000:]
+
+
+def test_lifecycle_launch_starts_an_unconfigured_managed_node(install: Path,
+                                                               tmp_path: Path) -> None:
+    """lifecycle:=true: fusion_node comes up unconfigured (no model, no camera subscription)
+    and answers the lifecycle services; configure loads the model."""
+    import rclpy
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    namespace = f"lc_{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "launch.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [ROS2, "launch", "fusion_ros", "fuse.launch.py", f"namespace:={namespace}",
+             "backend:=cpu", "lifecycle:=true"],
+            env=install_env(install, PYTHONUNBUFFERED="1"), stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_sigint)
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node(f"lc_probe_{namespace}", context=context)
+    executor = rclpy.executors.SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        def call(srv_type, service, request):
+            client = node.create_client(srv_type, f"/{namespace}/fusion_node/{service}")
+            assert client.wait_for_service(timeout_sec=60), log.read_text()[-3000:]
+            future = client.call_async(request)
+            executor.spin_until_future_complete(future, timeout_sec=60)
+            return future.result()
+
+        state = call(GetState, "get_state", GetState.Request()).current_state.label
+        assert state == "unconfigured"
+        assert node.count_subscribers(f"/{namespace}/visible/image_raw") == 0
+        assert "loaded model" not in log.read_text()
+        configure = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))
+        assert call(ChangeState, "change_state", configure).success
+        assert "loaded model" in log.read_text()
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            code = proc.wait()
+    text = log.read_text()
+    assert code == 0 and "Traceback" not in text, text[-3000:]

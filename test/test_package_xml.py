@@ -42,8 +42,9 @@ NOT_EXEC = {
     "apsw": "rosbags' sqlite3 storage plugin, installed with rosbags",
     "ruamel": "rosbags' YAML library, installed with rosbags",
 }
-#: exec_depends that provide a tool rather than an import.
-TOOLS = {"ros2launch": "`ros2 launch fusion_ros fuse.launch.py`"}
+#: exec_depends that provide a tool, or that a ROS package imports for us, rather than an import.
+TOOLS = {"ros2launch": "`ros2 launch fusion_ros fuse.launch.py`",
+         "lifecycle_msgs": "rclpy.lifecycle (fusion_node --lifecycle, launch lifecycle:=true)"}
 
 
 def _depends(kind: str) -> Set[str]:

@@ -22,16 +22,19 @@ throttled log line and the diagnostics say why, and the next good pair is fused.
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 import time
 from functools import partial
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNodeMixin, LifecyclePublisher, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from fusion_ros.ros import parameters as P
@@ -51,9 +54,13 @@ LOG_THROTTLE_S = 2.0
 
 
 class FusionNode(Node):
-    """Visible + thermal fusion (see the module docstring)."""
+    """Visible + thermal fusion (see the module docstring).
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``start=False`` only declares the parameters and builds the state; the steps
+    :meth:`load_model`, :meth:`create_outputs` and :meth:`start_fusing` are then the
+    lifecycle transitions of :class:`LifecycleFusionNode`."""
+
+    def __init__(self, *, start: bool = True, **kwargs: Any) -> None:
         super().__init__("fusion_node", **kwargs)
         self._values: Dict[str, Any] = P.declare_all(self)
         self.diag = FusionDiagnostics(INPUTS, window_s=self._values["diagnostics_window"])
@@ -65,24 +72,6 @@ class FusionNode(Node):
         self._pipeline = None
         self._pipeline_model = self._values["model"]
         self._load_error = ""
-        try:
-            self._pipeline = self._load(self._values)
-            self._log_pipeline("loaded")
-        except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
-            self._load_error = f"{self._values['model']}: {exc}"
-            self.diag.set_pipeline_error(self._load_error)
-            self.diag.record_error("model_load", self._load_error, bad_input=False)
-            self.get_logger().error(
-                f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
-                "Running without a model; set a valid one with "
-                "`ros2 param set /fusion_node model <name|path.onnx>`.")
-
-        # Outputs.
-        self.fused_pub = self.create_publisher(Image, "fused/image_raw", image_qos(),
-                                               qos_overriding_options=overrides())
-        self.info_pub = self.create_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
-                                              qos_overriding_options=overrides())
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
 
         # Synchronisation and the single-slot hand-over to the worker.
         self._sync_lock = threading.Lock()
@@ -94,31 +83,82 @@ class FusionNode(Node):
         self._stopping = False
         self._camera_info: Optional[CameraInfo] = None
         self._info_lock = threading.Lock()
-
-        # Inputs.
-        transport = self._values["input_transport"]
-        msg_type = CompressedImage if transport == "compressed" else Image
-        self.input_topics: List[str] = []
-        self.inputs: List[InputSubscription] = []
         self._frame_ids = ["" for _ in INPUTS]  # the cameras' frame ids: diagnostics hardware_id
-        for index, name in enumerate(INPUTS):
-            topic = self.resolve_topic_name(f"{name}/image_raw")
-            if transport == "compressed":
-                topic += "/compressed"  # image_transport: <base topic>/compressed
-            self.input_topics.append(topic)
-            self.inputs.append(InputSubscription(
-                self, msg_type, topic, partial(self._on_image, index), image_qos(),
-                self._values["input_reliability"], name, overriding_options=overrides()))
-        self._qos_timer = self.create_timer(
-            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
-        self.create_subscription(CameraInfo, "visible/camera_info", self._on_camera_info,
-                                 camera_info_qos(), qos_overriding_options=overrides())
+        suffix = "/compressed" if self._values["input_transport"] == "compressed" else ""
+        self.input_topics: List[str] = [  # image_transport naming: <base topic>/compressed
+            self.resolve_topic_name(f"{name}/image_raw") + suffix for name in INPUTS]
+        self.inputs: List[InputSubscription] = []
+        self._qos_timer = None  # polls the cameras' publishers (InputSubscription.update)
+        self._info_sub = None
+        self._outputs: List[Any] = []
+        self._diag_timer = None
+        self._worker: Optional[threading.Thread] = None
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        if start:
+            self.load_model()
+            self.create_outputs(self.create_publisher)
+            self.start_fusing()
 
-        self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
-        self._worker.start()
+    # ------------------------------------------------------------------ steps (lifecycle)
+    def load_model(self) -> bool:
+        """Load the configured model; on failure the node runs without one (diagnostics ERROR)."""
+        try:
+            pipeline = self._load(self._values)
+        except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
+            self._load_error = f"{self._values['model']}: {exc}"
+            self.diag.set_pipeline_error(self._load_error)
+            self.diag.record_error("model_load", self._load_error, bad_input=False)
+            self.get_logger().error(
+                f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
+                "Running without a model; set a valid one with "
+                "`ros2 param set /fusion_node model <name|path.onnx>`.")
+            return False
+        with self._pipe_lock:
+            self._pipeline, self._pipeline_model = pipeline, self._values["model"]
+        self._load_error = ""
+        self.diag.set_pipeline_error("")
+        self._log_pipeline("loaded")
+        return True
+
+    def create_outputs(self, make_publisher: Callable[..., Any]) -> None:
+        """Fused image + camera_info publishers (``make_publisher``: plain or lifecycle), and
+        /diagnostics with its timer."""
+        self.fused_pub = make_publisher(Image, "fused/image_raw", image_qos(),
+                                        qos_overriding_options=overrides())
+        self.info_pub = make_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
+                                       qos_overriding_options=overrides())
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
+        self._outputs = [self.fused_pub, self.info_pub, self.diag_pub]
         self._diag_timer = self.create_timer(self._values["diagnostics_period"],
                                              self._publish_diagnostics)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    def destroy_outputs(self) -> None:
+        for publisher in self._outputs:
+            if isinstance(publisher, LifecyclePublisher):
+                self.destroy_lifecycle_publisher(publisher)
+            else:
+                self.destroy_publisher(publisher)
+        self._outputs = []
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+
+    def start_fusing(self) -> None:
+        """Subscribe to the cameras and start the fusion worker."""
+        msg_type = CompressedImage if self._values["input_transport"] == "compressed" else Image
+        self.inputs = [InputSubscription(self, msg_type, topic, partial(self._on_image, index),
+                                         image_qos(), self._values["input_reliability"], name,
+                                         overriding_options=overrides())
+                       for index, (name, topic) in enumerate(zip(INPUTS, self.input_topics))]
+        self._qos_timer = self.create_timer(
+            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
+        self._info_sub = self.create_subscription(
+            CameraInfo, "visible/camera_info", self._on_camera_info, camera_info_qos(),
+            qos_overriding_options=overrides())
+        with self._slot_cv:
+            self._stopping = False
+        self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
+        self._worker.start()
         self.get_logger().info(
             f"fusing {self.input_topics[0]} + {self.input_topics[1]} -> "
             f"{self.resolve_topic_name('fused/image_raw')} (sync slop "
@@ -320,7 +360,7 @@ class FusionNode(Node):
             with self._sync_lock:  # pending messages are dropped (and counted)
                 self._sync.reconfigure(merged["sync_queue_size"], merged["sync_slop"],
                                        merged["sync_inter_message_lower_bound"])
-        if "diagnostics_period" in changes:
+        if "diagnostics_period" in changes and self._diag_timer is not None:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)
             self._diag_timer = self.create_timer(merged["diagnostics_period"],
@@ -333,21 +373,73 @@ class FusionNode(Node):
         """Stop the worker (the frame in flight finishes)."""
         with self._slot_cv:
             self._stopping = True
+            self._slot = None
             self._slot_cv.notify_all()
-        if self._worker.is_alive() and self._worker is not threading.current_thread():
-            self._worker.join(timeout)
+        worker = self._worker
+        if worker is not None and worker.is_alive() and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    def stop_fusing(self) -> None:
+        """Unsubscribe from the cameras and stop the worker; the model stays loaded."""
+        for camera in self.inputs:
+            camera.destroy()
+        self.inputs = []
+        if self._qos_timer is not None:
+            self.destroy_timer(self._qos_timer)
+            self.destroy_subscription(self._info_sub)
+            self._qos_timer = self._info_sub = None
+        self.stop()
 
     def destroy_node(self) -> None:
         self.stop()
         super().destroy_node()
 
 
+class LifecycleFusionNode(LifecycleNodeMixin, FusionNode):
+    """fusion_node as a managed node (``fusion_node --lifecycle``, launch ``lifecycle:=true``).
+
+    configure loads the model and creates the outputs; activate subscribes to the cameras and
+    fuses; deactivate stops fusing, the model stays loaded; cleanup unloads it. A model that
+    does not load fails configure (the node stays unconfigured)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        FusionNode.__init__(self, start=False, **kwargs)
+        LifecycleNodeMixin.__init__(self)
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        if not self.load_model():
+            return TransitionCallbackReturn.FAILURE
+        self.create_outputs(self.create_lifecycle_publisher)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self.start_fusing()
+        return super().on_activate(state)  # enables the lifecycle publishers
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self.stop_fusing()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.destroy_outputs()
+        with self._pipe_lock:
+            self._pipeline = None
+        self.get_logger().info("model unloaded")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self.stop_fusing()
+        self.destroy_outputs()
+        return TransitionCallbackReturn.SUCCESS
+
+
 def main(args: Optional[List[str]] = None) -> None:
     stop_once_on_signals()  # the first SIGINT/SIGTERM stops spin; later ones cannot interrupt
     rclpy.init(args=args)
+    ours = remove_ros_args(sys.argv if args is None else args)[1:]
     node = None
     try:
-        node = FusionNode()
+        node = LifecycleFusionNode() if "--lifecycle" in ours else FusionNode()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
