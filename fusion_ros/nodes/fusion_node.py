@@ -18,6 +18,10 @@ old one.
 Bad input (unsupported encoding, truncated data, empty image, size mismatch with
 size_mismatch=reject, undecodable compressed data) never stops the node: the pair is dropped, a
 throttled log line and the diagnostics say why, and the next good pair is fused.
+
+Camera QoS: the input subscriptions take their publishers' reliability (``input_reliability``,
+ros/input_qos.py), so best-effort camera drivers are heard. ``fusion_node --lifecycle`` runs the
+same node as a managed node (:class:`LifecycleFusionNode`).
 """
 from __future__ import annotations
 
