@@ -199,7 +199,10 @@ def test_lifecycle_launch_starts_an_unconfigured_managed_node(install: Path,
         assert "loaded model" not in log.read_text()
         configure = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))
         assert call(ChangeState, "change_state", configure).success
-        assert "loaded model" in log.read_text()
+        deadline = time.monotonic() + 20  # launch relays the node's output a little later
+        while "loaded model" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "loaded model" in log.read_text(), log.read_text()[-3000:]
     finally:
         executor.shutdown()
         node.destroy_node()
