@@ -25,8 +25,16 @@ $(VENV)/.runtime: requirements/runtime.txt setup.py
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+# launch, launch_ros and the ros2 CLI are not on PyPI: installed from the offline wheelhouse
+# ../shared/ros2-cli-wheels where it exists (the live launch tests skip without them).
+ROS2_CLI_WHEELS ?= ../shared/ros2-cli-wheels
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt requirements/ros2cli.txt
 	$(PIP) install -r requirements/dev.txt
+	if [ -d $(ROS2_CLI_WHEELS) ]; then \
+	  $(PIP) install -r requirements/ros2cli.txt && \
+	  $(PIP) install --no-index --find-links $(ROS2_CLI_WHEELS) ros2launch ros2param ros2topic ros2node ros2run; \
+	fi
 	touch $@
 
 demo: $(VENV)/.runtime

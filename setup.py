@@ -10,10 +10,13 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
-    package_data={package_name: ["weights/*.onnx", "weights/*.json", "data/demo/*"]},
+    # Everything the installed package reads at run time: ONNX weights and model cards, the bundled
+    # demo pairs (+ attribution) and the training configs (test_colcon_build checks the lot).
+    package_data={package_name: ["weights/*.onnx", "weights/*.json", "data/demo/*",
+                                 "training/configs/*.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
-        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name, ["package.xml", "LICENSE"]),
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/config", glob("config/*.yaml") + glob("config/*.rviz") + glob("config/*.xml")),
     ],

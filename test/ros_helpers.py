@@ -92,10 +92,11 @@ class NodeProcess:
     """``python -m fusion_ros.nodes.fusion_node --ros-args -p k:=v ...``; always stopped."""
 
     def __init__(self, log_path: Path, params: Dict[str, object], extra_args: Sequence[str] = (),
-                 namespace: str = "") -> None:
+                 namespace: str = "", node_args: Sequence[str] = ()) -> None:
+        """``extra_args`` follow ``--ros-args``; ``node_args`` (e.g. ``--lifecycle``) precede it."""
         self.log_path = Path(log_path)
         self.namespace = namespace
-        args = [sys.executable, "-m", "fusion_ros.nodes.fusion_node", "--ros-args"]
+        args = [sys.executable, "-m", "fusion_ros.nodes.fusion_node", *node_args, "--ros-args"]
         if namespace:  # keeps nodes of different tests apart on the same domain
             args += ["-r", f"__ns:=/{namespace.strip('/')}"]
         for key, value in params.items():
@@ -193,10 +194,13 @@ class Harness:
     """The cameras and the consumer, in the test process, on their own rclpy context."""
 
     def __init__(self, namespace: str = "", compressed: bool = False,
-                 sim_time_offset_ns: Optional[int] = None) -> None:
+                 sim_time_offset_ns: Optional[int] = None, visible_qos=None,
+                 thermal_qos=None) -> None:
         """Topics relative to ``namespace``; keeps only the diagnostics of the fusion node in it.
         With ``sim_time_offset_ns``, publishes /clock (wall time minus the offset) at 100 Hz and
-        stamps frames with that simulated time."""
+        stamps frames with that simulated time. ``visible_qos``/``thermal_qos``: the cameras'
+        QoS profiles (default reliable, depth 5; e.g. rclpy's qos_profile_sensor_data as most
+        camera drivers use)."""
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.context import Context
@@ -213,8 +217,10 @@ class Harness:
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         img_type = CompressedImage if compressed else Image
         suffix = "/compressed" if compressed else ""
-        self.visible_pub = self.node.create_publisher(img_type, "visible/image_raw" + suffix, qos)
-        self.thermal_pub = self.node.create_publisher(img_type, "thermal/image_raw" + suffix, qos)
+        self.visible_pub = self.node.create_publisher(img_type, "visible/image_raw" + suffix,
+                                                      visible_qos or qos)
+        self.thermal_pub = self.node.create_publisher(img_type, "thermal/image_raw" + suffix,
+                                                      thermal_qos or qos)
         self.info_pub = self.node.create_publisher(CameraInfo, "visible/camera_info", qos)
         self.lock = threading.Lock()
         self.fused: List = []

@@ -171,7 +171,7 @@ def test_bad_model_at_startup_and_at_run_time(good_model, tmp_path):
         assert res[0].successful, res[0].reason
         stream_pairs(h, vis, thermal, 4)
         h.wait_for(lambda: len(h.fused) >= 2, 10, "fusion after loading a good model", node)
-        h.wait_diag(lambda d: d["_hardware_id"] == str(good_model) and "no model" not in d["_message"],
+        h.wait_diag(lambda d: d["model"] == str(good_model) and "no model" not in d["_message"],
                     5, "diagnostics without the model error", node)
         # Corrupt file at run time: rejected, the good model keeps running.
         res = h.set_parameters(model=str(corrupt))

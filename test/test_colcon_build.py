@@ -2,28 +2,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-COLCON = shutil.which("colcon") or str(Path(sys.executable).with_name("colcon"))
+from colcon_helpers import REPO, colcon_install
 
 
 @pytest.fixture(scope="module")
 def install(tmp_path_factory) -> Path:
-    if not Path(COLCON).exists():
-        pytest.skip("colcon is not installed (pip install colcon-core colcon-ros colcon-python-setup-py)")
-    ws = tmp_path_factory.mktemp("ws")
-    result = subprocess.run(
-        [COLCON, "--log-base", str(ws / "log"), "build", "--base-paths", str(REPO),
-         "--build-base", str(ws / "build"), "--install-base", str(ws / "install")],
-        cwd=ws, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return ws / "install" / "fusion_ros"
+    return colcon_install(tmp_path_factory.mktemp("ws"))
 
 
 def test_executables_installed_where_ros2_run_looks(install: Path) -> None:
@@ -58,3 +47,40 @@ def test_installed_cli_runs(install: Path) -> None:
                          env=env, capture_output=True, text=True, timeout=60, cwd=install)
     assert out.returncode == 0, out.stderr
     assert "demo" in out.stdout and "fuse-bag" in out.stdout
+
+
+def _source_data_files() -> list:
+    """Files of the source package that are not Python modules (what the package reads at run time)."""
+    listed = subprocess.run(["git", "ls-files", "fusion_ros"], cwd=REPO, capture_output=True,
+                            text=True).stdout.split()
+    paths = [REPO / p for p in listed] or list((REPO / "fusion_ros").rglob("*"))
+    return sorted(p.relative_to(REPO / "fusion_ros") for p in paths
+                  if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts)
+
+
+def test_installed_package_carries_every_data_file(install: Path) -> None:
+    site = next((install / "lib").glob("python3*/site-packages/fusion_ros"))
+    data = _source_data_files()
+    assert any(p.parts[:2] == ("training", "configs") for p in data)
+    missing = [str(p) for p in data if not (site / p).is_file()]
+    assert not missing, f"not installed by setup.py: {missing}"
+    assert (install / "share" / "fusion_ros" / "LICENSE").is_file()
+
+
+def test_train_tiny_from_install_tree(install: Path, tmp_path: Path) -> None:
+    """`fusion-ros train --config tiny` from the install tree: its configs and demo pairs, no
+    source checkout on the path, no dataset folder."""
+    site = next((install / "lib").glob("python3*/site-packages"))
+    empty = tmp_path / "no_datasets"
+    empty.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(site), FUSION_ROS_DATASETS=str(empty))
+    where = subprocess.run([sys.executable, "-c", "import fusion_ros; print(fusion_ros.__file__)"],
+                           env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert Path(where.stdout.strip()).is_relative_to(site), where.stdout + where.stderr
+    out = subprocess.run([sys.executable, str(install / "lib" / "fusion_ros" / "fusion-ros"), "train",
+                          "--model", "mmdrfuse", "--config", "tiny", "--out", str(tmp_path / "run"),
+                          "--quiet"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert (tmp_path / "run" / "export" / "mmdrfuse.onnx").is_file()
+    assert (tmp_path / "run" / "export" / "mmdrfuse.json").is_file()

@@ -304,7 +304,9 @@ def test_diagnostics_report_latency_and_rates(graph, models):
     d = h.wait_diag(lambda d: "end_to_end_p95_ms" in d and float(d.get("rate_output_hz", 0)) > 0,
                     10, "diagnostics with latency", node)
     assert d["_name"] == "fusion_node: fusion"
-    assert d["_hardware_id"] == str(models["a"])
+    assert d["model"] == str(models["a"])
+    # hardware_id: the cameras (their frame ids), not the model
+    assert d["_hardware_id"] == f"{VISIBLE_FRAME_ID}, camera_thermal_optical_frame"
     for stage in ("sync_wait", "decode", "preprocess", "inference", "postprocess", "publish", "end_to_end"):
         for stat in ("p50", "p95", "max"):
             assert float(d[f"{stage}_{stat}_ms"]) >= 0.0
@@ -331,7 +333,7 @@ def test_switch_model_at_run_time(graph, models):
     h.wait_for(lambda: len(h.fused) - start >= 4, 10, "fused frames (model b)", node)
     after = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8)
     assert not np.array_equal(before, after)  # a different blend: the new model runs
-    h.wait_diag(lambda d: d["_hardware_id"] == str(models["b"]), 5, "diagnostics naming model b", node)
+    h.wait_diag(lambda d: d["model"] == str(models["b"]), 5, "diagnostics naming model b", node)
 
 
 def test_frames_keep_fusing_while_a_model_loads(graph, models):
@@ -385,7 +387,7 @@ def test_shipped_models_switch(graph):
         start = h.fused_count()
         stream_pairs(h, vis, thermal, 4)
         h.wait_for(lambda: len(h.fused) - start >= 2, 15, f"fused frames ({model})", node)
-        h.wait_diag(lambda d: d["_hardware_id"] == model, 5, f"diagnostics naming {model}", node)
+        h.wait_diag(lambda d: d["model"] == model, 5, f"diagnostics naming {model}", node)
 
 
 @pytest.mark.parametrize("name, value, fragment", [
@@ -399,7 +401,7 @@ def test_shipped_models_switch(graph):
 ])
 def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, value, fragment):
     h, node = graph
-    running = h.wait_diag(lambda d: True, 5, "diagnostics", node)["_hardware_id"]
+    running = h.wait_diag(lambda d: True, 5, "diagnostics", node)["model"]
     results = h.set_parameters(**{name: value})
     assert not results[0].successful
     assert fragment in results[0].reason, results[0].reason
@@ -408,7 +410,7 @@ def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, va
     stream_pairs(h, vis, thermal, 3)
     h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fusion after a rejected parameter", node)
     d = h.wait_diag(lambda d: True, 5, "diagnostics", node)
-    assert d["_hardware_id"] == running
+    assert d["model"] == running
 
 
 def test_processing_and_sync_parameters_change_live(graph):

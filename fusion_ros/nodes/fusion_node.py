@@ -19,21 +19,28 @@ it under the pipeline lock (an in-flight frame finishes on the old one); the loa
 Bad input (unsupported encoding, truncated data, empty image, size mismatch with
 size_mismatch=reject, undecodable compressed data) never stops the node: the pair is dropped, a
 throttled log line and the diagnostics say why, and the next good pair is fused.
+
+Camera QoS: the input subscriptions take their publishers' reliability (``input_reliability``,
+ros/input_qos.py), so best-effort camera drivers are heard. ``fusion_node --lifecycle`` runs the
+same node as a managed node (:class:`LifecycleFusionNode`).
 """
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 import time
 from functools import partial
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNodeMixin, LifecyclePublisher, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from fusion_ros.ros import parameters as P
@@ -41,18 +48,26 @@ from fusion_ros.registration.alignment import AlignmentMonitor, alignment_check
 from fusion_ros.ros.diagnostics import OK, WARN, FusionDiagnostics, HealthConfig, diagnostic_array
 from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
                                        numpy_to_image, stamp_to_ns)
+from fusion_ros.ros.input_qos import InputSubscription, update_all
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
+from fusion_ros.ros.process import stop_once_on_signals
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
 from fusion_ros.runtime import FusionInputError, UnsupportedEncodingError, fuse_frame, load_pipeline
 
 INPUTS = ("visible", "thermal")
+#: How often (s) the camera subscriptions are checked against their publishers' QoS.
+QOS_POLL_S = 0.5
 LOG_THROTTLE_S = 2.0
 
 
 class FusionNode(Node):
-    """Visible + thermal fusion (see the module docstring)."""
+    """Visible + thermal fusion (see the module docstring).
 
-    def __init__(self, **kwargs: Any) -> None:
+    ``start=False`` only declares the parameters and builds the state; the steps
+    :meth:`load_model`, :meth:`create_outputs` and :meth:`start_fusing` are then the
+    lifecycle transitions of :class:`LifecycleFusionNode`."""
+
+    def __init__(self, *, start: bool = True, **kwargs: Any) -> None:
         super().__init__("fusion_node", **kwargs)
         self._values: Dict[str, Any] = P.declare_all(self)
         self.diag = FusionDiagnostics(INPUTS, window_s=self._values["diagnostics_window"])
@@ -64,27 +79,6 @@ class FusionNode(Node):
         self._pipeline = None
         self._pipeline_model = self._values["model"]
         self._load_error = ""
-        self._last_load_ms = 0.0
-        started = time.perf_counter()
-        try:
-            self._pipeline = self._load(self._values)
-            self._last_load_ms = (time.perf_counter() - started) * 1e3
-            self._log_pipeline("loaded")
-        except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
-            self._load_error = f"{self._values['model']}: {exc}"
-            self.diag.set_pipeline_error(self._load_error)
-            self.diag.record_error("model_load", self._load_error, bad_input=False)
-            self.get_logger().error(
-                f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
-                "Running without a model; set a valid one with "
-                "`ros2 param set /fusion_node model <name|path.onnx>`.")
-
-        # Outputs.
-        self.fused_pub = self.create_publisher(Image, "fused/image_raw", image_qos(),
-                                               qos_overriding_options=overrides())
-        self.info_pub = self.create_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
-                                              qos_overriding_options=overrides())
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
 
         # Synchronisation and the single-slot hand-over to the worker.
         self._sync_lock = threading.Lock()
@@ -96,30 +90,89 @@ class FusionNode(Node):
         self._stopping = False
         self._camera_info: Optional[CameraInfo] = None
         self._info_lock = threading.Lock()
-
-        # Inputs, in their own callback group: under the node's multi-threaded executor they keep
+        self._frame_ids = ["" for _ in INPUTS]  # the cameras' frame ids: diagnostics hardware_id
+        suffix = "/compressed" if self._values["input_transport"] == "compressed" else ""
+        self.input_topics: List[str] = [  # image_transport naming: <base topic>/compressed
+            self.resolve_topic_name(f"{name}/image_raw") + suffix for name in INPUTS]
+        self.inputs: List[InputSubscription] = []
+        self._qos_timer = None  # polls the cameras' publishers (InputSubscription.update)
+        self._info_sub = None
+        self._outputs: List[Any] = []
+        self._diag_timer = None
+        self._worker: Optional[threading.Thread] = None
+        self._last_load_ms = 0.0
+        # Camera inputs in their own callback group: under the two-thread executor (main) they keep
         # flowing while a parameter change loads a model (seconds for a big one on a small CPU).
         self._input_group = MutuallyExclusiveCallbackGroup()
-        transport = self._values["input_transport"]
-        msg_type = CompressedImage if transport == "compressed" else Image
-        self.input_topics: List[str] = []
-        for index, name in enumerate(INPUTS):
-            topic = self.resolve_topic_name(f"{name}/image_raw")
-            if transport == "compressed":
-                topic += "/compressed"  # image_transport: <base topic>/compressed
-            self.input_topics.append(topic)
-            self.create_subscription(msg_type, topic, partial(self._on_image, index), image_qos(),
-                                     qos_overriding_options=overrides(), callback_group=self._input_group)
-        self.create_subscription(CameraInfo, "visible/camera_info", self._on_camera_info,
-                                 camera_info_qos(), qos_overriding_options=overrides(),
-                                 callback_group=self._input_group)
-
-        self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
-        self._worker.start()
-        self._diag_timer = self.create_timer(self._values["diagnostics_period"],
-                                             self._publish_diagnostics)
         self._alignment = AlignmentWatch(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        if start:
+            self.load_model()
+            self.create_outputs(self.create_publisher)
+            self.start_fusing()
+
+    # ------------------------------------------------------------------ steps (lifecycle)
+    def load_model(self) -> bool:
+        """Load the configured model; on failure the node runs without one (diagnostics ERROR)."""
+        started = time.perf_counter()
+        try:
+            pipeline = self._load(self._values)
+        except Exception as exc:  # missing file, corrupt ONNX, unknown backend ...
+            self._load_error = f"{self._values['model']}: {exc}"
+            self.diag.set_pipeline_error(self._load_error)
+            self.diag.record_error("model_load", self._load_error, bad_input=False)
+            self.get_logger().error(
+                f"cannot load model '{self._values['model']}' ({self._values['backend']}): {exc}. "
+                "Running without a model; set a valid one with "
+                "`ros2 param set /fusion_node model <name|path.onnx>`.")
+            return False
+        with self._pipe_lock:
+            self._pipeline, self._pipeline_model = pipeline, self._values["model"]
+        self._last_load_ms = (time.perf_counter() - started) * 1e3
+        self._load_error = ""
+        self.diag.set_pipeline_error("")
+        self._log_pipeline("loaded")
+        return True
+
+    def create_outputs(self, make_publisher: Callable[..., Any]) -> None:
+        """Fused image + camera_info publishers (``make_publisher``: plain or lifecycle), and
+        /diagnostics with its timer."""
+        self.fused_pub = make_publisher(Image, "fused/image_raw", image_qos(),
+                                        qos_overriding_options=overrides())
+        self.info_pub = make_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
+                                       qos_overriding_options=overrides())
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
+        self._outputs = [self.fused_pub, self.info_pub, self.diag_pub]
+        self._diag_timer = self.create_timer(self._values["diagnostics_period"],
+                                             self._publish_diagnostics)
+
+    def destroy_outputs(self) -> None:
+        for publisher in self._outputs:
+            if isinstance(publisher, LifecyclePublisher):
+                self.destroy_lifecycle_publisher(publisher)
+            else:
+                self.destroy_publisher(publisher)
+        self._outputs = []
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+
+    def start_fusing(self) -> None:
+        """Subscribe to the cameras and start the fusion worker."""
+        msg_type = CompressedImage if self._values["input_transport"] == "compressed" else Image
+        self.inputs = [InputSubscription(self, msg_type, topic, partial(self._on_image, index),
+                                         image_qos(), self._values["input_reliability"], name,
+                                         overriding_options=overrides(), callback_group=self._input_group)
+                       for index, (name, topic) in enumerate(zip(INPUTS, self.input_topics))]
+        self._qos_timer = self.create_timer(
+            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
+        self._info_sub = self.create_subscription(
+            CameraInfo, "visible/camera_info", self._on_camera_info, camera_info_qos(),
+            qos_overriding_options=overrides(), callback_group=self._input_group)
+        with self._slot_cv:
+            self._stopping = False
+        self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
+        self._worker.start()
         self.get_logger().info(
             f"fusing {self.input_topics[0]} + {self.input_topics[1]} -> "
             f"{self.resolve_topic_name('fused/image_raw')} (sync slop "
@@ -160,6 +213,7 @@ class FusionNode(Node):
     # ------------------------------------------------------------------ executor side
     def _on_image(self, index: int, msg) -> None:
         arrival_ns = time.monotonic_ns()
+        self._frame_ids[index] = msg.header.frame_id
         stamp_ns = stamp_to_ns(msg.header.stamp)
         self.diag.record_input(INPUTS[index], stamp_s=stamp_ns * 1e-9)
         with self._sync_lock:
@@ -274,10 +328,17 @@ class FusionNode(Node):
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
+        external = []
+        for camera in self.inputs:  # reliability in use, publishers, incompatible-QoS events
+            level, message, values = camera.report()
+            extra += values
+            if message:
+                external.append((level, message))
         # "fusion_node: fusion" in the root namespace, "ns/fusion_node: fusion" elsewhere.
+        # hardware_id: the cameras' frame ids ("" until a frame arrives).
         status = self.diag.status(f"{self.get_fully_qualified_name().lstrip('/')}: fusion",
-                                  str(self._pipeline_model if pipe is not None else self._values["model"]),
-                                  self._health(), extra)
+                                  ", ".join(f for f in self._frame_ids if f), self._health(),
+                                  extra, external=external)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
 
     # ------------------------------------------------------------------ parameters
@@ -323,7 +384,7 @@ class FusionNode(Node):
             with self._sync_lock:  # pending messages are dropped (and counted)
                 self._sync.reconfigure(merged["sync_queue_size"], merged["sync_slop"],
                                        merged["sync_inter_message_lower_bound"])
-        if "diagnostics_period" in changes:
+        if "diagnostics_period" in changes and self._diag_timer is not None:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)
             self._diag_timer = self.create_timer(merged["diagnostics_period"],
@@ -336,9 +397,22 @@ class FusionNode(Node):
         """Stop the worker (the frame in flight finishes)."""
         with self._slot_cv:
             self._stopping = True
+            self._slot = None
             self._slot_cv.notify_all()
-        if self._worker.is_alive() and self._worker is not threading.current_thread():
-            self._worker.join(timeout)
+        worker = self._worker
+        if worker is not None and worker.is_alive() and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    def stop_fusing(self) -> None:
+        """Unsubscribe from the cameras and stop the worker; the model stays loaded."""
+        for camera in self.inputs:
+            camera.destroy()
+        self.inputs = []
+        if self._qos_timer is not None:
+            self.destroy_timer(self._qos_timer)
+            self.destroy_subscription(self._info_sub)
+            self._qos_timer = self._info_sub = None
+        self.stop()
 
     def destroy_node(self) -> None:
         self.stop()
@@ -390,18 +464,62 @@ def _scale_text(pipe) -> str:
     return f"{scale:g}" if scale else f"{pipe.auto_scale:g} (auto, budget {pipe.options.scale_budget_ms:g} ms)"
 
 
+class LifecycleFusionNode(LifecycleNodeMixin, FusionNode):
+    """fusion_node as a managed node (``fusion_node --lifecycle``, launch ``lifecycle:=true``).
+
+    configure loads the model and creates the outputs; activate subscribes to the cameras and
+    fuses; deactivate stops fusing, the model stays loaded; cleanup unloads it. A model that
+    does not load fails configure (the node stays unconfigured)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        FusionNode.__init__(self, start=False, **kwargs)
+        LifecycleNodeMixin.__init__(self)
+
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        if not self.load_model():
+            return TransitionCallbackReturn.FAILURE
+        self.create_outputs(self.create_lifecycle_publisher)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        self.start_fusing()
+        return super().on_activate(state)  # enables the lifecycle publishers
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self.stop_fusing()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self.destroy_outputs()
+        with self._pipe_lock:
+            self._pipeline = None
+        self.get_logger().info("model unloaded")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self.stop_fusing()
+        self.destroy_outputs()
+        return TransitionCallbackReturn.SUCCESS
+
+
 def main(args: Optional[List[str]] = None) -> None:
+    stop_once_on_signals()  # the first SIGINT/SIGTERM stops spin; later ones cannot interrupt
     rclpy.init(args=args)
+    ours = remove_ros_args(sys.argv if args is None else args)[1:]
     node = None
     try:
-        node = FusionNode()
-        # Two threads: inputs and the worker hand-over on one, parameter changes (model loads) and
-        # diagnostics on the other, so a model swap never stops message handling.
+        node = LifecycleFusionNode() if "--lifecycle" in ours else FusionNode()
+        # Two threads: camera inputs (their own callback group) on one, parameter changes (model
+        # loads), diagnostics and the alignment check on the other, so a model swap never stops
+        # message handling.
         executor = MultiThreadedExecutor(num_threads=2)
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise  # a real error; otherwise a signal shut rclpy down while the node was starting
     finally:
         if node is not None:
             node.destroy_node()

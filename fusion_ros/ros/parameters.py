@@ -139,6 +139,10 @@ _SPECS: List[ParamSpec] = [
               "raw: subscribe to sensor_msgs/Image on visible/image_raw and thermal/image_raw; "
               "compressed: sensor_msgs/CompressedImage on <topic>/compressed (image_transport "
               "naming).", STARTUP, choices=("raw", "compressed"), read_only=True),
+    ParamSpec("input_reliability", "auto", str,
+              "Camera subscriptions: auto = best effort if any publisher is (sensor-data "
+              "cameras), else reliable; or fixed.", STARTUP,
+              choices=("auto", "reliable", "best_effort"), read_only=True),
     ParamSpec("max_image_pixels", MAX_IMAGE_PIXELS, int,
               "Frames above this many pixels are dropped undecoded; 0 = no limit.", HEALTH,
               min=0, max=2**31 - 1),

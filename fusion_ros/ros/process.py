@@ -64,6 +64,24 @@ class StopFlag:
         self._old.clear()
 
 
+def stop_once_on_signals() -> None:
+    """Call before rclpy.init() in a node spun with rclpy's own signal handling.
+
+    rclpy.init installs a handler that shuts rclpy down on SIGINT/SIGTERM and then calls the
+    Python handler set here, which ignores every later signal. Why: Ctrl-C reaches the whole
+    process group and ``ros2 launch`` forwards another SIGINT while the node is already in
+    destroy_node(), where Python's default handler raises KeyboardInterrupt (a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _first(signum, frame) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _first)
+
+
 def split_ros_args(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
     """(our arguments, the ROS arguments after ``--ros-args``)."""
     argv = list(argv)
