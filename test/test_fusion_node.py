@@ -247,6 +247,19 @@ def graph(models, tmp_path_factory):
         node.close()
 
 
+def _settle(h: Harness, quiet_s: float = 0.5, timeout: float = 5.0) -> None:
+    """Wait until no fused frame has arrived for quiet_s: the previous test's frames still in flight
+    (slow under load) must not be counted as this test's."""
+    deadline = time.monotonic() + timeout
+    last = h.fused_count()
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = h.fused_count()
+        if now == last:
+            return
+        last = now
+
+
 def _fused_since(h: Harness, start: int):
     with h.lock:
         return [m for _, m in h.fused[start:]]
@@ -261,6 +274,7 @@ def test_pairs_are_fused_with_visible_header(graph, visible_encoding, thermal_en
         vis = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
     if thermal_encoding == "mono8":
         thermal = (thermal >> 8).astype(np.uint8)
+    _settle(h)
     start, infos = h.fused_count(), len(h.fused_infos)
     stamps = stream_pairs(h, vis, thermal, 12, visible_encoding=visible_encoding,
                           thermal_encoding=thermal_encoding)

@@ -40,6 +40,12 @@ def check_homography(values: Sequence[float], frame: tuple[int, int] = NOMINAL_F
     if not np.isfinite(condition) or condition > MAX_CONDITION:
         raise ValueError(f"homography is singular or badly conditioned (condition number {condition:.3g} > "
                          f"{MAX_CONDITION:.0e}): check its scale terms")
+    with np.errstate(all="ignore"):  # overflow in extreme matrices is caught by the checks below
+        return _check_quadrilateral(h, frame)
+
+
+def _check_quadrilateral(h: np.ndarray, frame: tuple[int, int]) -> np.ndarray:
+    """Corners in front of the camera, a convex image of the frame, a sane area."""
     width, height = frame
     corners = np.array([[0, 0, 1], [width, 0, 1], [width, height, 1], [0, height, 1]], np.float64).T
     mapped = h @ corners
