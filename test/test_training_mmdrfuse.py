@@ -263,3 +263,28 @@ def test_tiny_training_needs_no_dataset_folder(tmp_path):
     card = json.loads((tmp_path / "export" / "mmdrfuse.json").read_text())
     assert card["training"]["data"]["train_pairs"], "trained on the bundled demo pairs"
     assert all(name.startswith("demo_") for name in card["training"]["data"]["train_pairs"])
+
+
+class _Payload:
+    """A pickle that runs code when loaded: what a hostile "checkpoint" looks like."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_that_carries_code_is_refused_not_run(tmp_path, capsys):
+    """`fusion-ros export --checkpoint` (and resume) load weights only: the payload never runs."""
+    from fusion_ros.cli.main import main
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": _Payload(marker)}, evil)
+    assert main(["export", "--model", "mmdrfuse", "--checkpoint", str(evil), "--out", str(tmp_path / "out")]) == 2
+    assert not marker.exists()
+    assert "cannot load" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "mmdrfuse.onnx").exists()

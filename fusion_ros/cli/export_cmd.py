@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
+import sys
 from pathlib import Path
 
 
@@ -34,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args.model)
     fields: dict = {}
     if args.checkpoint:
-        payload = load_model_weights(model, args.checkpoint)
+        try:  # weights_only: a checkpoint is data, never code (a pickle's __reduce__ is refused)
+            payload = load_model_weights(model, args.checkpoint)
+        except (pickle.UnpicklingError, RuntimeError, OSError) as exc:
+            print(f"error: cannot load {args.checkpoint} as weights: {' '.join(str(exc).split())[:300]}",
+                  file=sys.stderr)
+            return 2
         ckpt = Path(args.checkpoint)
         summary_file = next((p / "summary.json" for p in (ckpt.parent, ckpt.parent.parent)
                              if (p / "summary.json").exists()), None)
