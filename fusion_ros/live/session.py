@@ -23,7 +23,9 @@ def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
     if domain_id is not None:
         os.environ["ROS_DOMAIN_ID"] = str(domain_id)
     else:
-        os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 101)))
+        # 102..200: test runs pick 1..101 (test/conftest.py), so a soak or demo beside a test run
+        # never shares its graph (a test once switched a soak's node to another model)
+        os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(102, 200)))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     from fusion_ros.ros.qos import use_fastdds_profile
 

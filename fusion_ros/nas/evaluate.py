@@ -18,7 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from fusion_ros.training.data import Pair, _resize_max_side
+from fusion_ros.images.folders import resize_max_side
+from fusion_ros.training.data import Pair
 
 SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -92,7 +93,7 @@ def validation_rows(models: dict[str, str | Path], pairs: Sequence[Pair], metric
     pixel baselines, scored on the pairs downsized to `max_side` and cropped to a multiple of 8."""
     from fusion_ros.training.trainer import score_images, to_uint8
 
-    small = [Pair(p.name, _resize_max_side(p.ir, max_side), _resize_max_side(p.vis, max_side)) for p in pairs]
+    small = [Pair(p.name, resize_max_side(p.ir, max_side), resize_max_side(p.vis, max_side)) for p in pairs]
     small = [Pair(p.name, p.ir[:p.shape[0] // 8 * 8, :p.shape[1] // 8 * 8], p.vis[:p.shape[0] // 8 * 8, :p.shape[1] // 8 * 8])
              for p in small]
     fused: dict[str, list[np.ndarray]] = {name: _fuse_onnx(src, small) for name, src in models.items()}

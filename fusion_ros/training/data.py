@@ -115,7 +115,7 @@ def load_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike, limit: int
 
 def _bag_source(**kwargs: Any) -> list[Pair]:
     from fusion_ros.bags import pairs_from_bag  # lazily: rosbags is not needed for folders
-    return list(pairs_from_bag(**kwargs))
+    return [Pair(p.name, p.ir, p.vis, p.vis_bgr) for p in pairs_from_bag(**kwargs)]
 
 
 def _demo_source(limit: int | None = None, max_side: int | None = None, keep_color: bool = False) -> list[Pair]:
