@@ -164,8 +164,11 @@ class FusionNode(Node):
                                          image_qos(), self._values["input_reliability"], name,
                                          overriding_options=overrides(), callback_group=self._input_group)
                        for index, (name, topic) in enumerate(zip(INPUTS, self.input_topics))]
+        # In the inputs' (mutually exclusive) group: under the multi-threaded executor a
+        # subscription is never recreated while its own callback runs on the other thread.
         self._qos_timer = self.create_timer(
-            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
+            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info),
+            callback_group=self._input_group)
         self._info_sub = self.create_subscription(
             CameraInfo, "visible/camera_info", self._on_camera_info, camera_info_qos(),
             qos_overriding_options=overrides(), callback_group=self._input_group)
