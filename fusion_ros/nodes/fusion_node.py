@@ -331,17 +331,15 @@ class FusionNode(Node):
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
-        external = []
         for camera in self.inputs:  # reliability in use, publishers, incompatible-QoS events
             level, message, values = camera.report()
             extra += values
-            if message:
-                external.append((level, message))
+            self.diag.set_condition(f"qos_{camera.label}", level, message)
         # "fusion_node: fusion" in the root namespace, "ns/fusion_node: fusion" elsewhere.
         # hardware_id: the cameras' frame ids ("" until a frame arrives).
         status = self.diag.status(f"{self.get_fully_qualified_name().lstrip('/')}: fusion",
                                   ", ".join(f for f in self._frame_ids if f), self._health(),
-                                  extra, external=external)
+                                  extra)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
 
     # ------------------------------------------------------------------ parameters
@@ -410,6 +408,7 @@ class FusionNode(Node):
         """Unsubscribe from the cameras and stop the worker; the model stays loaded."""
         for camera in self.inputs:
             camera.destroy()
+            self.diag.set_condition(f"qos_{camera.label}", OK)  # no longer subscribed
         self.inputs = []
         if self._qos_timer is not None:
             self.destroy_timer(self._qos_timer)
