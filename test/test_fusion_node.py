@@ -380,7 +380,7 @@ def test_frames_keep_fusing_while_a_model_loads(graph, models):
     assert results[0].successful, results[0].reason
     assert duration > 0.3, f"the load took only {duration:.2f} s: nothing to measure"
     assert fused_during >= max(3, 0.25 * sent_during), (fused_during, sent_during, duration)
-    d = h.wait_diag(lambda d: d.get("model") == "aenetv2", 5, "diagnostics naming aenetv2", node)
+    d = h.wait_diag(lambda d: d["model"] == "aenetv2", 5, "diagnostics naming aenetv2", node)
     assert float(d["last_model_load_ms"]) >= 300
     assert h.set_parameters(model=str(models["a"]))[0].successful
 

@@ -164,8 +164,11 @@ class FusionNode(Node):
                                          image_qos(), self._values["input_reliability"], name,
                                          overriding_options=overrides(), callback_group=self._input_group)
                        for index, (name, topic) in enumerate(zip(INPUTS, self.input_topics))]
+        # In the inputs' (mutually exclusive) group: under the multi-threaded executor a
+        # subscription is never recreated while its own callback runs on the other thread.
         self._qos_timer = self.create_timer(
-            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info))
+            QOS_POLL_S, lambda: update_all(self.inputs, self.get_logger().info),
+            callback_group=self._input_group)
         self._info_sub = self.create_subscription(
             CameraInfo, "visible/camera_info", self._on_camera_info, camera_info_qos(),
             qos_overriding_options=overrides(), callback_group=self._input_group)
@@ -328,17 +331,15 @@ class FusionNode(Node):
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
                  ("visible_topic", self.input_topics[0]), ("thermal_topic", self.input_topics[1])]
-        external = []
         for camera in self.inputs:  # reliability in use, publishers, incompatible-QoS events
             level, message, values = camera.report()
             extra += values
-            if message:
-                external.append((level, message))
+            self.diag.set_condition(f"qos_{camera.label}", level, message)
         # "fusion_node: fusion" in the root namespace, "ns/fusion_node: fusion" elsewhere.
         # hardware_id: the cameras' frame ids ("" until a frame arrives).
         status = self.diag.status(f"{self.get_fully_qualified_name().lstrip('/')}: fusion",
                                   ", ".join(f for f in self._frame_ids if f), self._health(),
-                                  extra, external=external)
+                                  extra)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
 
     # ------------------------------------------------------------------ parameters
@@ -407,6 +408,7 @@ class FusionNode(Node):
         """Unsubscribe from the cameras and stop the worker; the model stays loaded."""
         for camera in self.inputs:
             camera.destroy()
+            self.diag.set_condition(f"qos_{camera.label}", OK)  # no longer subscribed
         self.inputs = []
         if self._qos_timer is not None:
             self.destroy_timer(self._qos_timer)

@@ -294,15 +294,13 @@ class FusionDiagnostics:
         out_recent = self.output_rate.last is not None and self.output_rate.last >= now - config.input_timeout_s
         return [(WARN if out_recent else ERROR, log.last_bad_input)]
 
-    def evaluate(self, config: HealthConfig, now: Optional[float] = None,
-                 external: Sequence[Tuple[int, str]] = ()
+    def evaluate(self, config: HealthConfig, now: Optional[float] = None
                  ) -> Tuple[int, str, List[Tuple[str, str]]]:
-        """(level, message, key/values) describing the node right now. ``external``: (level,
-        message) problems the caller found, e.g. a camera whose QoS cannot match."""
+        """(level, message, key/values) describing the node right now."""
         with self._lock:
             now = self.now() if now is None else now
             values: List[Tuple[str, str]] = []
-            problems: List[Tuple[int, str]] = list(external)
+            problems: List[Tuple[int, str]] = []
             if self.pipeline_error:
                 problems.append((ERROR, f"no model loaded: {self.pipeline_error}"))
             problems += self._input_problems(config, now, values)
@@ -325,9 +323,8 @@ class FusionDiagnostics:
             return level, message, values
 
     def status(self, name: str, hardware_id: str, config: HealthConfig,
-               extra: Sequence[Tuple[str, str]] = (), now: Optional[float] = None,
-               external: Sequence[Tuple[int, str]] = ()) -> DiagnosticStatus:
-        level, message, values = self.evaluate(config, now, external)
+               extra: Sequence[Tuple[str, str]] = (), now: Optional[float] = None) -> DiagnosticStatus:
+        level, message, values = self.evaluate(config, now)
         status = DiagnosticStatus()
         status.level = _LEVEL_BYTES[level]
         status.name = name
