@@ -166,10 +166,10 @@ _SPECS: List[ParamSpec] = [
     ParamSpec("bad_input_hold", 5.0, float,
               "How long (s) a rejected frame keeps the diagnostics at WARN (ERROR if nothing was "
               "fused meanwhile), with the last error message.", HEALTH, min=0.0, max=3600.0),
-    ParamSpec("alignment_check_period", 0.0, float,
-              "Every this many seconds the last fused pair's warped thermal edges are compared with "
-              "the visible edges, off the fusion thread; 0 = off (default: on 2 cores it cost "
-              "frames at 30 Hz; try 5).", STARTUP, min=0.0, max=3600.0, read_only=True),
+    ParamSpec("alignment_check_period", 1.0, float,
+              "Every this many seconds (0 = never) the last fused pair's warped thermal edges are "
+              "compared with the visible edges, off the fusion thread.", STARTUP, min=0.0,
+              max=3600.0, read_only=True),
     ParamSpec("alignment_warn_px", 2.5, float,
               "Diagnostics turn WARN (re-run fusion-ros register) when the thermal is this many "
               "visible pixels off for alignment_hold seconds.", HEALTH, min=0.1, max=1000.0),

@@ -245,21 +245,18 @@ class OpenCVEngine:
         """x float32 [1, 2, H, W] -> out float32 [1, 1, H, W] (written in place); returns `out`."""
         if x.ndim != 4 or x.shape[0] != 1 or out.shape != (1, 1) + x.shape[2:]:
             raise ValueError(f"OpenCVEngine runs one frame: got {x.shape} -> {out.shape}")
-        previous = cv2.getNumThreads()
-        cv2.setNumThreads(self.threads)
-        try:
-            h, w = x.shape[2:]
-            hidden = self._buffers(h, w)
-            inputs = [x[0, c] for c in range(x.shape[1])]
-            for index, (layer, kernels) in enumerate(zip(self.layers, self._kernels)):
-                outputs = hidden[index] if index < len(hidden) else [out[0, 0]]
-                for o, dst in enumerate(outputs):
-                    self._convolve(inputs, kernels[o], float(layer.bias[o]), layer.border, dst)
-                    for op in layer.post:
-                        op(dst)
-                inputs = outputs
-        finally:
-            cv2.setNumThreads(previous)
+        if cv2.getNumThreads() != self.threads:  # process-wide: set once, not per frame
+            cv2.setNumThreads(self.threads)
+        h, w = x.shape[2:]
+        hidden = self._buffers(h, w)
+        inputs = [x[0, c] for c in range(x.shape[1])]
+        for index, (layer, kernels) in enumerate(zip(self.layers, self._kernels)):
+            outputs = hidden[index] if index < len(hidden) else [out[0, 0]]
+            for o, dst in enumerate(outputs):
+                self._convolve(inputs, kernels[o], float(layer.bias[o]), layer.border, dst)
+                for op in layer.post:
+                    op(dst)
+            inputs = outputs
         return out
 
     def _convolve(self, inputs: list[np.ndarray], kernels: list[np.ndarray], bias: float, border: int,
