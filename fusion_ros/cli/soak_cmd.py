@@ -43,23 +43,14 @@ class Interval:
     errors_total: int
 
 
-def node_rss_mb(pid: int) -> float:
-    """Resident memory (VmRSS) of a process from /proc, 0 where /proc is absent."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return 0.0
-
-
 def _interval(live, end_s: float, published: int, seen: int, seconds: float) -> tuple[Interval, int]:
+    from fusion_ros.live.session import process_memory_mb
+
     with live.sink.lock:
         arrivals = live.sink.record.arrivals[seen:]
         diagnostics = live.sink.record.diagnostics[-1] if live.sink.record.diagnostics else {}
     lat = np.array([a.latency_ms for a in arrivals]) if arrivals else np.array([np.nan])
-    row = Interval(round(end_s, 1), round(node_rss_mb(live.process.pid), 1), published, len(arrivals),
+    row = Interval(round(end_s, 1), round(process_memory_mb(live.process.pid, "VmRSS") or 0.0, 1), published, len(arrivals),
                    round(len(arrivals) / seconds, 2), *(round(float(np.nanpercentile(lat, q)), 2) for q in (50, 95, 99)),
                    int(diagnostics.get("errors_total", 0)))
     return row, seen + len(arrivals)

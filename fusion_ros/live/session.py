@@ -33,15 +33,21 @@ def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
     return dict(os.environ)
 
 
-def node_peak_memory_mb(pid: int) -> float | None:
-    """Peak resident memory (VmHWM) of a process, from /proc; None where /proc is absent."""
+def process_memory_mb(pid: int, field: str = "VmHWM") -> float | None:
+    """A memory field of a process's /proc status in MB (VmHWM: peak resident, VmRSS: resident now);
+    None where /proc is absent."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         return None
     return None
+
+
+def node_peak_memory_mb(pid: int) -> float | None:
+    """Peak resident memory (VmHWM) of a process, from /proc; None where /proc is absent."""
+    return process_memory_mb(pid, "VmHWM")
 
 
 class LiveSession:

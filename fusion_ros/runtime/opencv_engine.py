@@ -35,12 +35,11 @@ class UnsupportedGraph(ValueError):
 
 @dataclass
 class ConvLayer:
-    """One convolution: weight [out, in, kh, kw], bias [out], border handling, dilation."""
+    """One convolution: weight [out, in, kh, kw], bias [out], border handling."""
 
     weight: np.ndarray
     bias: np.ndarray
     border: int                  # cv2.BORDER_REFLECT_101 (torch 'reflect') or cv2.BORDER_CONSTANT
-    dilation: int = 1
     post: list[Callable[[np.ndarray], None]] = field(default_factory=list)   # in-place element-wise ops
 
     @property
@@ -178,12 +177,13 @@ class _GraphReader:
         if weight is None or weight.ndim != 4:
             raise UnsupportedGraph("Conv weights are not constant")
         out_c, in_c, kh, kw = weight.shape
-        dilation = attrs.get("dilations", [1, 1])
-        if attrs.get("group", 1) != 1 or list(attrs.get("strides", [1, 1])) != [1, 1] or dilation[0] != dilation[1]:
-            raise UnsupportedGraph("only stride-1, group-1 convolutions with equal dilations are supported")
+        if attrs.get("group", 1) != 1 or list(attrs.get("strides", [1, 1])) != [1, 1]:
+            raise UnsupportedGraph("only stride-1, group-1 convolutions are supported")
+        if list(attrs.get("dilations", [1, 1])) != [1, 1]:
+            raise UnsupportedGraph("dilated convolutions are not on the OpenCV fast path")
         if kh != kw or kh % 2 == 0:
             raise UnsupportedGraph(f"kernel {kh}x{kw} is not square and odd")
-        half = dilation[0] * (kh // 2)
+        half = kh // 2
         conv_pads = list(attrs.get("pads", [0, 0, 0, 0]))
         if pad is not None and pad == half and not any(conv_pads):
             border = cv2.BORDER_REFLECT_101          # torch ReflectionPad2d == OpenCV REFLECT_101
@@ -191,10 +191,8 @@ class _GraphReader:
             border = cv2.BORDER_CONSTANT             # zero padding
         else:
             raise UnsupportedGraph(f"padding {pad}/{conv_pads} does not keep the frame size")
-        if dilation[0] != 1:
-            raise UnsupportedGraph("dilated convolutions are not on the OpenCV fast path")
         b = np.zeros(out_c, np.float32) if bias is None else bias.astype(np.float32)
-        return ConvLayer(weight.astype(np.float32), b, border, int(dilation[0]))
+        return ConvLayer(weight.astype(np.float32), b, border)
 
 
 def read_conv_chain(onnx_path: str | Path, input_name: str = "input", output_name: str = "fused") -> list[ConvLayer]:
