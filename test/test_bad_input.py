@@ -3,7 +3,9 @@ diagnostic, and the next good pair is fused. Also: a silent camera, and a bad mo
 and at run time."""
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -173,9 +175,19 @@ def test_bad_model_at_startup_and_at_run_time(good_model, tmp_path):
         h.wait_for(lambda: len(h.fused) >= 2, 10, "fusion after loading a good model", node)
         h.wait_diag(lambda d: d["model"] == str(good_model) and "no model" not in d["_message"],
                     5, "diagnostics without the model error", node)
-        # Corrupt file at run time: rejected, the good model keeps running.
+        # Corrupt file (card and hash fine) at run time: it loads in the background, fails, the
+        # parameter is put back, /diagnostics warns, and the good model keeps running throughout.
         res = h.set_parameters(model=str(corrupt))
-        assert not res[0].successful and "cannot load" in res[0].reason
+        assert res[0].successful, res[0].reason
+        h.wait_diag(lambda d: "last model switch failed" in d["_message"] and "corrupt.onnx" in d["_message"]
+                    and d["model"] == str(good_model), 10, "WARN: the switch failed", node)
+        h.wait_for(lambda: h.get_parameters("model")[0] == str(good_model), 10, "model parameter put back", node)
+        # A file that does not match its card's SHA-256 is refused at once.
+        tampered = tmp_path / "tampered.onnx"
+        tampered.write_bytes(Path(good_model).read_bytes() + b"\0")
+        shutil.copy(Path(good_model).with_suffix(".json"), tampered.with_suffix(".json"))
+        res = h.set_parameters(model=str(tampered))
+        assert not res[0].successful and "cannot load" in res[0].reason and "SHA-256" in res[0].reason, res[0].reason
         start = h.fused_count()
         stream_pairs(h, vis, thermal, 3)
         h.wait_for(lambda: len(h.fused) > start, 10, "fusion after rejecting the corrupt model", node)

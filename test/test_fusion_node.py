@@ -533,7 +533,15 @@ def inprocess_node(monkeypatch):
     from fusion_ros.nodes import fusion_node as fn
 
     events = []
-    monkeypatch.setattr(fn, "load_pipeline", lambda model, **kw: _SlowPipeline(model, events))
+    def load(model, **kw):
+        if model.startswith("broken"):
+            raise RuntimeError("corrupt ONNX file (test)")
+        if model.startswith("slowload"):
+            time.sleep(1.0)  # a heavy session build
+        return _SlowPipeline(model, events)
+
+    monkeypatch.setattr(fn, "load_pipeline", load)
+    monkeypatch.setattr(fn, "check_model_files", lambda *args: None)
     context = Context()
     rclpy.init(context=context)
     node = fn.FusionNode(context=context, parameter_overrides=[
@@ -580,30 +588,80 @@ def test_only_the_latest_pair_waits_while_the_model_is_busy(inprocess_node):
     assert node.diag.pairs_synced == len(stamps)
 
 
-def test_model_swap_waits_for_the_frame_in_flight(inprocess_node):
-    import threading
+def _wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.01)
+    return condition()
 
+
+def test_model_swap_waits_for_the_frame_in_flight(inprocess_node):
     from rclpy.parameter import Parameter
 
     node, events, published = inprocess_node
     vis, thermal = pattern_pair(H, W)
     _feed_pair(node, 10**15, vis, thermal)
     time.sleep(0.05)  # the worker is now inside slow_a.fuse()
-    swapped = {}
-
-    def swap():
-        result = node.set_parameters([Parameter("model", value="slow_b")])[0]
-        swapped["ok"], swapped["t"] = result.successful, time.monotonic()
-
-    thread = threading.Thread(target=swap)
-    thread.start()
-    thread.join(5)
-    assert swapped["ok"]
+    result = node.set_parameters([Parameter("model", value="slow_b")])[0]
+    assert result.successful  # accepted at once: the load runs on its own thread
+    assert _wait_until(lambda: node._pipeline_model == "slow_b")
+    swapped_at = time.monotonic()
     assert events and events[0][0] == "slow_a"
-    assert swapped["t"] >= events[0][2]  # the swap waited until slow_a finished its frame
+    assert swapped_at >= events[0][2]  # the swap waited until slow_a finished its frame
     _feed_pair(node, 10**15 + 33_333_333, vis, thermal)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and len(events) < 2:
-        time.sleep(0.02)
+    assert _wait_until(lambda: len(events) >= 2, 3)
     assert [e[0] for e in events] == ["slow_a", "slow_b"]
     assert len(published) == 2
+
+
+def test_running_model_keeps_fusing_while_a_new_one_loads(inprocess_node):
+    """Issue 16 finding 4: a 1 s model load does not stop the pairs; a second switch meanwhile
+    is refused with a reason; the new model takes over once loaded."""
+    from rclpy.parameter import Parameter
+
+    node, events, published = inprocess_node
+    vis, thermal = pattern_pair(H, W)
+    started = time.monotonic()
+    assert node.set_parameters([Parameter("model", value="slowload_b")])[0].successful
+    assert time.monotonic() - started < 0.5  # the parameter call did not wait for the load
+    second = node.set_parameters([Parameter("model", value="slow_c")])[0]
+    assert not second.successful and "still loading" in second.reason
+    stamp = 10**15
+    while node._pipeline_model != "slowload_b" and time.monotonic() - started < 5:
+        _feed_pair(node, stamp, vis, thermal)  # a 30 Hz camera during the load
+        stamp += 33_333_333
+        time.sleep(0.033)
+    assert node._pipeline_model == "slowload_b"
+    during = [e for e in events if e[0] == "slow_a"]
+    assert len(during) >= 4  # ~1 s of load at 150 ms per frame: the old model kept fusing
+    _feed_pair(node, stamp, vis, thermal)
+    assert _wait_until(lambda: events[-1][0] == "slowload_b", 3)
+    assert node.get_parameter("model").value == "slowload_b"
+
+
+def test_failed_switch_puts_the_parameter_back_and_warns(inprocess_node):
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from fusion_ros.ros.diagnostics import WARN
+
+    node, events, published = inprocess_node
+    assert node.set_parameters([Parameter("model", value="broken_b")])[0].successful
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    try:  # the put-back runs on the executor thread (guard condition)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and node.get_parameter("model").value != "slow_a":
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        executor.remove_node(node)
+    assert node.get_parameter("model").value == "slow_a"
+    assert node._pipeline_model == "slow_a" and node._values["model"] == "slow_a"
+    level, message = node.diag.conditions["model_switch"]
+    assert level == WARN and "broken_b" in message and "corrupt ONNX" in message
+    vis, thermal = pattern_pair(H, W)
+    _feed_pair(node, 10**15, vis, thermal)
+    assert _wait_until(lambda: len(events) >= 1, 3) and events[0][0] == "slow_a"
+    assert node.set_parameters([Parameter("model", value="slow_b")])[0].successful
+    assert _wait_until(lambda: node._pipeline_model == "slow_b")
+    assert "model_switch" not in node.diag.conditions  # a good switch clears the warning

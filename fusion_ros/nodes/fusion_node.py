@@ -11,10 +11,11 @@ Threads: the executor (subscriptions, parameter services, timers) only records a
 messages; each pair replaces the one waiting for a dedicated fusion worker thread, which decodes,
 fuses and publishes. So when frames come faster than the model runs, the node fuses the newest pair
 and counts the replaced ones (``frames_skipped``) instead of building a queue, and inference never
-blocks the executor. A model switch loads the new pipeline in the parameter callback (message
-handling pauses for the load: ``last_model_load_ms`` in /diagnostics), then swaps it under the
-pipeline lock, so an in-flight frame finishes on the old one. Camera inputs have their own callback
-group, ready for a multi-threaded executor.
+blocks the executor. A model switch is checked in the parameter callback (file, card, SHA-256),
+loaded on its own thread (ros/model_switch.py) while the running model keeps fusing, then swapped
+in under the pipeline lock, so an in-flight frame finishes on the old one (``last_model_load_ms``
+in /diagnostics). A load that fails puts the parameters back and leaves a WARN in /diagnostics;
+a second switch while one loads is refused. Camera inputs have their own callback group.
 
 Bad input (unsupported encoding, truncated data, empty image, size mismatch with
 size_mismatch=reject, undecodable compressed data) never stops the node: the pair is dropped, a
@@ -40,6 +41,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNodeMixin, LifecyclePublisher, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
@@ -49,10 +51,12 @@ from fusion_ros.ros.diagnostics import OK, WARN, FusionDiagnostics, HealthConfig
 from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
                                        numpy_to_image, stamp_to_ns)
 from fusion_ros.ros.input_qos import InputSubscription, update_all
+from fusion_ros.ros.model_switch import ModelSwitch
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
 from fusion_ros.ros.process import stop_once_on_signals
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
 from fusion_ros.runtime import FusionInputError, UnsupportedEncodingError, fuse_frame, load_pipeline
+from fusion_ros.runtime.loader import check_model_files
 
 INPUTS = ("visible", "thermal")
 #: How often (s) the camera subscriptions are checked against their publishers' QoS.
@@ -101,8 +105,13 @@ class FusionNode(Node):
         self._diag_timer = None
         self._worker: Optional[threading.Thread] = None
         self._last_load_ms = 0.0
-        # Camera inputs in their own callback group (a multi-threaded executor would keep them flowing
-        # during a model load; main() uses one thread: see there).
+        # Model switches load on their own thread; a failed one puts its parameters back on the
+        # executor thread (woken by the guard condition).
+        self._switch = ModelSwitch(self._load, self._install_switched, self._switch_failed)
+        self._put_back: Dict[str, Any] = {}
+        self._put_back_lock = threading.Lock()
+        self._putting_back = False
+        self._put_back_guard = self.create_guard_condition(self._put_back_failed_switch)
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._alignment = AlignmentWatch(self)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -187,6 +196,42 @@ class FusionNode(Node):
         return load_pipeline(values["model"], backend=values["backend"],
                              weights_dir=values["weights_dir"] or None, options=options,
                              allow_unverified=values["allow_unverified_model"])
+
+    def _install_switched(self, pipeline, values: Dict[str, Any], load_ms: float) -> None:
+        """(loader thread) The new model loaded: swap it in after the frame in flight."""
+        with self._pipe_lock:
+            self._pipeline, self._pipeline_model = pipeline, values["model"]
+        self._last_load_ms = load_ms
+        self._load_error = ""
+        self.diag.set_pipeline_error("")
+        self.diag.set_condition("model_switch", OK)
+        self._log_pipeline(f"switched ({load_ms:.0f} ms load) to")
+
+    def _switch_failed(self, values: Dict[str, Any], previous: Dict[str, Any], error: str) -> None:
+        """(loader thread) The new model did not load: keep the running one, put the parameters
+        back (on the executor thread) and say so in /diagnostics until the next good switch."""
+        reason = f"cannot load model '{values['model']}' with backend '{values['backend']}': {error}"
+        running = self._pipeline_model if self._pipeline is not None else "none"
+        self.get_logger().error(f"{reason}; still running model '{running}', parameters put back")
+        self.diag.record_error("model_load", reason, bad_input=False)
+        self.diag.set_condition("model_switch", WARN,
+                                f"last model switch failed ({reason}); running '{running}'")
+        with self._put_back_lock:
+            self._put_back = {name: previous[name] for name in P.PARAMETERS
+                              if P.PARAMETERS[name].group == P.PIPELINE
+                              and values[name] != previous[name]}
+        self._put_back_guard.trigger()
+
+    def _put_back_failed_switch(self) -> None:
+        with self._put_back_lock:
+            values, self._put_back = self._put_back, {}
+        if not values:
+            return
+        self._putting_back = True
+        try:
+            self.set_parameters([Parameter(name, value=value) for name, value in values.items()])
+        finally:
+            self._putting_back = False
 
     def _log_pipeline(self, verb: str) -> None:
         pipe = self._pipeline
@@ -326,6 +371,7 @@ class FusionNode(Node):
                  ("providers", ", ".join(getattr(pipe, "providers", []) or []) if pipe else "none"),
                  ("engine", pipe.engine_choice.describe() if pipe else "none"),
                  ("last_model_load_ms", f"{self._last_load_ms:.0f}"),
+                 ("model_loading", self._switch.loading or "none"),
                  ("process_scale", _scale_text(pipe)),
                  *self._alignment.values(),
                  ("input_transport", self._values["input_transport"]),
@@ -347,6 +393,9 @@ class FusionNode(Node):
         changes = {p.name: p.value for p in params if p.name in P.PARAMETERS}
         if not changes:
             return SetParametersResult(successful=True)
+        if self._putting_back:  # a failed switch restores the running model's values: no reload
+            self._values.update(changes)
+            return SetParametersResult(successful=True)
         if "homography" in changes and changes["homography"] is not None:
             changes["homography"] = list(changes["homography"])
         reason = P.validate(changes, self._values)
@@ -358,22 +407,23 @@ class FusionNode(Node):
         options = P.processing_options(merged)  # valid: P.validate built it
         groups = {P.PARAMETERS[n].group for n in changes}
 
+        if groups & {P.PIPELINE, P.PROCESSING} and self._switch.busy:
+            reason = (f"model '{self._switch.loading}' is still loading: set this again once "
+                      "/diagnostics names it as the running model")
+            self.get_logger().warning(f"rejected parameter change: {reason}")
+            return SetParametersResult(successful=False, reason=reason)
         if P.PIPELINE in groups:
-            started = time.perf_counter()
-            try:  # the running model keeps fusing meanwhile (inputs run in their own group)
-                new_pipe = self._load(merged)
+            try:  # a missing or altered file is refused now; the session builds in the background
+                check_model_files(merged["model"], merged["weights_dir"] or None,
+                                  merged["allow_unverified_model"])
             except Exception as exc:
                 reason = (f"cannot load model '{merged['model']}' with backend "
                           f"'{merged['backend']}': {exc}")
                 self.get_logger().error(f"{reason}; keeping the running model")
                 return SetParametersResult(successful=False, reason=reason)
-            with self._pipe_lock:  # waits for an in-flight frame on the old pipeline
-                self._pipeline = new_pipe
-                self._pipeline_model = merged["model"]
-            self._last_load_ms = (time.perf_counter() - started) * 1e3
-            self._values = merged
-            self.diag.set_pipeline_error("")
-            self._log_pipeline("switched to")
+            self._switch.start(merged, previous=dict(self._values))
+            self.get_logger().info(f"loading model '{merged['model']}' ({merged['backend']}); "
+                                   f"'{self._pipeline_model}' fuses meanwhile")
         elif P.PROCESSING in groups and self._pipeline is not None:
             try:  # a new `threads` value rebuilds the engine first, then swaps it (frames go on)
                 self._pipeline.update_options(options)
@@ -417,6 +467,7 @@ class FusionNode(Node):
         self.stop()
 
     def destroy_node(self) -> None:
+        self._switch.cancel()
         self.stop()
         super().destroy_node()
 
@@ -493,6 +544,7 @@ class LifecycleFusionNode(LifecycleNodeMixin, FusionNode):
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
         self.destroy_outputs()
+        self._switch.cancel()  # a switch still loading would bring a model back
         with self._pipe_lock:
             self._pipeline = None
         self.get_logger().info("model unloaded")
@@ -511,9 +563,9 @@ def main(args: Optional[List[str]] = None) -> None:
     node = None
     try:
         node = LifecycleFusionNode() if "--lifecycle" in ours else FusionNode()
-        # One executor thread. A two-thread executor let frames flow during a model load (seconds for
-        # AE-Netv2 on 2 cores) but cost throughput: at 30 Hz 640x512 it fused 69-84% of pairs where
-        # one thread fuses 99-100% (test_fusion_node_qos), so loads still pause message handling.
+        # One executor thread: a two-thread executor cost throughput (at 30 Hz 640x512 it fused
+        # 69-84% of pairs where one thread fuses 99-100%, test_fusion_node_qos). Model switches
+        # load on their own thread instead (ros/model_switch.py), so frames flow meanwhile.
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

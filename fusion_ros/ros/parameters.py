@@ -119,8 +119,8 @@ _SPECS: List[ParamSpec] = [
     # --- the model -------------------------------------------------------------------------
     ParamSpec("model", "mmdrfuse", str,
               "Fusion network: a shipped model name (mmdrfuse, mobilefuse, aenetv2) or the path of "
-              "an .onnx file with its model card (.json) beside it. Changing it loads the new model "
-              "first; the running one stays if loading fails.", PIPELINE),
+              "an .onnx file with its model card (.json) beside it. A change loads in the background "
+              "while the running model fuses; a failed load puts it back (WARN).", PIPELINE),
     ParamSpec("backend", "auto", str,
               "Inference engine: auto = a GPU if any, else the faster of ONNX Runtime and OpenCV "
               "(timed at load); cpu/cuda/tensorrt = that ONNX Runtime provider (a missing GPU falls "

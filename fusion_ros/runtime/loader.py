@@ -87,6 +87,33 @@ def _warm_up(engine: Any, card: ModelCard) -> None:
                              f"{m} in {card.name}.json wrong?)")
 
 
+def check_model_files(model: str | Path, weights_dir: str | Path | None = None,
+                      allow_unverified: bool = False) -> tuple[Path, Path, ModelCard, list[str]]:
+    """The cheap half of loading (milliseconds): find the ONNX file and its card, read the card and
+    check the file's SHA-256 against it. Returns (onnx path, card path, card, warnings); raises
+    ModelLoadError as load_pipeline does. The fusion node runs it in the parameter callback, so a
+    wrong name or file is refused at once and only the session build runs in the background."""
+    onnx_path, card_path = locate_model(model, weights_dir)
+    if not card_path.is_file():
+        raise ModelLoadError(f"model card not found: {card_path} (needed beside {onnx_path.name}; it names the "
+                             f"input/output tensors, size multiple and the ONNX file's SHA-256)")
+    card = load_model_card(card_path)
+    if not onnx_path.is_file():
+        raise ModelLoadError(f"ONNX model not found: {onnx_path} (named by {card_path})")
+    warnings: list[str] = []
+    if card.onnx != onnx_path.name:
+        warnings.append(f"{card_path.name} describes {card.onnx!r} but was loaded for {onnx_path.name!r}")
+    if card.onnx_sha256:
+        card.verify_onnx(onnx_path)
+    elif allow_unverified:
+        warnings.append(f"{card_path.name} has no onnx_sha256: {onnx_path.name} was not verified")
+    else:
+        raise ModelLoadError(f"{card_path.name} has no onnx_sha256, so {onnx_path.name} cannot be verified; "
+                             f"re-export it (fusion-ros export writes the hash) or allow unverified models "
+                             f"explicitly (allow_unverified_model)")
+    return onnx_path, card_path, card, warnings
+
+
 def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Path | None = None,
                   options: ProcessingOptions | None = None, *, threads: int | None = None,
                   allow_unverified: bool = False) -> FusionPipeline:
@@ -110,24 +137,7 @@ def load_pipeline(model: str | Path, backend: str = "cpu", weights_dir: str | Pa
         raise TypeError(f"options must be ProcessingOptions, got {type(opts).__name__}")
     if threads is not None:
         opts = opts.replace(threads=threads)
-    onnx_path, card_path = locate_model(model, weights_dir)
-    if not card_path.is_file():
-        raise ModelLoadError(f"model card not found: {card_path} (needed beside {onnx_path.name}; it names the "
-                             f"input/output tensors, size multiple and the ONNX file's SHA-256)")
-    card = load_model_card(card_path)
-    if not onnx_path.is_file():
-        raise ModelLoadError(f"ONNX model not found: {onnx_path} (named by {card_path})")
-    warnings: list[str] = []
-    if card.onnx != onnx_path.name:
-        warnings.append(f"{card_path.name} describes {card.onnx!r} but was loaded for {onnx_path.name!r}")
-    if card.onnx_sha256:
-        card.verify_onnx(onnx_path)
-    elif allow_unverified:
-        warnings.append(f"{card_path.name} has no onnx_sha256: {onnx_path.name} was not verified")
-    else:
-        raise ModelLoadError(f"{card_path.name} has no onnx_sha256, so {onnx_path.name} cannot be verified; "
-                             f"re-export it (fusion-ros export writes the hash) or allow unverified models "
-                             f"explicitly (allow_unverified_model)")
+    onnx_path, card_path, card, warnings = check_model_files(model, weights_dir, allow_unverified)
     disabled = _disabled_optimizers(card)
 
     def choose(threads: int) -> EngineChoice:
