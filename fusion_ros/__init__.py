@@ -1,2 +1,3 @@
 """fusion_ros: real-time visible + thermal image fusion for ROS 2."""
-__version__ = "0.1.0"
+
+__version__ = '0.1.0'

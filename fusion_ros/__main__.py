@@ -1,4 +1,5 @@
 """`python -m fusion_ros VERB` == `fusion-ros VERB`."""
+
 import sys
 
 from fusion_ros.cli.main import main

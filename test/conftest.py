@@ -5,12 +5,15 @@ The test process's own participants (the cameras and consumers of the harness) u
 Fast DDS profile, as the node processes do (ros_helpers.ros_env): Fast DDS reads it once, at the
 first participant, and a ~1 MB best-effort frame sent without it travels as UDP fragments.
 """
-import os
-import random
-from pathlib import Path
 
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(1, 101)))
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE",
-                      str(Path(__file__).resolve().parents[1] / "config" / "fastdds.xml"))
+import os
+from pathlib import Path
+import random
+
+os.environ.setdefault('ROS_DOMAIN_ID', str(random.SystemRandom().randint(1, 101)))
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('RCUTILS_COLORIZED_OUTPUT', '0')
+os.environ.setdefault(
+    'FASTDDS_DEFAULT_PROFILES_FILE',
+    str(Path(__file__).resolve().parents[1] / 'config' / 'fastdds.xml'),
+)

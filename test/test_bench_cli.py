@@ -1,36 +1,75 @@
 """`fusion-ros bench`: the table it prints and writes comes from real timed runs of the shipped model."""
+
 from __future__ import annotations
 
-import re
 from pathlib import Path
+import re
 
 from fusion_ros.cli.main import main
 
 
 def test_bench_pipeline_table(tmp_path: Path) -> None:
-    out = tmp_path / "bench.md"
-    assert main(["bench", "--models", "mmdrfuse", "--frames", "5", "--node-seconds", "0",
-                 "--process-scale", "0.5", "--out", str(out)]) == 0
+    out = tmp_path / 'bench.md'
+    assert (
+        main(
+            [
+                'bench',
+                '--models',
+                'mmdrfuse',
+                '--frames',
+                '5',
+                '--node-seconds',
+                '0',
+                '--process-scale',
+                '0.5',
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
-    assert "process_scale 0.5" in text and "--process-scale 0.5 --models mmdrfuse" in text
-    row = next(line for line in text.splitlines() if line.startswith("| mmdrfuse |"))
-    cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
-    assert re.fullmatch(r"(OpenCV|CPUExecutionProvider) x\d+", cells[1])  # the engine auto picked
+    assert 'process_scale 0.5' in text and '--process-scale 0.5 --models mmdrfuse' in text
+    row = next(line for line in text.splitlines() if line.startswith('| mmdrfuse |'))
+    cells = [c.strip().strip('*') for c in row.strip('|').split('|')]
+    assert re.fullmatch(r'(OpenCV|CPUExecutionProvider) x\d+', cells[1])  # the engine auto picked
     pre, inference, post, p50, p95 = (float(c) for c in cells[2:7])
     assert 0 < inference and 0 < p50 <= p95
     assert p50 >= 0.5 * (pre + inference + post)  # the total covers the stages it is made of
-    assert cells[7] == "<= 5 ms" and cells[8:] == ["-", "-", "-", "-"]  # node part skipped
-    assert re.search(r"Measured \d{4}-\d\d-\d\d on .+\(\d+ cores\)", text)
+    assert cells[7] == '<= 5 ms' and cells[8:] == ['-', '-', '-', '-']  # node part skipped
+    assert re.search(r'Measured \d{4}-\d\d-\d\d on .+\(\d+ cores\)', text)
 
 
 def test_bench_extra_tables(tmp_path: Path) -> None:
     """--sizes, --pairs and --reference torch each add a table measured in the same run."""
-    out = tmp_path / "bench.md"
-    assert main(["bench", "--models", "mmdrfuse", "--frames", "6", "--node-seconds", "0", "--sizes", "320x256,640x512",
-                 "--pairs", "2", "--reference", "torch", "--out", str(out)]) == 0
+    out = tmp_path / 'bench.md'
+    assert (
+        main(
+            [
+                'bench',
+                '--models',
+                'mmdrfuse',
+                '--frames',
+                '6',
+                '--node-seconds',
+                '0',
+                '--sizes',
+                '320x256,640x512',
+                '--pairs',
+                '2',
+                '--reference',
+                'torch',
+                '--out',
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
-    assert "### Cost per pixel" in text and "320x256 ms (ms/MP)" in text
-    assert re.search(r"\| mmdrfuse \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \| [+-]\d+% \|", text)
-    assert "### 2 camera pairs at once" in text and re.search(r"\| 2 \| \w+ x\d \| [\d.]+ \|", text)
-    ratio = re.search(r"\| mmdrfuse \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \|", text)
+    assert '### Cost per pixel' in text and '320x256 ms (ms/MP)' in text
+    assert re.search(r'\| mmdrfuse \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \| [+-]\d+% \|', text)
+    assert '### 2 camera pairs at once' in text and re.search(
+        r'\| 2 \| \w+ x\d \| [\d.]+ \|', text
+    )
+    ratio = re.search(r'\| mmdrfuse \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \|', text)
     assert ratio and float(ratio.group(1)) > 0

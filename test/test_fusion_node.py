@@ -4,6 +4,7 @@ One node process for the main scenario (bgr8/mono8/rgb8 fusion, camera_info, dia
 switch, invalid parameters, SIGINT) and one for compressed input with QoS overrides. Plus fast
 in-process checks of the parameter table and the diagnostics bookkeeping.
 """
+
 from __future__ import annotations
 
 import time
@@ -11,9 +12,15 @@ import time
 import cv2
 import numpy as np
 import pytest
-
-from ros_helpers import (VISIBLE_FRAME_ID, Harness, NodeProcess, ROOT, make_onnx_model,
-                         pattern_pair, stream_pairs)
+from ros_helpers import (
+    Harness,
+    make_onnx_model,
+    NodeProcess,
+    pattern_pair,
+    ROOT,
+    stream_pairs,
+    VISIBLE_FRAME_ID,
+)
 
 H, W = 64, 80  # small frames keep the test fast; the transport measurement is in the report
 
@@ -34,7 +41,7 @@ def test_parameter_table_matches_runtime_processing_options():
         if isinstance(theirs, (tuple, list)):
             assert list(ours) == [float(v) for v in theirs], name
         else:
-            assert ours == theirs, f"{name}: node default {ours!r} != ProcessingOptions {theirs!r}"
+            assert ours == theirs, f'{name}: node default {ours!r} != ProcessingOptions {theirs!r}'
     # The node's defaults make the default ProcessingOptions.
     assert P.processing_options({n: p.default for n, p in P.PARAMETERS.items()}) == defaults
 
@@ -43,88 +50,94 @@ def test_readme_parameter_table_is_generated_from_the_table():
     """The README's parameter table is `markdown_table()` verbatim (regenerate it when this fails)."""
     from fusion_ros.ros import parameters as P
 
-    readme = (ROOT / "README.md").read_text()
-    full = (ROOT / "docs" / "PARAMETERS.md").read_text()
-    hint = "regenerate with `python -m fusion_ros.ros.parameters .`"
-    assert P.markdown_table(P.README_PARAMETERS) in readme, f"README parameter table differs: {hint}"
-    assert P.markdown_table() in full, f"docs/PARAMETERS.md differs: {hint}"
+    readme = (ROOT / 'README.md').read_text()
+    full = (ROOT / 'docs' / 'PARAMETERS.md').read_text()
+    hint = 'regenerate with `python -m fusion_ros.ros.parameters .`'
+    assert P.markdown_table(P.README_PARAMETERS) in readme, (
+        f'README parameter table differs: {hint}'
+    )
+    assert P.markdown_table() in full, f'docs/PARAMETERS.md differs: {hint}'
 
 
 def test_parameter_validation_reasons():
     from fusion_ros.ros import parameters as P
 
     current = {n: p.default for n, p in P.PARAMETERS.items()}
-    assert P.validate({"sync_slop": 0.03, "thermal_agc": "minmax"}, current) is None
+    assert P.validate({'sync_slop': 0.03, 'thermal_agc': 'minmax'}, current) is None
     bad = {
-        "backend": ("quantum", "one of"),
-        "thermal_agc": ("bogus", "one of"),
-        "homography": ([1.0] * 8, "exactly 9"),
-        "process_scale": (0.01, "out of range"),
-        "sync_queue_size": (0, "out of range"),
-        "agc_low_percentile": (99.5, "below agc_high_percentile"),
-        "model": ("  ", "must not be empty"),
-        "sync_slop": ("fast", "number"),
+        'backend': ('quantum', 'one of'),
+        'thermal_agc': ('bogus', 'one of'),
+        'homography': ([1.0] * 8, 'exactly 9'),
+        'process_scale': (0.01, 'out of range'),
+        'sync_queue_size': (0, 'out of range'),
+        'agc_low_percentile': (99.5, 'below agc_high_percentile'),
+        'model': ('  ', 'must not be empty'),
+        'sync_slop': ('fast', 'number'),
     }
     for name, (value, fragment) in bad.items():
         reason = P.validate({name: value}, current)
         assert reason and fragment in reason, (name, reason)
-    assert "infinity" in P.validate({"homography": [0.0] * 9}, current)
-    assert "conditioned" in P.validate({"homography": [1e200, 0, 0, 0, 1e200, 0, 0, 0, 1]}, current)
+    assert 'infinity' in P.validate({'homography': [0.0] * 9}, current)
+    assert 'conditioned' in P.validate(
+        {'homography': [1e200, 0, 0, 0, 1e200, 0, 0, 0, 1]}, current
+    )
     table = P.markdown_table()
-    assert all(f"`{n}`" in table for n in P.PARAMETERS)
-    desc = P.PARAMETERS["sync_slop"].descriptor()
+    assert all(f'`{n}`' in table for n in P.PARAMETERS)
+    desc = P.PARAMETERS['sync_slop'].descriptor()
     assert desc.floating_point_range[0].to_value == 1.0 and desc.description
-    assert P.PARAMETERS["input_transport"].descriptor().read_only
+    assert P.PARAMETERS['input_transport'].descriptor().read_only
 
 
 def test_diagnostics_levels_and_statistics():
-    from fusion_ros.ros.diagnostics import ERROR, OK, WARN, FusionDiagnostics, HealthConfig
+    from fusion_ros.ros.diagnostics import ERROR, FusionDiagnostics, HealthConfig, OK, WARN
 
     now = [100.0]
-    d = FusionDiagnostics(["visible", "thermal"], window_s=10.0, clock=lambda: now[0])
+    d = FusionDiagnostics(['visible', 'thermal'], window_s=10.0, clock=lambda: now[0])
     cfg = HealthConfig(latency_budget_ms=20.0, input_timeout_s=2.0, bad_input_hold_s=5.0)
     for k in range(30):  # 1 s of 30 Hz input and output
         now[0] = 100.0 + k / 30
-        d.record_input("visible")
-        d.record_input("thermal")
-        d.record_stage("end_to_end", 10.0 + k % 3)
-        d.record_stage("inference", 2.0)
+        d.record_input('visible')
+        d.record_input('thermal')
+        d.record_stage('end_to_end', 10.0 + k % 3)
+        d.record_stage('inference', 2.0)
         d.record_output()
     level, message, values = d.evaluate(cfg)
     kv = dict(values)
     assert level == OK, message
-    assert float(kv["end_to_end_p50_ms"]) == pytest.approx(11.0)
-    assert float(kv["end_to_end_max_ms"]) == 12.0
-    assert float(kv["rate_visible_hz"]) == pytest.approx(30.0, rel=0.05)
-    assert float(kv["rate_output_hz"]) == pytest.approx(30.0, rel=0.05)
+    assert float(kv['end_to_end_p50_ms']) == pytest.approx(11.0)
+    assert float(kv['end_to_end_max_ms']) == 12.0
+    assert float(kv['rate_visible_hz']) == pytest.approx(30.0, rel=0.05)
+    assert float(kv['rate_output_hz']) == pytest.approx(30.0, rel=0.05)
 
-    d.record_stage("end_to_end", 500.0)  # p95 over the budget
+    d.record_stage('end_to_end', 500.0)  # p95 over the budget
     for _ in range(5):
-        d.record_stage("end_to_end", 500.0)
+        d.record_stage('end_to_end', 500.0)
     level, message, _ = d.evaluate(cfg)
-    assert level == WARN and "budget" in message
+    assert level == WARN and 'budget' in message
 
-    d.record_error("size_mismatch", "thermal 32x40 vs visible 64x80")
+    d.record_error('size_mismatch', 'thermal 32x40 vs visible 64x80')
     level, message, values = d.evaluate(cfg)
-    assert level == WARN and "32x40" in message
-    assert dict(values)["errors_size_mismatch"] == "1"
+    assert level == WARN and '32x40' in message
+    assert dict(values)['errors_size_mismatch'] == '1'
 
     now[0] += 3.0  # thermal silent for 3 s > 2 s timeout, visible keeps coming
-    d.record_input("visible")
+    d.record_input('visible')
     level, message, _ = d.evaluate(cfg)
-    assert level == ERROR and "thermal camera silent" in message and "visible camera" not in message
+    assert (
+        level == ERROR and 'thermal camera silent' in message and 'visible camera' not in message
+    )
 
-    d.set_pipeline_error("model.onnx: not found")
-    status = d.status("fusion_node: fusion", "mmdrfuse", cfg)
-    assert status.level == bytes([ERROR]) and "no model loaded" in status.message
-    assert status.hardware_id == "mmdrfuse"
+    d.set_pipeline_error('model.onnx: not found')
+    status = d.status('fusion_node: fusion', 'mmdrfuse', cfg)
+    assert status.level == bytes([ERROR]) and 'no model loaded' in status.message
+    assert status.hardware_id == 'mmdrfuse'
 
     # Statistics forget samples older than the window.
     now[0] += 60.0
-    d.record_input("visible")
-    d.record_input("thermal")
+    d.record_input('visible')
+    d.record_input('thermal')
     kv = dict(d.evaluate(cfg)[2])
-    assert "end_to_end_p50_ms" not in kv
+    assert 'end_to_end_p50_ms' not in kv
 
 
 def test_synchronizer_fallback_without_message_filters(monkeypatch):
@@ -132,12 +145,13 @@ def test_synchronizer_fallback_without_message_filters(monkeypatch):
 
     from fusion_ros.ros import synchronizer as S
 
-    monkeypatch.setitem(sys.modules, "message_filters", None)  # import fails
+    monkeypatch.setitem(sys.modules, 'message_filters', None)  # import fails
     assert not S.message_filters_available()
     pairs = []
-    sync = S.PairSynchronizer(5, 0.01, lambda v, t: pairs.append((v.msg, t.msg)),
-                              inter_message_lower_bound_s=0.02)
-    assert sync.backend == "fusion_ros"
+    sync = S.PairSynchronizer(
+        5, 0.01, lambda v, t: pairs.append((v.msg, t.msg)), inter_message_lower_bound_s=0.02
+    )
+    assert sync.backend == 'fusion_ros'
 
     class Msg:
         def __init__(self, ns):
@@ -167,7 +181,7 @@ def test_synchronizer_message_filters_branch(monkeypatch):
 
     from fusion_ros.ros import synchronizer as S
 
-    fake = types.ModuleType("message_filters")
+    fake = types.ModuleType('message_filters')
 
     class SimpleFilter:
         def __init__(self):
@@ -201,10 +215,10 @@ def test_synchronizer_message_filters_branch(monkeypatch):
                     return
 
     fake.SimpleFilter, fake.ApproximateTimeSynchronizer = SimpleFilter, ApproximateTimeSynchronizer
-    monkeypatch.setitem(sys.modules, "message_filters", fake)
+    monkeypatch.setitem(sys.modules, 'message_filters', fake)
     pairs = []
     sync = S.PairSynchronizer(5, 0.01, lambda v, t: pairs.append((v.stamp_ns, t.stamp_ns)))
-    assert sync.backend == "message_filters"
+    assert sync.backend == 'message_filters'
 
     from std_msgs.msg import Header
 
@@ -223,20 +237,39 @@ def test_synchronizer_message_filters_branch(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the real node
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def models(tmp_path_factory):
-    d = tmp_path_factory.mktemp("models")
-    return {"a": make_onnx_model(d / "blend_a.onnx", 0.5), "b": make_onnx_model(d / "blend_b.onnx", 0.9)}
+    d = tmp_path_factory.mktemp('models')
+    return {
+        'a': make_onnx_model(d / 'blend_a.onnx', 0.5),
+        'b': make_onnx_model(d / 'blend_b.onnx', 0.9),
+    }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def graph(models, tmp_path_factory):
-    log = tmp_path_factory.mktemp("node") / "fusion_node.log"
-    node = NodeProcess(log, {"model": str(models["a"]), "backend": "cpu", "diagnostics_period": 0.3,
-                             "input_timeout": 30.0},
-                       extra_args=["--params-file", str(ROOT / "config" / "fusion.yaml"),
-                                   "-p", f"model:={models['a']}", "-p", "backend:=cpu",
-                                   "-p", "diagnostics_period:=0.3", "-p", "input_timeout:=30.0"])
+    log = tmp_path_factory.mktemp('node') / 'fusion_node.log'
+    node = NodeProcess(
+        log,
+        {
+            'model': str(models['a']),
+            'backend': 'cpu',
+            'diagnostics_period': 0.3,
+            'input_timeout': 30.0,
+        },
+        extra_args=[
+            '--params-file',
+            str(ROOT / 'config' / 'fusion.yaml'),
+            '-p',
+            f'model:={models["a"]}',
+            '-p',
+            'backend:=cpu',
+            '-p',
+            'diagnostics_period:=0.3',
+            '-p',
+            'input_timeout:=30.0',
+        ],
+    )
     harness = Harness()
     try:
         harness.wait_connected(node)
@@ -265,36 +298,43 @@ def _fused_since(h: Harness, start: int):
         return [m for _, m in h.fused[start:]]
 
 
-@pytest.mark.parametrize("visible_encoding, thermal_encoding, expected", [
-    ("bgr8", "mono16", "bgr8"), ("mono8", "mono8", "mono8"), ("rgb8", "mono16", "rgb8")])
+@pytest.mark.parametrize(
+    'visible_encoding, thermal_encoding, expected',
+    [('bgr8', 'mono16', 'bgr8'), ('mono8', 'mono8', 'mono8'), ('rgb8', 'mono16', 'rgb8')],
+)
 def test_pairs_are_fused_with_visible_header(graph, visible_encoding, thermal_encoding, expected):
     h, node = graph
     vis, thermal = pattern_pair(H, W)
-    if visible_encoding == "mono8":
+    if visible_encoding == 'mono8':
         vis = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
-    if thermal_encoding == "mono8":
+    if thermal_encoding == 'mono8':
         thermal = (thermal >> 8).astype(np.uint8)
     _settle(h)
     start, infos = h.fused_count(), len(h.fused_infos)
-    stamps = stream_pairs(h, vis, thermal, 12, visible_encoding=visible_encoding,
-                          thermal_encoding=thermal_encoding)
-    h.wait_for(lambda: len(h.fused) - start >= 8, 20, f"fused {expected} images", node)
+    stamps = stream_pairs(
+        h, vis, thermal, 12, visible_encoding=visible_encoding, thermal_encoding=thermal_encoding
+    )
+    h.wait_for(lambda: len(h.fused) - start >= 8, 20, f'fused {expected} images', node)
     fused = _fused_since(h, start)
     for msg in fused:
         stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
         assert stamp in stamps  # the visible frame's stamp, not the thermal one
         assert msg.header.frame_id == VISIBLE_FRAME_ID
         assert (msg.height, msg.width, msg.encoding) == (H, W, expected)
-        channels = 1 if expected == "mono8" else 3
+        channels = 1 if expected == 'mono8' else 3
         assert msg.step == W * channels and len(msg.data) == H * W * channels
     # Stamps come out in order, each at most once.
     got = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in fused]
     assert got == sorted(set(got))
     # camera_info is republished with the fused stamps.
-    h.wait_for(lambda: len(h.fused_infos) - infos >= len(fused) - 1, 5, "fused camera_info", node)
+    h.wait_for(lambda: len(h.fused_infos) - infos >= len(fused) - 1, 5, 'fused camera_info', node)
     with h.lock:
-        info_stamps = {i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in h.fused_infos[infos:]}
-        assert all(i.header.frame_id == VISIBLE_FRAME_ID and i.width == W for i in h.fused_infos[infos:])
+        info_stamps = {
+            i.header.stamp.sec * 10**9 + i.header.stamp.nanosec for i in h.fused_infos[infos:]
+        }
+        assert all(
+            i.header.frame_id == VISIBLE_FRAME_ID and i.width == W for i in h.fused_infos[infos:]
+        )
     assert info_stamps <= set(stamps) and len(info_stamps & set(got)) >= len(got) - 1
 
 
@@ -304,8 +344,8 @@ def test_fused_content_follows_the_model(graph, models):
     vis, thermal = pattern_pair(H, W)
     gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
     start = h.fused_count()
-    stream_pairs(h, gray, thermal, 5, visible_encoding="mono8")
-    h.wait_for(lambda: len(h.fused) - start >= 3, 15, "fused frames", node)
+    stream_pairs(h, gray, thermal, 5, visible_encoding='mono8')
+    h.wait_for(lambda: len(h.fused) - start >= 3, 15, 'fused frames', node)
     fused = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8).reshape(H, W)
     assert not np.array_equal(fused, gray)
     assert abs(np.corrcoef(fused.ravel(), gray.ravel())[0, 1]) > 0.2
@@ -315,20 +355,40 @@ def test_diagnostics_report_latency_and_rates(graph, models):
     h, node = graph
     vis, thermal = pattern_pair(H, W)
     stream_pairs(h, vis, thermal, 15)
-    d = h.wait_diag(lambda d: "end_to_end_p95_ms" in d and float(d.get("rate_output_hz", 0)) > 0,
-                    10, "diagnostics with latency", node)
-    assert d["_name"] == "fusion_node: fusion"
-    assert d["model"] == str(models["a"])
+    d = h.wait_diag(
+        lambda d: 'end_to_end_p95_ms' in d and float(d.get('rate_output_hz', 0)) > 0,
+        10,
+        'diagnostics with latency',
+        node,
+    )
+    assert d['_name'] == 'fusion_node: fusion'
+    assert d['model'] == str(models['a'])
     # hardware_id: the cameras (their frame ids), not the model
-    assert d["_hardware_id"] == f"{VISIBLE_FRAME_ID}, camera_thermal_optical_frame"
-    for stage in ("sync_wait", "decode", "preprocess", "inference", "postprocess", "publish", "end_to_end"):
-        for stat in ("p50", "p95", "max"):
-            assert float(d[f"{stage}_{stat}_ms"]) >= 0.0
-    assert float(d["end_to_end_p50_ms"]) < 1000.0
-    for key in ("rate_visible_hz", "rate_thermal_hz", "rate_output_hz", "frames_skipped",
-                "sync_dropped_visible", "sync_dropped_thermal", "errors_total", "pairs_synced"):
+    assert d['_hardware_id'] == f'{VISIBLE_FRAME_ID}, camera_thermal_optical_frame'
+    for stage in (
+        'sync_wait',
+        'decode',
+        'preprocess',
+        'inference',
+        'postprocess',
+        'publish',
+        'end_to_end',
+    ):
+        for stat in ('p50', 'p95', 'max'):
+            assert float(d[f'{stage}_{stat}_ms']) >= 0.0
+    assert float(d['end_to_end_p50_ms']) < 1000.0
+    for key in (
+        'rate_visible_hz',
+        'rate_thermal_hz',
+        'rate_output_hz',
+        'frames_skipped',
+        'sync_dropped_visible',
+        'sync_dropped_thermal',
+        'errors_total',
+        'pairs_synced',
+    ):
         assert key in d
-    assert d["errors_total"] == "0" and d["_level"] == 0, d["_message"]
+    assert d['errors_total'] == '0' and d['_level'] == 0, d['_message']
 
 
 def test_switch_model_at_run_time(graph, models):
@@ -336,71 +396,78 @@ def test_switch_model_at_run_time(graph, models):
     vis, thermal = pattern_pair(H, W)
     gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
     start = h.fused_count()
-    stream_pairs(h, gray, thermal, 4, visible_encoding="mono8")
-    h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fused frames (model a)", node)
+    stream_pairs(h, gray, thermal, 4, visible_encoding='mono8')
+    h.wait_for(lambda: len(h.fused) - start >= 2, 10, 'fused frames (model a)', node)
     before = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8)
 
-    results = h.set_parameters(model=str(models["b"]))
+    results = h.set_parameters(model=str(models['b']))
     assert results[0].successful, results[0].reason
     start = h.fused_count()
-    stream_pairs(h, gray, thermal, 6, visible_encoding="mono8")
-    h.wait_for(lambda: len(h.fused) - start >= 4, 10, "fused frames (model b)", node)
+    stream_pairs(h, gray, thermal, 6, visible_encoding='mono8')
+    h.wait_for(lambda: len(h.fused) - start >= 4, 10, 'fused frames (model b)', node)
     after = np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8)
     assert not np.array_equal(before, after)  # a different blend: the new model runs
-    h.wait_diag(lambda d: d["model"] == str(models["b"]), 5, "diagnostics naming model b", node)
+    h.wait_diag(lambda d: d['model'] == str(models['b']), 5, 'diagnostics naming model b', node)
 
 
 def test_shipped_models_switch(graph):
     """With the shipped weights (fusion_ros/weights): mmdrfuse -> mobilefuse -> aenetv2 live."""
-    from fusion_ros.runtime import ModelLoadError, load_pipeline
+    from fusion_ros.runtime import load_pipeline, ModelLoadError
 
     try:
-        load_pipeline("mmdrfuse", backend="cpu")
+        load_pipeline('mmdrfuse', backend='cpu')
     except ModelLoadError as exc:
-        pytest.skip(f"shipped weights do not load: {exc}")
+        pytest.skip(f'shipped weights do not load: {exc}')
     h, node = graph
     vis, thermal = pattern_pair(H, W)
-    for model in ("mmdrfuse", "mobilefuse", "aenetv2"):
+    for model in ('mmdrfuse', 'mobilefuse', 'aenetv2'):
         results = h.set_parameters(model=model)
         assert results[0].successful, results[0].reason
         start = h.fused_count()
         stream_pairs(h, vis, thermal, 4)
-        h.wait_for(lambda: len(h.fused) - start >= 2, 15, f"fused frames ({model})", node)
-        h.wait_diag(lambda d: d["model"] == model, 5, f"diagnostics naming {model}", node)
+        h.wait_for(lambda: len(h.fused) - start >= 2, 15, f'fused frames ({model})', node)
+        h.wait_diag(lambda d: d['model'] == model, 5, f'diagnostics naming {model}', node)
 
 
-@pytest.mark.parametrize("name, value, fragment", [
-    ("model", "/nonexistent/model.onnx", "cannot load"),
-    ("backend", "quantum", "one of"),
-    ("homography", [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0], "9"),
-    ("thermal_agc", "bogus", "one of"),
-    ("process_scale", 3.0, "range"),
-    ("agc_low_percentile", 99.9, "agc_high_percentile"),
-    ("input_transport", "compressed", "read-only"),
-])
+@pytest.mark.parametrize(
+    'name, value, fragment',
+    [
+        ('model', '/nonexistent/model.onnx', 'cannot load'),
+        ('backend', 'quantum', 'one of'),
+        ('homography', [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0], '9'),
+        ('thermal_agc', 'bogus', 'one of'),
+        ('process_scale', 3.0, 'range'),
+        ('agc_low_percentile', 99.9, 'agc_high_percentile'),
+        ('input_transport', 'compressed', 'read-only'),
+    ],
+)
 def test_invalid_parameters_are_rejected_and_model_stays(graph, models, name, value, fragment):
     h, node = graph
-    running = h.wait_diag(lambda d: True, 5, "diagnostics", node)["model"]
+    running = h.wait_diag(lambda d: True, 5, 'diagnostics', node)['model']
     results = h.set_parameters(**{name: value})
     assert not results[0].successful
     assert fragment in results[0].reason, results[0].reason
     vis, thermal = pattern_pair(H, W)
     start = h.fused_count()
     stream_pairs(h, vis, thermal, 3)
-    h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fusion after a rejected parameter", node)
-    d = h.wait_diag(lambda d: True, 5, "diagnostics", node)
-    assert d["model"] == running
+    h.wait_for(lambda: len(h.fused) - start >= 2, 10, 'fusion after a rejected parameter', node)
+    d = h.wait_diag(lambda d: True, 5, 'diagnostics', node)
+    assert d['model'] == running
 
 
 def test_processing_and_sync_parameters_change_live(graph):
     h, node = graph
-    results = h.set_parameters(thermal_agc="minmax", process_scale=0.5, sync_slop=0.02,
-                               homography=[1.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0])
+    results = h.set_parameters(
+        thermal_agc='minmax',
+        process_scale=0.5,
+        sync_slop=0.02,
+        homography=[1.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.0, 0.0, 1.0],
+    )
     assert all(r.successful for r in results), [r.reason for r in results]
     vis, thermal = pattern_pair(H, W)
     start = h.fused_count()
     stream_pairs(h, vis, thermal, 5)
-    h.wait_for(lambda: len(h.fused) - start >= 3, 10, "fusion after live reconfiguration", node)
+    h.wait_for(lambda: len(h.fused) - start >= 3, 10, 'fusion after live reconfiguration', node)
     assert all((m.height, m.width) == (H, W) for m in _fused_since(h, start))
 
 
@@ -410,8 +477,8 @@ def test_sigint_exits_cleanly(graph):
     assert node.alive()
     assert node.interrupt() == 0
     log = node.log()
-    assert "Traceback" not in log, log[-3000:]
-    assert "loaded model" in log
+    assert 'Traceback' not in log, log[-3000:]
+    assert 'loaded model' in log
 
 
 # ----------------------------------------------------------------------------- compressed input
@@ -420,26 +487,49 @@ def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
     end-to-end latency is measured on /clock (1000 s behind the wall clock here)."""
     from rclpy.qos import ReliabilityPolicy
 
-    node = NodeProcess(tmp_path / "node.log", {
-        "model": str(models["a"]), "backend": "cpu", "input_transport": "compressed",
-        "diagnostics_period": 0.3, "use_sim_time": True,
-        "qos_overrides./cmp/thermal/image_raw/compressed.subscription.reliability": "best_effort",
-        "qos_overrides./cmp/fused/image_raw.publisher.depth": 3,
-    }, namespace="cmp")
-    h = Harness(namespace="cmp", compressed=True, sim_time_offset_ns=1000 * 10**9)
+    node = NodeProcess(
+        tmp_path / 'node.log',
+        {
+            'model': str(models['a']),
+            'backend': 'cpu',
+            'input_transport': 'compressed',
+            'diagnostics_period': 0.3,
+            'use_sim_time': True,
+            'qos_overrides./cmp/thermal/image_raw/compressed.subscription.reliability': 'best_effort',
+            'qos_overrides./cmp/fused/image_raw.publisher.depth': 3,
+        },
+        namespace='cmp',
+    )
+    h = Harness(namespace='cmp', compressed=True, sim_time_offset_ns=1000 * 10**9)
     try:
         h.wait_connected(node)
+
         def qos_of(topic):
-            infos = [i for i in h.node.get_subscriptions_info_by_topic(topic) if i.node_name == "fusion_node"]
+            infos = [
+                i
+                for i in h.node.get_subscriptions_info_by_topic(topic)
+                if i.node_name == 'fusion_node'
+            ]
             return infos[0].qos_profile if infos else None
 
-        h.wait_for(lambda: qos_of("/cmp/thermal/image_raw/compressed") is not None, 10,
-                   "the node's subscription in the graph", node)
-        assert qos_of("/cmp/thermal/image_raw/compressed").reliability == ReliabilityPolicy.BEST_EFFORT
-        assert qos_of("/cmp/visible/image_raw/compressed").reliability == ReliabilityPolicy.RELIABLE
+        h.wait_for(
+            lambda: qos_of('/cmp/thermal/image_raw/compressed') is not None,
+            10,
+            "the node's subscription in the graph",
+            node,
+        )
+        assert (
+            qos_of('/cmp/thermal/image_raw/compressed').reliability
+            == ReliabilityPolicy.BEST_EFFORT
+        )
+        assert (
+            qos_of('/cmp/visible/image_raw/compressed').reliability == ReliabilityPolicy.RELIABLE
+        )
         # Depth is not visible in the graph: read the declared override parameters instead.
-        assert h.get_parameters("qos_overrides./cmp/fused/image_raw.publisher.depth",
-                                "qos_overrides./cmp/fused/image_raw.publisher.reliability") == [3, "reliable"]
+        assert h.get_parameters(
+            'qos_overrides./cmp/fused/image_raw.publisher.depth',
+            'qos_overrides./cmp/fused/image_raw.publisher.reliability',
+        ) == [3, 'reliable']
 
         from sensor_msgs.msg import CompressedImage
 
@@ -455,9 +545,18 @@ def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
 
         def send():
             t = h.now_ns()
-            h.visible_pub.publish(compressed(vis, "bgr8; jpeg compressed bgr8", ".jpg", t, VISIBLE_FRAME_ID))
-            h.thermal_pub.publish(compressed(thermal, "mono16; png compressed mono16", ".png",
-                                             t + 2_000_000, "camera_thermal_optical_frame"))
+            h.visible_pub.publish(
+                compressed(vis, 'bgr8; jpeg compressed bgr8', '.jpg', t, VISIBLE_FRAME_ID)
+            )
+            h.thermal_pub.publish(
+                compressed(
+                    thermal,
+                    'mono16; png compressed mono16',
+                    '.png',
+                    t + 2_000_000,
+                    'camera_thermal_optical_frame',
+                )
+            )
             time.sleep(1 / 30)
             return t
 
@@ -466,38 +565,54 @@ def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
             send()
             time.sleep(0.05)
         stamps = [send() for _ in range(10)]
-        h.wait_for(lambda: len(h.fused) >= 7, 20, "fused images from compressed input", node)
+        h.wait_for(lambda: len(h.fused) >= 7, 20, 'fused images from compressed input', node)
         with h.lock:
             msgs = [m for _, m in h.fused]
-        assert all(m.encoding == "bgr8" and (m.height, m.width) == (H, W) for m in msgs)
-        assert len({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} & set(stamps)) >= 6
-        d = h.wait_diag(lambda d: "end_to_end_p50_ms" in d, 5, "diagnostics", node)
+        assert all(m.encoding == 'bgr8' and (m.height, m.width) == (H, W) for m in msgs)
+        assert (
+            len({m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in msgs} & set(stamps))
+            >= 6
+        )
+        d = h.wait_diag(lambda d: 'end_to_end_p50_ms' in d, 5, 'diagnostics', node)
         # Sim time, not 1000 s of wall time; /clock ticks every 10 ms, so it may lag a stamp.
-        assert -50.0 <= float(d["end_to_end_p50_ms"]) < 2000.0
-        assert d["input_transport"] == "compressed"
-        assert d["visible_topic"] == "/cmp/visible/image_raw/compressed"
-        assert d["_name"] == "cmp/fusion_node: fusion"
+        assert -50.0 <= float(d['end_to_end_p50_ms']) < 2000.0
+        assert d['input_transport'] == 'compressed'
+        assert d['visible_topic'] == '/cmp/visible/image_raw/compressed'
+        assert d['_name'] == 'cmp/fusion_node: fusion'
 
         # A corrupt JPEG is dropped and reported; the next good pair is fused.
-        bad = compressed(vis, "bgr8; jpeg compressed bgr8", ".jpg", h.now_ns(), VISIBLE_FRAME_ID)
+        bad = compressed(vis, 'bgr8; jpeg compressed bgr8', '.jpg', h.now_ns(), VISIBLE_FRAME_ID)
         bad.data = bytes(bad.data)[:40]
         h.visible_pub.publish(bad)
-        h.thermal_pub.publish(compressed(thermal, "mono16; png compressed mono16", ".png",
-                                         h.now_ns(), "camera_thermal_optical_frame"))
-        d = h.wait_diag(lambda d: int(d.get("errors_decode_failed", 0)) >= 1, 5,
-                        "the corrupt JPEG in the diagnostics", node)
-        assert "visible" in d["last_error"]
+        h.thermal_pub.publish(
+            compressed(
+                thermal,
+                'mono16; png compressed mono16',
+                '.png',
+                h.now_ns(),
+                'camera_thermal_optical_frame',
+            )
+        )
+        d = h.wait_diag(
+            lambda d: int(d.get('errors_decode_failed', 0)) >= 1,
+            5,
+            'the corrupt JPEG in the diagnostics',
+            node,
+        )
+        assert 'visible' in d['last_error']
         start = h.fused_count()
         for _ in range(3):
             send()
-        h.wait_for(lambda: len(h.fused) > start, 10, "fusion after a corrupt JPEG", node)
+        h.wait_for(lambda: len(h.fused) > start, 10, 'fusion after a corrupt JPEG', node)
     finally:
         h.close()
         rc = node.interrupt()
         node.close()
     # rc -9: the node did not exit within 15 s of Ctrl-C (seen once under full-suite load); the log
     # tail says where it hung.
-    assert rc == 0 and "Traceback" not in node.log(), f"rc {rc}; node log tail:\n{node.log()[-3000:]}"
+    assert rc == 0 and 'Traceback' not in node.log(), (
+        f'rc {rc}; node log tail:\n{node.log()[-3000:]}'
+    )
 
 
 # ----------------------------------------------------------------------------- threading model
@@ -506,7 +621,7 @@ class _SlowPipeline:
 
     def __init__(self, name, events):
         self.name, self.events = name, events
-        self.providers, self.warnings = ["FakeProvider"], []
+        self.providers, self.warnings = ['FakeProvider'], []
 
     def update_options(self, options):
         pass
@@ -517,8 +632,10 @@ class _SlowPipeline:
         start = time.monotonic()
         time.sleep(0.15)
         self.events.append((self.name, start, time.monotonic()))
-        return types.SimpleNamespace(image=visible.copy(), times=types.SimpleNamespace(
-            preprocess_ms=0.1, inference_ms=150.0, postprocess_ms=0.1))
+        return types.SimpleNamespace(
+            image=visible.copy(),
+            times=types.SimpleNamespace(preprocess_ms=0.1, inference_ms=150.0, postprocess_ms=0.1),
+        )
 
 
 @pytest.fixture
@@ -526,26 +643,31 @@ def inprocess_node(monkeypatch):
     """A FusionNode in this process (own context) with a slow fake pipeline and no DDS output."""
     import threading
 
+    from fusion_ros.nodes import fusion_node as fn
     import rclpy
     from rclpy.context import Context
     from rclpy.parameter import Parameter
 
-    from fusion_ros.nodes import fusion_node as fn
-
     events = []
+
     def load(model, **kw):
-        if model.startswith("broken"):
-            raise RuntimeError("corrupt ONNX file (test)")
-        if model.startswith("slowload"):
+        if model.startswith('broken'):
+            raise RuntimeError('corrupt ONNX file (test)')
+        if model.startswith('slowload'):
             time.sleep(1.0)  # a heavy session build
         return _SlowPipeline(model, events)
 
-    monkeypatch.setattr(fn, "load_pipeline", load)
-    monkeypatch.setattr(fn, "check_model_files", lambda *args: None)
+    monkeypatch.setattr(fn, 'load_pipeline', load)
+    monkeypatch.setattr(fn, 'check_model_files', lambda *args: None)
     context = Context()
     rclpy.init(context=context)
-    node = fn.FusionNode(context=context, parameter_overrides=[
-        Parameter("model", value="slow_a"), Parameter("input_timeout", value=60.0)])
+    node = fn.FusionNode(
+        context=context,
+        parameter_overrides=[
+            Parameter('model', value='slow_a'),
+            Parameter('input_timeout', value=60.0),
+        ],
+    )
     published = []
     lock = threading.Lock()
 
@@ -565,8 +687,8 @@ def inprocess_node(monkeypatch):
 def _feed_pair(node, stamp_ns, vis, thermal):
     from ros_helpers import image_msg
 
-    node._on_image(0, image_msg(vis, "bgr8", stamp_ns, VISIBLE_FRAME_ID))
-    node._on_image(1, image_msg(thermal, "mono16", stamp_ns + 3_000_000, "thermal"))
+    node._on_image(0, image_msg(vis, 'bgr8', stamp_ns, VISIBLE_FRAME_ID))
+    node._on_image(1, image_msg(thermal, 'mono16', stamp_ns + 3_000_000, 'thermal'))
 
 
 def test_only_the_latest_pair_waits_while_the_model_is_busy(inprocess_node):
@@ -602,15 +724,15 @@ def test_model_swap_waits_for_the_frame_in_flight(inprocess_node):
     vis, thermal = pattern_pair(H, W)
     _feed_pair(node, 10**15, vis, thermal)
     time.sleep(0.05)  # the worker is now inside slow_a.fuse()
-    result = node.set_parameters([Parameter("model", value="slow_b")])[0]
+    result = node.set_parameters([Parameter('model', value='slow_b')])[0]
     assert result.successful  # accepted at once: the load runs on its own thread
-    assert _wait_until(lambda: node._pipeline_model == "slow_b")
+    assert _wait_until(lambda: node._pipeline_model == 'slow_b')
     swapped_at = time.monotonic()
-    assert events and events[0][0] == "slow_a"
+    assert events and events[0][0] == 'slow_a'
     assert swapped_at >= events[0][2]  # the swap waited until slow_a finished its frame
     _feed_pair(node, 10**15 + 33_333_333, vis, thermal)
     assert _wait_until(lambda: len(events) >= 2, 3)
-    assert [e[0] for e in events] == ["slow_a", "slow_b"]
+    assert [e[0] for e in events] == ['slow_a', 'slow_b']
     assert len(published) == 2
 
 
@@ -622,46 +744,45 @@ def test_running_model_keeps_fusing_while_a_new_one_loads(inprocess_node):
     node, events, published = inprocess_node
     vis, thermal = pattern_pair(H, W)
     started = time.monotonic()
-    assert node.set_parameters([Parameter("model", value="slowload_b")])[0].successful
+    assert node.set_parameters([Parameter('model', value='slowload_b')])[0].successful
     assert time.monotonic() - started < 0.5  # the parameter call did not wait for the load
-    second = node.set_parameters([Parameter("model", value="slow_c")])[0]
-    assert not second.successful and "still loading" in second.reason
+    second = node.set_parameters([Parameter('model', value='slow_c')])[0]
+    assert not second.successful and 'still loading' in second.reason
     stamp = 10**15
-    while node._pipeline_model != "slowload_b" and time.monotonic() - started < 5:
+    while node._pipeline_model != 'slowload_b' and time.monotonic() - started < 5:
         _feed_pair(node, stamp, vis, thermal)  # a 30 Hz camera during the load
         stamp += 33_333_333
         time.sleep(0.033)
-    assert node._pipeline_model == "slowload_b"
-    during = [e for e in events if e[0] == "slow_a"]
+    assert node._pipeline_model == 'slowload_b'
+    during = [e for e in events if e[0] == 'slow_a']
     assert len(during) >= 4  # ~1 s of load at 150 ms per frame: the old model kept fusing
     _feed_pair(node, stamp, vis, thermal)
-    assert _wait_until(lambda: events[-1][0] == "slowload_b", 3)
-    assert node.get_parameter("model").value == "slowload_b"
+    assert _wait_until(lambda: events[-1][0] == 'slowload_b', 3)
+    assert node.get_parameter('model').value == 'slowload_b'
 
 
 def test_failed_switch_puts_the_parameter_back_and_warns(inprocess_node):
+    from fusion_ros.ros.diagnostics import WARN
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from fusion_ros.ros.diagnostics import WARN
-
     node, events, published = inprocess_node
-    assert node.set_parameters([Parameter("model", value="broken_b")])[0].successful
+    assert node.set_parameters([Parameter('model', value='broken_b')])[0].successful
     executor = SingleThreadedExecutor(context=node.context)
     executor.add_node(node)
     try:  # the put-back runs on the executor thread (guard condition)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and node.get_parameter("model").value != "slow_a":
+        while time.monotonic() < deadline and node.get_parameter('model').value != 'slow_a':
             executor.spin_once(timeout_sec=0.05)
     finally:
         executor.remove_node(node)
-    assert node.get_parameter("model").value == "slow_a"
-    assert node._pipeline_model == "slow_a" and node._values["model"] == "slow_a"
-    level, message = node.diag.conditions["model_switch"]
-    assert level == WARN and "broken_b" in message and "corrupt ONNX" in message
+    assert node.get_parameter('model').value == 'slow_a'
+    assert node._pipeline_model == 'slow_a' and node._values['model'] == 'slow_a'
+    level, message = node.diag.conditions['model_switch']
+    assert level == WARN and 'broken_b' in message and 'corrupt ONNX' in message
     vis, thermal = pattern_pair(H, W)
     _feed_pair(node, 10**15, vis, thermal)
-    assert _wait_until(lambda: len(events) >= 1, 3) and events[0][0] == "slow_a"
-    assert node.set_parameters([Parameter("model", value="slow_b")])[0].successful
-    assert _wait_until(lambda: node._pipeline_model == "slow_b")
-    assert "model_switch" not in node.diag.conditions  # a good switch clears the warning
+    assert _wait_until(lambda: len(events) >= 1, 3) and events[0][0] == 'slow_a'
+    assert node.set_parameters([Parameter('model', value='slow_b')])[0].successful
+    assert _wait_until(lambda: node._pipeline_model == 'slow_b')
+    assert 'model_switch' not in node.diag.conditions  # a good switch clears the warning

@@ -6,6 +6,7 @@ The node runs as a separate process with its default parameters and the shipped 
 is named in /diagnostics, hardware_id carries the camera frame ids, and SIGINT to the whole process
 group (Ctrl-C in a terminal, then launch forwarding another) ends without a traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,19 +17,18 @@ import time
 import uuid
 
 import pytest
-
-from ros_helpers import (VISIBLE_FRAME_ID, Harness, NodeProcess, ROOT, pattern_pair, ros_env)
+from ros_helpers import Harness, NodeProcess, pattern_pair, ROOT, ros_env, VISIBLE_FRAME_ID
 
 H, W = 512, 640
 RATE_HZ = 30.0
 STREAM_S = 3.5
-THERMAL_FRAME = "camera_thermal_optical_frame"
+THERMAL_FRAME = 'camera_thermal_optical_frame'
 
 
 def _qos(kind: str):
-    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 
-    if kind == "sensor_data":
+    if kind == 'sensor_data':
         return qos_profile_sensor_data
     return QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -56,40 +56,50 @@ def _stream(h: Harness, vis, thermal, seconds: float, rate: float) -> list:
     return stamps
 
 
-@pytest.mark.parametrize("visible_qos, thermal_qos", [
-    ("sensor_data", "sensor_data"), ("reliable", "reliable"), ("sensor_data", "reliable"),
-])
+@pytest.mark.parametrize(
+    'visible_qos, thermal_qos',
+    [
+        ('sensor_data', 'sensor_data'),
+        ('reliable', 'reliable'),
+        ('sensor_data', 'reliable'),
+    ],
+)
 def test_default_node_fuses_95_percent_at_30hz(tmp_path, visible_qos, thermal_qos):
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load > 2 * cores:  # the figure would measure the other jobs, not the node
-        pytest.skip(f"load average {load:.1f} on {cores} cores (over 2 per core): a 30 Hz "
-                    "delivery measurement needs a machine that is not saturated")
-    namespace = f"qos_{uuid.uuid4().hex[:6]}"
-    node = NodeProcess(tmp_path / "node.log", {}, namespace=namespace)  # default parameters
-    h = Harness(namespace=namespace, visible_qos=_qos(visible_qos),
-                thermal_qos=_qos(thermal_qos))
+        pytest.skip(
+            f'load average {load:.1f} on {cores} cores (over 2 per core): a 30 Hz '
+            'delivery measurement needs a machine that is not saturated'
+        )
+    namespace = f'qos_{uuid.uuid4().hex[:6]}'
+    node = NodeProcess(tmp_path / 'node.log', {}, namespace=namespace)  # default parameters
+    h = Harness(namespace=namespace, visible_qos=_qos(visible_qos), thermal_qos=_qos(thermal_qos))
     try:
         h.wait_connected(node, timeout=60.0)  # a best-effort camera matches once auto adapts
         vis, thermal = pattern_pair(H, W)
         h.prime(node, vis, thermal, timeout=60.0)
         time.sleep(1.0)  # the prime frames are all counted in the next report
-        before = h.wait_diag(lambda d: True, 10.0, "diagnostics after priming", node)
+        before = h.wait_diag(lambda d: True, 10.0, 'diagnostics after priming', node)
         received_before = set(h.fused_stamps())
         stamps = _stream(h, vis, thermal, STREAM_S, RATE_HZ)
         _wait_until_quiet(h)  # best effort may drop the last pair: wait for output to stop
-        after = h.wait_diag(lambda d: True, 10.0, "diagnostics after the stream", node)
-        counts = {key: int(after[key]) - int(before[key])
-                  for key in ("pairs_synced", "frames_published", "frames_skipped")}
+        after = h.wait_diag(lambda d: True, 10.0, 'diagnostics after the stream', node)
+        counts = {
+            key: int(after[key]) - int(before[key])
+            for key in ('pairs_synced', 'frames_published', 'frames_skipped')
+        }
         received = len((set(h.fused_stamps()) - received_before) & set(stamps))
-        share = counts["frames_published"] / len(stamps)
-        print(f"{visible_qos}/{thermal_qos}: {len(stamps)} pairs sent at {RATE_HZ:.0f} Hz {W}x{H}, "
-              f"node {counts}, fused share {share:.1%}, test received {received}")
-        assert share >= 0.95, f"{counts} of {len(stamps)}\n{node.log()[-3000:]}"
-        diag = h.wait_diag(lambda d: "visible_reliability" in d, 10.0, "QoS in diagnostics", node)
-        expected = {"sensor_data": "best_effort (auto)", "reliable": "reliable (auto)"}
-        assert diag["visible_reliability"] == expected[visible_qos]
-        assert diag["thermal_reliability"] == expected[thermal_qos]
-        assert diag["_hardware_id"] == f"{VISIBLE_FRAME_ID}, {THERMAL_FRAME}"
+        share = counts['frames_published'] / len(stamps)
+        print(
+            f'{visible_qos}/{thermal_qos}: {len(stamps)} pairs sent at {RATE_HZ:.0f} Hz {W}x{H}, '
+            f'node {counts}, fused share {share:.1%}, test received {received}'
+        )
+        assert share >= 0.95, f'{counts} of {len(stamps)}\n{node.log()[-3000:]}'
+        diag = h.wait_diag(lambda d: 'visible_reliability' in d, 10.0, 'QoS in diagnostics', node)
+        expected = {'sensor_data': 'best_effort (auto)', 'reliable': 'reliable (auto)'}
+        assert diag['visible_reliability'] == expected[visible_qos]
+        assert diag['thermal_reliability'] == expected[thermal_qos]
+        assert diag['_hardware_id'] == f'{VISIBLE_FRAME_ID}, {THERMAL_FRAME}'
     finally:
         h.close()
         node.close()
@@ -98,27 +108,30 @@ def test_default_node_fuses_95_percent_at_30hz(tmp_path, visible_qos, thermal_qo
 def test_incompatible_camera_is_named_in_diagnostics(tmp_path):
     """input_reliability:=reliable against a best-effort camera: zero frames (the old default),
     and /diagnostics says which input and which QoS policy, not just a silent camera."""
-    namespace = f"qos_{uuid.uuid4().hex[:6]}"
-    node = NodeProcess(tmp_path / "node.log", {"input_reliability": "reliable",
-                                               "diagnostics_period": 0.3}, namespace=namespace)
-    h = Harness(namespace=namespace, thermal_qos=_qos("sensor_data"))
+    namespace = f'qos_{uuid.uuid4().hex[:6]}'
+    node = NodeProcess(
+        tmp_path / 'node.log',
+        {'input_reliability': 'reliable', 'diagnostics_period': 0.3},
+        namespace=namespace,
+    )
+    h = Harness(namespace=namespace, thermal_qos=_qos('sensor_data'))
     try:
-        first = h.wait_diag(lambda d: True, 30.0, "first diagnostics", node)
-        assert first["_level"] < 2, first  # no ERROR before any camera publishes
-        assert first["_hardware_id"] == ""  # no camera frame id known yet
+        first = h.wait_diag(lambda d: True, 30.0, 'first diagnostics', node)
+        assert first['_level'] < 2, first  # no ERROR before any camera publishes
+        assert first['_hardware_id'] == ''  # no camera frame id known yet
         vis, thermal = pattern_pair(64, 80)
         deadline = time.monotonic() + 20.0
         diag = None
         while time.monotonic() < deadline:
             h.publish_pair(vis, thermal, h.now_ns())
             time.sleep(0.05)
-            diag = h.latest_diag(lambda d: "RELIABILITY" in d["_message"])
+            diag = h.latest_diag(lambda d: 'RELIABILITY' in d['_message'])
             if diag is not None:
                 break
-        assert diag is not None, f"{h.latest_diag()}\n{node.log()[-3000:]}"
-        assert "thermal" in diag["_message"] and diag["_level"] >= 1
-        assert int(diag["thermal_qos_incompatible_events"]) >= 1
-        assert diag["thermal_reliability"] == "reliable (pinned)"
+        assert diag is not None, f'{h.latest_diag()}\n{node.log()[-3000:]}'
+        assert 'thermal' in diag['_message'] and diag['_level'] >= 1
+        assert int(diag['thermal_qos_incompatible_events']) >= 1
+        assert diag['thermal_reliability'] == 'reliable (pinned)'
         assert h.fused_count() == 0
     finally:
         h.close()
@@ -128,16 +141,28 @@ def test_incompatible_camera_is_named_in_diagnostics(tmp_path):
 def test_sigint_to_the_process_group_twice_exits_cleanly(tmp_path):
     """Ctrl-C reaches every process of the group; launch then forwards another SIGINT while the
     node shuts down. Exit code 0, no KeyboardInterrupt traceback."""
-    log = tmp_path / "node.log"
-    with open(log, "w") as out:
+    log = tmp_path / 'node.log'
+    with open(log, 'w') as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fusion_ros.nodes.fusion_node", "--ros-args", "-r",
-             f"__ns:=/sig_{uuid.uuid4().hex[:6]}", "-p", "backend:=cpu"],
-            env=ros_env(), stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT),
-            start_new_session=True)
+            [
+                sys.executable,
+                '-m',
+                'fusion_ros.nodes.fusion_node',
+                '--ros-args',
+                '-r',
+                f'__ns:=/sig_{uuid.uuid4().hex[:6]}',
+                '-p',
+                'backend:=cpu',
+            ],
+            env=ros_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=str(ROOT),
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
-        while "fusing" not in log.read_text() and time.monotonic() < deadline:
+        while 'fusing' not in log.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
             time.sleep(0.1)
         for _ in range(3):
@@ -150,4 +175,4 @@ def test_sigint_to_the_process_group_twice_exits_cleanly(tmp_path):
             proc.wait()
     text = log.read_text()
     assert code == 0, text[-3000:]
-    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
+    assert 'Traceback' not in text and 'KeyboardInterrupt' not in text, text[-3000:]

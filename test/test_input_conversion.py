@@ -1,11 +1,11 @@
 """The image -> network-input conversion shared by the folder loader, the bag reader and the trainer."""
+
 from __future__ import annotations
 
 import cv2
+from fusion_ros.images.folders import thermal_to_unit, visible_to_luminance
 import numpy as np
 import pytest
-
-from fusion_ros.images.folders import thermal_to_unit, visible_to_luminance
 
 
 def test_8bit_thermal_is_scaled_not_stretched():
@@ -40,4 +40,8 @@ def test_bag_reader_and_trainer_use_the_same_conversion():
     from fusion_ros.training import data as training_data
 
     assert bag_pairs.thermal_to_unit is training_data.thermal_to_unit is thermal_to_unit
-    assert bag_pairs.visible_to_luminance is training_data.visible_to_luminance is visible_to_luminance
+    assert (
+        bag_pairs.visible_to_luminance
+        is training_data.visible_to_luminance
+        is visible_to_luminance
+    )

@@ -5,27 +5,29 @@ Needs the launch system and the ros2 CLI (not on PyPI: `make .venv/.dev` install
 stand-in `rviz2` executable in its own ament prefix records the config file it is given; launch
 finds and starts it exactly as it would start rviz2.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
+from colcon_helpers import colcon_install, install_env
 import pytest
 import yaml
-from colcon_helpers import colcon_install, install_env
 
 pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("ros2launch", "launch_ros")),
-    reason="ros2launch/launch_ros not installed (make .venv/.dev installs them from "
-           "../shared/ros2-cli-wheels where that folder exists)")
+    any(importlib.util.find_spec(m) is None for m in ('ros2launch', 'launch_ros')),
+    reason='ros2launch/launch_ros not installed (make .venv/.dev installs them from '
+    '../shared/ros2-cli-wheels where that folder exists)',
+)
 
-ROS2 = str(Path(sys.executable).with_name("ros2"))
+ROS2 = str(Path(sys.executable).with_name('ros2'))
 RVIZ_STANDIN = """#!/bin/sh
 # stand-in for rviz2: keep the config it was given (-d FILE), then idle like a GUI would. It
 # leaves SIGINT to launch's escalation and exits 0 on the SIGTERM that follows: a shell child
@@ -38,18 +40,18 @@ wait
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def install(tmp_path_factory) -> Path:
-    return colcon_install(tmp_path_factory.mktemp("ws"))
+    return colcon_install(tmp_path_factory.mktemp('ws'))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def rviz_prefix(tmp_path_factory) -> Path:
-    prefix = tmp_path_factory.mktemp("rviz_prefix")
-    marker = prefix / "share" / "ament_index" / "resource_index" / "packages" / "rviz2"
+    prefix = tmp_path_factory.mktemp('rviz_prefix')
+    marker = prefix / 'share' / 'ament_index' / 'resource_index' / 'packages' / 'rviz2'
     marker.parent.mkdir(parents=True)
     marker.touch()
-    exe = prefix / "lib" / "rviz2" / "rviz2"
+    exe = prefix / 'lib' / 'rviz2' / 'rviz2'
     exe.parent.mkdir(parents=True)
     exe.write_text(RVIZ_STANDIN)
     exe.chmod(0o755)
@@ -57,12 +59,17 @@ def rviz_prefix(tmp_path_factory) -> Path:
 
 
 def test_show_args_lists_the_new_arguments(install: Path) -> None:
-    out = subprocess.run([ROS2, "launch", "fusion_ros", "fuse.launch.py", "--show-args"],
-                         env=install_env(install), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [ROS2, 'launch', 'fusion_ros', 'fuse.launch.py', '--show-args'],
+        env=install_env(install),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     for name in ("'rviz'", "'input_reliability'", "'namespace'", "'visible_topic'"):
         assert name in out.stdout, out.stdout
-    assert "auto" in out.stdout and "best_effort" in out.stdout
+    assert 'auto' in out.stdout and 'best_effort' in out.stdout
 
 
 def _wait_for_subscribers(node, topics, proc, log: Path, timeout: float = 60.0) -> None:
@@ -74,7 +81,7 @@ def _wait_for_subscribers(node, topics, proc, log: Path, timeout: float = 60.0) 
             break
         time.sleep(0.2)
     counts = {t: node.count_subscribers(t) for t in topics}
-    raise AssertionError(f"subscribers {counts} after {timeout} s\n{log.read_text()[-4000:]}")
+    raise AssertionError(f'subscribers {counts} after {timeout} s\n{log.read_text()[-4000:]}')
 
 
 def _default_sigint() -> None:
@@ -88,17 +95,28 @@ class Launched:
 
     def __init__(self, tmp: Path, install: Path, rviz_prefix: Path) -> None:
         tag = uuid.uuid4().hex[:8]
-        self.namespace, self.camera = f"drone_{tag}", f"/cam_{tag}/color/image_raw"
-        self.record, self.log = tmp / "rviz_config.rviz", tmp / "launch.log"
-        env = install_env(install, rviz_prefix, RVIZ_RECORD=str(self.record),
-                          PYTHONUNBUFFERED="1")
-        with open(self.log, "w") as out:
+        self.namespace, self.camera = f'drone_{tag}', f'/cam_{tag}/color/image_raw'
+        self.record, self.log = tmp / 'rviz_config.rviz', tmp / 'launch.log'
+        env = install_env(install, rviz_prefix, RVIZ_RECORD=str(self.record), PYTHONUNBUFFERED='1')
+        with open(self.log, 'w') as out:
             self.proc = subprocess.Popen(
-                [ROS2, "launch", "fusion_ros", "fuse.launch.py", f"namespace:={self.namespace}",
-                 f"visible_topic:={self.camera}", "backend:=cpu", "rviz:=true",
-                 "input_reliability:=best_effort"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_default_sigint)
+                [
+                    ROS2,
+                    'launch',
+                    'fusion_ros',
+                    'fuse.launch.py',
+                    f'namespace:={self.namespace}',
+                    f'visible_topic:={self.camera}',
+                    'backend:=cpu',
+                    'rviz:=true',
+                    'input_reliability:=best_effort',
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_default_sigint,
+            )
 
     def text(self) -> str:
         return self.log.read_text()
@@ -109,9 +127,9 @@ class Launched:
             self.proc.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def launched(install: Path, rviz_prefix: Path, tmp_path_factory):
-    run = Launched(tmp_path_factory.mktemp("launch"), install, rviz_prefix)
+    run = Launched(tmp_path_factory.mktemp('launch'), install, rviz_prefix)
     yield run
     run.stop()
 
@@ -122,10 +140,10 @@ def test_node_subscribes_to_the_namespaced_and_remapped_topics(launched: Launche
     context = rclpy.context.Context()
     rclpy.init(context=context)
     try:
-        node = rclpy.create_node(f"launch_probe_{launched.namespace}", context=context)
+        node = rclpy.create_node(f'launch_probe_{launched.namespace}', context=context)
         try:
             ns = launched.namespace
-            topics = [launched.camera, f"/{ns}/thermal/image_raw", f"/{ns}/visible/camera_info"]
+            topics = [launched.camera, f'/{ns}/thermal/image_raw', f'/{ns}/visible/camera_info']
             _wait_for_subscribers(node, topics, launched.proc, launched.log)
             # input_reliability:=best_effort reached the node as its parameter
             from rclpy.qos import ReliabilityPolicy
@@ -143,68 +161,83 @@ def test_rviz_gets_a_config_with_the_topics_of_the_launch(launched: Launched) ->
     while not launched.record.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert launched.record.exists(), launched.text()[-4000:]
-    displays = {d["Name"]: d["Topic"] for d in
-                yaml.safe_load(launched.record.read_text())["Visualization Manager"]["Displays"]}
-    assert displays["Visible"]["Value"] == launched.camera
-    assert displays["Thermal"]["Value"] == f"/{launched.namespace}/thermal/image_raw"
-    assert displays["Fused"]["Value"] == f"/{launched.namespace}/fused/image_raw"
-    assert displays["Thermal"]["Reliability Policy"] == "Best Effort"
+    displays = {
+        d['Name']: d['Topic']
+        for d in yaml.safe_load(launched.record.read_text())['Visualization Manager']['Displays']
+    }
+    assert displays['Visible']['Value'] == launched.camera
+    assert displays['Thermal']['Value'] == f'/{launched.namespace}/thermal/image_raw'
+    assert displays['Fused']['Value'] == f'/{launched.namespace}/fused/image_raw'
+    assert displays['Thermal']['Reliability Policy'] == 'Best Effort'
 
 
 def test_sigint_to_the_process_group_stops_cleanly(launched: Launched) -> None:
     """Ctrl-C in a terminal: SIGINT to launch and every process it started, at once. Launch then
     sends the node another SIGINT while it shuts down."""
-    assert "fusing" in launched.text(), launched.text()[-4000:]  # the node is up
+    assert 'fusing' in launched.text(), launched.text()[-4000:]  # the node is up
     os.killpg(launched.proc.pid, signal.SIGINT)
     try:
         code = launched.proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"launch did not stop on SIGINT\n{launched.text()[-4000:]}")
+        raise AssertionError(f'launch did not stop on SIGINT\n{launched.text()[-4000:]}')
     text = launched.text()
     assert code == 0, text[-4000:]
-    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-4000:]
-    assert "process has died" not in text, text[-4000:]
+    assert 'Traceback' not in text and 'KeyboardInterrupt' not in text, text[-4000:]
+    assert 'process has died' not in text, text[-4000:]
 
 
-def test_lifecycle_launch_starts_an_unconfigured_managed_node(install: Path,
-                                                               tmp_path: Path) -> None:
+def test_lifecycle_launch_starts_an_unconfigured_managed_node(
+    install: Path, tmp_path: Path
+) -> None:
     """lifecycle:=true: fusion_node comes up unconfigured (no model, no camera subscription)
     and answers the lifecycle services; configure loads the model."""
-    import rclpy
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
+    import rclpy
 
-    namespace = f"lc_{uuid.uuid4().hex[:8]}"
-    log = tmp_path / "launch.log"
-    with open(log, "w") as out:
+    namespace = f'lc_{uuid.uuid4().hex[:8]}'
+    log = tmp_path / 'launch.log'
+    with open(log, 'w') as out:
         proc = subprocess.Popen(
-            [ROS2, "launch", "fusion_ros", "fuse.launch.py", f"namespace:={namespace}",
-             "backend:=cpu", "lifecycle:=true"],
-            env=install_env(install, PYTHONUNBUFFERED="1"), stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_sigint)
+            [
+                ROS2,
+                'launch',
+                'fusion_ros',
+                'fuse.launch.py',
+                f'namespace:={namespace}',
+                'backend:=cpu',
+                'lifecycle:=true',
+            ],
+            env=install_env(install, PYTHONUNBUFFERED='1'),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_sigint,
+        )
     context = rclpy.context.Context()
     rclpy.init(context=context)
-    node = rclpy.create_node(f"lc_probe_{namespace}", context=context)
+    node = rclpy.create_node(f'lc_probe_{namespace}', context=context)
     executor = rclpy.executors.SingleThreadedExecutor(context=context)
     executor.add_node(node)
     try:
+
         def call(srv_type, service, request):
-            client = node.create_client(srv_type, f"/{namespace}/fusion_node/{service}")
+            client = node.create_client(srv_type, f'/{namespace}/fusion_node/{service}')
             assert client.wait_for_service(timeout_sec=60), log.read_text()[-3000:]
             future = client.call_async(request)
             executor.spin_until_future_complete(future, timeout_sec=60)
             return future.result()
 
-        state = call(GetState, "get_state", GetState.Request()).current_state.label
-        assert state == "unconfigured"
-        assert node.count_subscribers(f"/{namespace}/visible/image_raw") == 0
-        assert "loaded model" not in log.read_text()
+        state = call(GetState, 'get_state', GetState.Request()).current_state.label
+        assert state == 'unconfigured'
+        assert node.count_subscribers(f'/{namespace}/visible/image_raw') == 0
+        assert 'loaded model' not in log.read_text()
         configure = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_CONFIGURE))
-        assert call(ChangeState, "change_state", configure).success
+        assert call(ChangeState, 'change_state', configure).success
         deadline = time.monotonic() + 20  # launch relays the node's output a little later
-        while "loaded model" not in log.read_text() and time.monotonic() < deadline:
+        while 'loaded model' not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert "loaded model" in log.read_text(), log.read_text()[-3000:]
+        assert 'loaded model' in log.read_text(), log.read_text()[-3000:]
     finally:
         executor.shutdown()
         node.destroy_node()
@@ -216,4 +249,4 @@ def test_lifecycle_launch_starts_an_unconfigured_managed_node(install: Path,
             os.killpg(proc.pid, signal.SIGKILL)
             code = proc.wait()
     text = log.read_text()
-    assert code == 0 and "Traceback" not in text, text[-3000:]
+    assert code == 0 and 'Traceback' not in text, text[-3000:]

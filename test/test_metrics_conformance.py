@@ -5,29 +5,43 @@ metric); docs/metric_conformance.md lists the errors measured on every row. By d
 subset runs (every method once, 26 images x 13 metrics, a few seconds); set
 FUSION_ROS_FULL_CONFORMANCE=1 to check all rows (~1 minute on 2 cores).
 """
+
 from __future__ import annotations
 
 import os
 
+from fusion_ros.metrics import VIFB_METRICS
+from fusion_ros.metrics.conformance import (
+    conformance_dir,
+    evaluate_cases,
+    load_cases,
+    MISMATCHED_METHODS,
+    MISMATCHED_TOLERANCES,
+    subset,
+    TOLERANCES,
+)
 import pytest
 
-from fusion_ros.metrics import VIFB_METRICS
-from fusion_ros.metrics.conformance import (MISMATCHED_METHODS, MISMATCHED_TOLERANCES, TOLERANCES, conformance_dir,
-                                            evaluate_cases, load_cases, subset)
-
 ROOT = conformance_dir()
-pytestmark = pytest.mark.skipif(not (ROOT / "metrics_reference.csv").is_file(),
-                                reason=f"VIFB conformance data not found at {ROOT} (set FUSION_ROS_DATASETS)")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / 'metrics_reference.csv').is_file(),
+    reason=f'VIFB conformance data not found at {ROOT} (set FUSION_ROS_DATASETS)',
+)
 
 
 def _check(cases) -> None:
     results, missing = evaluate_cases(ROOT, cases)
-    assert results, "no fused image found for any reference row"
-    assert {c.method for c in missing} <= {"MST_SR"}, f"unexpectedly missing fused files: {missing}"
-    failures = [f"{r.scene}/{r.method}/{r.metric}: ours {r.ours:.6g} vs VIFB {r.reference:.6g} "
-                f"(rel {r.rel_error:.2e} > {r.tolerance.rel:.0e}: {r.tolerance.reason})"
-                for r in results if not r.ok]
-    assert not failures, "\n".join(failures)
+    assert results, 'no fused image found for any reference row'
+    assert {c.method for c in missing} <= {'MST_SR'}, (
+        f'unexpectedly missing fused files: {missing}'
+    )
+    failures = [
+        f'{r.scene}/{r.method}/{r.metric}: ours {r.ours:.6g} vs VIFB {r.reference:.6g} '
+        f'(rel {r.rel_error:.2e} > {r.tolerance.rel:.0e}: {r.tolerance.reason})'
+        for r in results
+        if not r.ok
+    ]
+    assert not failures, '\n'.join(failures)
 
 
 def test_tolerance_table_covers_every_vifb_metric() -> None:
@@ -51,7 +65,9 @@ def test_subset_agrees_with_vifb() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("FUSION_ROS_FULL_CONFORMANCE"),
-                    reason="full run (all 1625 checkable rows, ~1 min): set FUSION_ROS_FULL_CONFORMANCE=1")
+@pytest.mark.skipif(
+    not os.environ.get('FUSION_ROS_FULL_CONFORMANCE'),
+    reason='full run (all 1625 checkable rows, ~1 min): set FUSION_ROS_FULL_CONFORMANCE=1',
+)
 def test_every_row_agrees_with_vifb() -> None:
     _check(load_cases(ROOT))

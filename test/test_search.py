@@ -3,26 +3,35 @@
 Real parts: a real supernet search on the bundled demo pairs, real ONNX export, a latency table
 measured with ONNX Runtime on this machine, the runtime's `load_pipeline` on the result.
 """
+
 from __future__ import annotations
 
 import json
 import math
 
+from fusion_ros.models.hafnas import (
+    aenetv2_like,
+    Architecture,
+    derive,
+    DerivedNet,
+    inherit_weights,
+    OPS,
+    SearchSpace,
+    SuperNet,
+    uniform_architecture,
+)
+from fusion_ros.nas.latency import expected_ms, LatencyTable, measure_table, predict_ms
 import numpy as np
 import pytest
 import torch
-
-from fusion_ros.models.hafnas import (OPS, Architecture, DerivedNet, SearchSpace, SuperNet, aenetv2_like, derive,
-                                      inherit_weights, uniform_architecture)
-from fusion_ros.nas.latency import LatencyTable, expected_ms, measure_table, predict_ms
 
 SPACE = SearchSpace(width=4)
 SIZE = (64, 80)  # (H, W): small, so the table is measured in seconds
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def table() -> LatencyTable:
-    return measure_table(SPACE, SIZE, "cpu", threads=1, repeats=3)
+    return measure_table(SPACE, SIZE, 'cpu', threads=1, repeats=3)
 
 
 def _random_arch(space: SearchSpace, rng: np.random.Generator) -> Architecture:
@@ -36,14 +45,18 @@ def test_predicted_latency_is_the_sum_of_the_table_entries_of_its_operators(tabl
         want = table.skeleton_ms
         for cell, scale in SPACE.cells():
             c = arch.cell_choice(cell)
-            if c["e2"] != "zero":
-                want += (0.0 if c["e2"] == "skip" else table.ops[f"{c['e2']}@{scale}"]) + table.adds[str(scale)]
-            if c["e1"] != "zero":
-                want += sum(0.0 if c[e] == "skip" else table.ops[f"{c[e]}@{scale}"] for e in ("e1", "e3"))
+            if c['e2'] != 'zero':
+                want += (
+                    0.0 if c['e2'] == 'skip' else table.ops[f'{c["e2"]}@{scale}']
+                ) + table.adds[str(scale)]
+            if c['e1'] != 'zero':
+                want += sum(
+                    0.0 if c[e] == 'skip' else table.ops[f'{c[e]}@{scale}'] for e in ('e1', 'e3')
+                )
                 want += table.adds[str(scale)]
         assert math.isclose(predict_ms(arch, table), want, rel_tol=1e-9)
     # the bare skeleton costs only itself; every operator that computes has a positive entry
-    assert predict_ms(uniform_architecture(SPACE, "zero"), table) == table.skeleton_ms
+    assert predict_ms(uniform_architecture(SPACE, 'zero'), table) == table.skeleton_ms
     assert all(v >= 0 for v in table.ops.values()) and table.skeleton_ms > 0
 
 
@@ -62,9 +75,9 @@ def test_expected_latency_equals_the_discrete_prediction_for_one_hot_weights(tab
 
 
 def test_table_round_trips_through_json(tmp_path, table):
-    again = LatencyTable.load(table.save(tmp_path / "t.json"))
-    assert again.to_dict() == json.loads((tmp_path / "t.json").read_text())
-    assert again.space == SPACE and again.device["threads"] == 1
+    again = LatencyTable.load(table.save(tmp_path / 't.json'))
+    assert again.to_dict() == json.loads((tmp_path / 't.json').read_text())
+    assert again.space == SPACE and again.device['threads'] == 1
 
 
 def test_derived_net_inherits_the_chosen_operators_and_aenetv2_blocks_are_members():
@@ -75,35 +88,46 @@ def test_derived_net_inherits_the_chosen_operators_and_aenetv2_blocks_are_member
     arch = derive(sup)
     net = DerivedNet(arch)
     assert inherit_weights(net, sup) == len(net.state_dict())
-    for middle in ("conv", "dsconv", "gcb"):
+    for middle in ('conv', 'dsconv', 'gcb'):
         member = aenetv2_like(SPACE, middle)
         assert set(member.choice.values()) <= set(OPS)
         assert DerivedNet(member)(torch.rand(1, 2, 16, 24)).shape == (1, 1, 16, 24)
     with pytest.raises(ValueError):
-        Architecture(SPACE, {k: "conv7" for k, _ in SPACE.edges()})
+        Architecture(SPACE, {k: 'conv7' for k, _ in SPACE.edges()})
 
 
 def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
     from fusion_ros.images.demo_sequence import DemoSequence
     from fusion_ros.nas.config import load_search_config
-    from fusion_ros.nas.run import SearchRequest, run_search
+    from fusion_ros.nas.run import run_search, SearchRequest
     from fusion_ros.runtime import load_pipeline
 
-    cfg = load_search_config("tiny")
+    cfg = load_search_config('tiny')
     lines: list[str] = []
     req = SearchRequest(budget_ms=50.0, out=tmp_path, size=(96, 128), compare_shipped=False)
     summary = run_search(cfg, req, lines.append)
-    for name in ("searched.onnx", "searched.json", "latency_table.json", "search_log.json", "pareto.png"):
+    for name in (
+        'searched.onnx',
+        'searched.json',
+        'latency_table.json',
+        'search_log.json',
+        'pareto.png',
+    ):
         assert (tmp_path / name).is_file(), name
-    card = json.loads((tmp_path / "searched.json").read_text())
-    assert card["search"]["budget_ms"] == 50.0 and card["search"]["seed"] == cfg.seed
-    assert card["search"]["predicted_ms"] > 0 and card["search"]["measured"]["inference_min_ms"] > 0
-    assert set(card["search"]["architecture"]["choice"].values()) <= set(OPS)
-    assert summary["validation"]["average_rank"]["searched"] >= 1.0
-    verify = json.loads((tmp_path / "latency_verify.json").read_text())
-    assert verify["measured_ms"] > 0 and card["search"]["verify"]["predicted_ms"] == verify["predicted_ms"]
+    card = json.loads((tmp_path / 'searched.json').read_text())
+    assert card['search']['budget_ms'] == 50.0 and card['search']['seed'] == cfg.seed
+    assert (
+        card['search']['predicted_ms'] > 0 and card['search']['measured']['inference_min_ms'] > 0
+    )
+    assert set(card['search']['architecture']['choice'].values()) <= set(OPS)
+    assert summary['validation']['average_rank']['searched'] >= 1.0
+    verify = json.loads((tmp_path / 'latency_verify.json').read_text())
+    assert (
+        verify['measured_ms'] > 0
+        and card['search']['verify']['predicted_ms'] == verify['predicted_ms']
+    )
 
-    pipeline = load_pipeline(tmp_path / "searched.onnx", backend="cpu")
+    pipeline = load_pipeline(tmp_path / 'searched.onnx', backend='cpu')
     frame = DemoSequence().frame(0)
     result = pipeline.fuse(frame.visible, frame.thermal)
     assert result.image.shape[:2] == frame.visible.shape[:2]
@@ -113,10 +137,10 @@ def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
 def test_search_refuses_test_sets_as_sources():
     from fusion_ros.nas.config import load_search_config
 
-    with pytest.raises(ValueError, match="test set"):
-        load_search_config("tiny", train_sources=[{"ir": "tno/ir", "vis": "tno/vi"}])
-    with pytest.raises(ValueError, match="unknown search settings"):
-        load_search_config("tiny", widht=3)
+    with pytest.raises(ValueError, match='test set'):
+        load_search_config('tiny', train_sources=[{'ir': 'tno/ir', 'vis': 'tno/vi'}])
+    with pytest.raises(ValueError, match='unknown search settings'):
+        load_search_config('tiny', widht=3)
 
 
 def test_cli_refuses_bad_budget_and_size(tmp_path, capsys):
@@ -125,9 +149,9 @@ def test_cli_refuses_bad_budget_and_size(tmp_path, capsys):
     from fusion_ros.cli.main import main
     from fusion_ros.cli.search_cmd import parse_size
 
-    assert parse_size("640x512") == (512, 640)
-    with pytest.raises(argparse.ArgumentTypeError, match="width x height"):
-        parse_size("640")
-    with pytest.raises(SystemExit, match="--budget-ms must be positive"):
-        main(["search", "--budget-ms", "0", "--config", "tiny", "--out", str(tmp_path)])
-    assert not (tmp_path / "searched.onnx").exists()
+    assert parse_size('640x512') == (512, 640)
+    with pytest.raises(argparse.ArgumentTypeError, match='width x height'):
+        parse_size('640')
+    with pytest.raises(SystemExit, match='--budget-ms must be positive'):
+        main(['search', '--budget-ms', '0', '--config', 'tiny', '--out', str(tmp_path)])
+    assert not (tmp_path / 'searched.onnx').exists()

@@ -1,12 +1,13 @@
 """fusion_ros.sync: approximate-time pairing (message_filters' ApproximateTime policy), no ROS."""
+
 from __future__ import annotations
 
 import random
 
-import pytest
-from hypothesis import given, settings, strategies as st
-
 from fusion_ros.sync import ApproximateTimeSynchronizer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+import pytest
 
 MS = 1_000_000
 
@@ -83,7 +84,7 @@ def check_invariants(rec: Recorder, slop, flushed):
         assert a[0] == 0 and b[0] == 1
         assert abs(a[2] - b[2]) <= slop, (a, b)
         for it in (a, b):
-            assert it not in used, f"{it} used twice"
+            assert it not in used, f'{it} used twice'
             used.add(it)
             s = it[0]
             if last[s] is not None:  # output in stamp (and arrival) order per stream
@@ -98,15 +99,21 @@ def check_invariants(rec: Recorder, slop, flushed):
 
 
 distinct_streams = st.lists(
-    st.tuples(st.integers(0, 2000), st.integers(0, 1)), min_size=0, max_size=60,
-    unique_by=lambda t: t[0]).map(
-    lambda xs: [sorted(t * MS // 10 for t, s in xs if s == k) for k in (0, 1)])
+    st.tuples(st.integers(0, 2000), st.integers(0, 1)),
+    min_size=0,
+    max_size=60,
+    unique_by=lambda t: t[0],
+).map(lambda xs: [sorted(t * MS // 10 for t, s in xs if s == k) for k in (0, 1)])
 orders = st.lists(st.integers(0, 1), max_size=120)
 
 
 @settings(max_examples=300, deadline=None)
-@given(streams=distinct_streams, order=orders, slop=st.integers(0, 40),
-       penalty=st.sampled_from([0.0, 0.1, 0.5]))
+@given(
+    streams=distinct_streams,
+    order=orders,
+    slop=st.integers(0, 40),
+    penalty=st.sampled_from([0.0, 0.1, 0.5]),
+)
 def test_matches_batch_reference_for_any_arrival_interleaving(streams, order, slop, penalty):
     slop_ns = slop * MS
     rec = Recorder(slop_ns=slop_ns, age_penalty=penalty)
@@ -116,7 +123,7 @@ def test_matches_batch_reference_for_any_arrival_interleaving(streams, order, sl
     expected = reference_pairs(streams[0], streams[1], slop_ns, penalty)
     assert rec.out == expected
     # Nothing emitted online is ever retracted: the online output is a prefix of the final one.
-    assert rec.out[:len(online)] == online
+    assert rec.out[: len(online)] == online
     check_invariants(rec, slop_ns, flushed=True)
 
 
@@ -149,12 +156,19 @@ def test_lower_bound_does_not_change_result_when_respected(gaps0, gaps1, offset,
     check_invariants(rec, 15 * MS, flushed=True)
 
 
-any_streams = st.lists(st.lists(st.integers(0, 300), max_size=50).map(sorted), min_size=2, max_size=2)
+any_streams = st.lists(
+    st.lists(st.integers(0, 300), max_size=50).map(sorted), min_size=2, max_size=2
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(streams=any_streams, order=orders, slop=st.integers(0, 30), queue=st.integers(1, 6),
-       lb=st.sampled_from([0, 3, 10]))
+@given(
+    streams=any_streams,
+    order=orders,
+    slop=st.integers(0, 30),
+    queue=st.integers(1, 6),
+    lb=st.sampled_from([0, 3, 10]),
+)
 def test_invariants_with_ties_and_small_queues(streams, order, slop, queue, lb):
     """Equal stamps, tiny queues (overflow drops), bounds that may be violated: still sound."""
     streams = [[t * MS for t in s] for s in streams]
@@ -195,15 +209,16 @@ def camera(n, period, offset, jitter, miss, rng):
     return out
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize('seed', range(5))
 def test_realistic_30hz_cameras_with_transport_delays(seed):
     """Two 30 Hz cameras, a few ms apart, frames lost, arrival order set by transport delay."""
     rng = random.Random(seed)
     period = 33_333_333
     vis = camera(300, period, 0, 200_000, 0.05, rng)
     thr = camera(300, period, 4 * MS, 200_000, 0.05, rng)
-    events = [(t + rng.randint(1, 15) * MS, 0, t) for t in vis] + \
-             [(t + rng.randint(1, 15) * MS, 1, t) for t in thr]
+    events = [(t + rng.randint(1, 15) * MS, 0, t) for t in vis] + [
+        (t + rng.randint(1, 15) * MS, 1, t) for t in thr
+    ]
     events.sort()
     rec = Recorder(queue_size=10, slop_ns=15 * MS, inter_message_lower_bound_ns=20 * MS)
     for seq, (_, s, t) in enumerate(events):
@@ -216,12 +231,12 @@ def test_realistic_30hz_cameras_with_transport_delays(seed):
         assert 3 * MS <= b[2] - a[2] <= 5 * MS
 
 
-@pytest.mark.parametrize("lb_ms, emitted_on", [(20, "second message"), (0, "next message")])
+@pytest.mark.parametrize('lb_ms, emitted_on', [(20, 'second message'), (0, 'next message')])
 def test_pair_emitted_as_soon_as_it_is_certain(lb_ms, emitted_on):
     rec = Recorder(slop_ns=10 * MS, inter_message_lower_bound_ns=lb_ms * MS)
     rec.add(0, 0, 1000 * MS)
     rec.add(1, 0, 1003 * MS)
-    if emitted_on == "second message":
+    if emitted_on == 'second message':
         # The next visible frame is >= 1020 ms: it cannot beat the 3 ms pair.
         assert len(rec.out) == 1
     else:
@@ -290,22 +305,23 @@ def test_reset_and_validation():
 
 def test_three_streams():
     out = []
-    sync = ApproximateTimeSynchronizer(10, 5 * MS, lambda *xs: out.append(xs), num_streams=3,
-                                       inter_message_lower_bound_ns=20 * MS)
-    sync.add(0, 100 * MS, "a")
-    sync.add(1, 101 * MS, "b")
+    sync = ApproximateTimeSynchronizer(
+        10, 5 * MS, lambda *xs: out.append(xs), num_streams=3, inter_message_lower_bound_ns=20 * MS
+    )
+    sync.add(0, 100 * MS, 'a')
+    sync.add(1, 101 * MS, 'b')
     assert out == []
-    sync.add(2, 102 * MS, "c")
-    assert out == [("a", "b", "c")]
+    sync.add(2, 102 * MS, 'c')
+    assert out == [('a', 'b', 'c')]
 
 
 def test_equal_distance_prefers_the_older_partner_and_slop_is_inclusive():
     rec = Recorder(slop_ns=5 * MS, age_penalty=0.0)
     rec.add(0, 0, 10 * MS)
-    rec.add(1, 0, 15 * MS)   # 5 ms: exactly the slop, accepted
-    rec.add(0, 1, 20 * MS)   # also 5 ms from thermal 15: not better, the older pair wins
+    rec.add(1, 0, 15 * MS)  # 5 ms: exactly the slop, accepted
+    rec.add(0, 1, 20 * MS)  # also 5 ms from thermal 15: not better, the older pair wins
     assert rec.out == [((0, 0, 10 * MS), (1, 0, 15 * MS))]
-    rec.add(1, 1, 26 * MS)   # 6 ms from visible 20: beyond the slop, visible 20 is dropped
+    rec.add(1, 1, 26 * MS)  # 6 ms from visible 20: beyond the slop, visible 20 is dropped
     rec.sync.flush()
     assert len(rec.out) == 1 and rec.sync.dropped == 2
 
@@ -317,12 +333,14 @@ def test_restarting_synchronizer_counts_across_jumps_and_reconfiguration():
 
     for flush, pairs_before_jump, total in ((True, 2, 4), (False, 2, 3)):
         out = []
-        sync = RestartingSynchronizer(5, 0.005, lambda a, b: out.append((a, b)), flush_on_jump=flush)
+        sync = RestartingSynchronizer(
+            5, 0.005, lambda a, b: out.append((a, b)), flush_on_jump=flush
+        )
         for k, t in enumerate((0, 33, 66)):
-            sync.add(0, 10**10 + t * MS, ("v", k))
-            sync.add(1, 10**10 + t * MS + MS, ("t", k))
+            sync.add(0, 10**10 + t * MS, ('v', k))
+            sync.add(1, 10**10 + t * MS + MS, ('t', k))
         assert len(out) == pairs_before_jump
-        assert sync.add(0, 0, ("v", 9)) and not sync.add(1, MS, ("t", 9))
+        assert sync.add(0, 0, ('v', 9)) and not sync.add(1, MS, ('t', 9))
         sync.flush()
         stats = sync.stats
         assert stats.resets == 1 and stats.pairs == len(out) == total

@@ -1,14 +1,22 @@
 """MobileFuse's synthetic multi-lighting / multi-focus pairs (fusion_ros.training.synthetic)."""
-from __future__ import annotations
 
-import numpy as np
-import pytest
-import torch
+from __future__ import annotations
 
 from fusion_ros.training import synthetic as syn
 from fusion_ros.training.synthetic import (
-    KINDS, MASK_KINDS, SyntheticFusionDataset, load_natural_images, make_pair, multi_focus_pair,
-    multi_lighting_pair, random_mask, split_units)
+    KINDS,
+    load_natural_images,
+    make_pair,
+    MASK_KINDS,
+    multi_focus_pair,
+    multi_lighting_pair,
+    random_mask,
+    split_units,
+    SyntheticFusionDataset,
+)
+import numpy as np
+import pytest
+import torch
 
 
 def _images(n: int = 3, h: int = 120, w: int = 150) -> list[np.ndarray]:
@@ -21,14 +29,14 @@ def _images(n: int = 3, h: int = 120, w: int = 150) -> list[np.ndarray]:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def dataset() -> SyntheticFusionDataset:
     return SyntheticFusionDataset(_images(), crop=64, units=12, seed=3)
 
 
 def test_patch_layout_and_ground_truth_is_the_original(dataset):
     light, focus = dataset.pairs(0)
-    assert light.kind == "lighting" and focus.kind == "focus"
+    assert light.kind == 'lighting' and focus.kind == 'focus'
     for pair in (light, focus):
         assert pair.x.shape == (2, 64, 64) and pair.x.dtype == np.float32
         assert pair.gt.shape == (64, 64)
@@ -68,7 +76,7 @@ def test_multi_lighting_brackets_the_original():
     assert (bright2 >= 0.999).mean() > 0.05
 
 
-@pytest.mark.parametrize("kind", MASK_KINDS)
+@pytest.mark.parametrize('kind', MASK_KINDS)
 def test_masks_in_unit_range_and_nontrivial(kind):
     img = _images(1)[0][:64, :64]
     for seed in range(5):
@@ -83,7 +91,7 @@ def test_batches_balance_the_two_kinds_and_channels_are_randomised(dataset):
     assert x.shape == (12, 2, 64, 64) and gt.shape == (12, 1, 64, 64)
     assert x.dtype == torch.float32
     kinds = [dataset.pairs(i)[k].kind for k in (0, 1) for i in range(6)]
-    assert kinds[:6] == ["lighting"] * 6 and kinds[6:] == ["focus"] * 6
+    assert kinds[:6] == ['lighting'] * 6 and kinds[6:] == ['focus'] * 6
     swaps = [dataset.pairs(i)[k].swapped for i in range(12) for k in (0, 1)]
     assert 0 < sum(swaps) < len(swaps)
     # split_units is the inverse of the unit layout
@@ -115,23 +123,23 @@ def test_ground_truth_is_reachable_by_a_blend():
             hi = np.maximum(p.x[0], p.x[1])
             inside = (p.gt >= lo - 1e-3) & (p.gt <= hi + 1e-3)
             hard = (p.mask < 1e-3) | (p.mask > 1 - 1e-3)
-            if kind == "lighting" and not p.mask.any():
+            if kind == 'lighting' and not p.mask.any():
                 assert inside.all()
             assert inside[hard].mean() > 0.99, (kind, seed, inside[hard].mean())
 
 
 def test_held_out_sets_are_refused():
-    with pytest.raises(ValueError, match="held-out"):
-        load_natural_images(["tno/vi"])
-    with pytest.raises(ValueError, match="held-out"):
-        load_natural_images(["llvip/test/vi"])
+    with pytest.raises(ValueError, match='held-out'):
+        load_natural_images(['tno/vi'])
+    with pytest.raises(ValueError, match='held-out'):
+        load_natural_images(['llvip/test/vi'])
 
 
 def test_loads_llvip_train_visible_images():
     from fusion_ros.training.data import datasets_root
 
-    if not (datasets_root() / "llvip" / "train" / "vi").is_dir():
-        pytest.skip("datasets not available")
+    if not (datasets_root() / 'llvip' / 'train' / 'vi').is_dir():
+        pytest.skip('datasets not available')
     images = load_natural_images(max_side=200, limit=2)
     assert len(images) == 2
     for img in images:
@@ -142,5 +150,7 @@ def test_loads_llvip_train_visible_images():
 
 
 def test_small_images_are_padded():
-    ds = SyntheticFusionDataset([np.random.default_rng(0).random((20, 30), dtype=np.float32)], crop=32, units=2)
+    ds = SyntheticFusionDataset(
+        [np.random.default_rng(0).random((20, 30), dtype=np.float32)], crop=32, units=2
+    )
     assert ds.patch(1).shape == (6, 32, 32)

@@ -1,26 +1,26 @@
 """MMDRFuse recipe end to end on the tiny config: trains (loss goes down), exports an ONNX model
 the runtime loads and runs on a bundled demo pair, resumes from checkpoints; plus the pieces
 (losses, refresh memory, perception extractors, patch dataset) on synthetic data."""
+
 from __future__ import annotations
 
 import json
-
-import numpy as np
-import pytest
-import torch
 
 from fusion_ros.images.demo_sequence import load_demo_pair
 from fusion_ros.training.config import load_config
 from fusion_ros.training.data import Pair, PatchDataset, split_pairs
 from fusion_ros.training.hooks import HistoryHooks
 from fusion_ros.training.runner import load_data, run_training
+import numpy as np
+import pytest
+import torch
 
 pytestmark = pytest.mark.timeout(90)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope='module')
 def tiny():
-    cfg = load_config("mmdrfuse", "tiny")
+    cfg = load_config('mmdrfuse', 'tiny')
     train_pairs, val_pairs = load_data(cfg)
     return cfg, train_pairs, val_pairs
 
@@ -32,30 +32,38 @@ def _smoothed(values, k=3):
 def test_tiny_config_trains_exports_and_runs_in_the_runtime(tiny, tmp_path):
     cfg, train_pairs, val_pairs = tiny
     hooks = HistoryHooks()
-    result = run_training(cfg, hooks, out_dir=tmp_path / "run", export_dir=tmp_path / "export",
-                          train_pairs=train_pairs, val_pairs=val_pairs)
-    summary = result["summary"]
-    assert [s["stage"] for s in summary["stages"]] == ["teacher", "student"]
-    assert not summary["stopped_early"]
+    result = run_training(
+        cfg,
+        hooks,
+        out_dir=tmp_path / 'run',
+        export_dir=tmp_path / 'export',
+        train_pairs=train_pairs,
+        val_pairs=val_pairs,
+    )
+    summary = result['summary']
+    assert [s['stage'] for s in summary['stages']] == ['teacher', 'student']
+    assert not summary['stopped_early']
     # the student learns: distillation towards the teacher and the intensity term fall
-    first, last = _smoothed(hooks.series("distill_response", "student"))
-    assert last < first, hooks.series("distill_response", "student")
-    first, last = _smoothed(hooks.series("intensity", "teacher"))
-    assert last < first, hooks.series("intensity", "teacher")
+    first, last = _smoothed(hooks.series('distill_response', 'student'))
+    assert last < first, hooks.series('distill_response', 'student')
+    first, last = _smoothed(hooks.series('intensity', 'teacher'))
+    assert last < first, hooks.series('intensity', 'teacher')
     assert hooks.samples > 0 and hooks.epochs
-    assert summary["val_metrics"], "validation metrics on the held-out pair"
+    assert summary['val_metrics'], 'validation metrics on the held-out pair'
     # card
-    card = json.loads((tmp_path / "export" / "mmdrfuse.json").read_text())
-    assert card["parameters"] == 113
-    assert card["training"]["recipe"] == "mmdrfuse"
-    assert card["training"]["summary"]["perception"]["kind"] in ("filterbank", "vgg19")
-    assert set(card["training"]["data"]["val_pairs"]).isdisjoint(card["training"]["data"]["train_pairs"])
-    assert card["metrics"]["validation"]
+    card = json.loads((tmp_path / 'export' / 'mmdrfuse.json').read_text())
+    assert card['parameters'] == 113
+    assert card['training']['recipe'] == 'mmdrfuse'
+    assert card['training']['summary']['perception']['kind'] in ('filterbank', 'vgg19')
+    assert set(card['training']['data']['val_pairs']).isdisjoint(
+        card['training']['data']['train_pairs']
+    )
+    assert card['metrics']['validation']
     # the runtime loads it (card + SHA-256 check) and fuses a bundled demo pair
     from fusion_ros.runtime import load_pipeline
 
-    pipeline = load_pipeline(str(tmp_path / "export" / "mmdrfuse.onnx"))
-    visible, thermal = load_demo_pair("01")
+    pipeline = load_pipeline(str(tmp_path / 'export' / 'mmdrfuse.onnx'))
+    visible, thermal = load_demo_pair('01')
     fused = pipeline.fuse(visible, thermal).image
     assert fused.shape[:2] == visible.shape[:2]
     assert fused.dtype == np.uint8
@@ -67,11 +75,22 @@ def _toy_mmdrfuse(seed: int, extra: dict):
     import dataclasses
 
     rng = np.random.default_rng(seed)
-    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
-             for i in range(2)]
-    cfg = dataclasses.replace(load_config("mmdrfuse", "tiny"), crop=16, patches_per_pair=4, augment=False,
-                              sample_every=0, checkpoint_every=0, validate_every_epoch=False,
-                              extra={"teacher_epochs": 1, "teacher_batch": 4, "student_batch": 4, **extra})
+    pairs = [
+        Pair(
+            f'p{i}', rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32)
+        )
+        for i in range(2)
+    ]
+    cfg = dataclasses.replace(
+        load_config('mmdrfuse', 'tiny'),
+        crop=16,
+        patches_per_pair=4,
+        augment=False,
+        sample_every=0,
+        checkpoint_every=0,
+        validate_every_epoch=False,
+        extra={'teacher_epochs': 1, 'teacher_batch': 4, 'student_batch': 4, **extra},
+    )
     return pairs, cfg
 
 
@@ -79,12 +98,14 @@ def test_reusing_the_teacher_gives_the_same_student(tmp_path):
     """extra.teacher_checkpoint is a shortcut, not a different recipe: same student weights."""
     from fusion_ros.training.recipes import get_recipe
 
-    pairs, cfg = _toy_mmdrfuse(1, {"student_epochs": 2})
-    train = get_recipe("mmdrfuse")
-    student, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
-    reuse = cfg.replace(extra={**cfg.extra, "teacher_checkpoint": str(tmp_path / "a" / "teacher_weights.pth")})
-    again, summary = train(reuse, pairs, [], HistoryHooks(), tmp_path / "b")
-    assert summary["teacher"]["reused"]
+    pairs, cfg = _toy_mmdrfuse(1, {'student_epochs': 2})
+    train = get_recipe('mmdrfuse')
+    student, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'a')
+    reuse = cfg.replace(
+        extra={**cfg.extra, 'teacher_checkpoint': str(tmp_path / 'a' / 'teacher_weights.pth')}
+    )
+    again, summary = train(reuse, pairs, [], HistoryHooks(), tmp_path / 'b')
+    assert summary['teacher']['reused']
     for a, b in zip(student.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b)
 
@@ -92,22 +113,24 @@ def test_reusing_the_teacher_gives_the_same_student(tmp_path):
 def test_student_init_search_picks_the_lowest_loss_deterministically(tmp_path):
     from fusion_ros.training.recipes import get_recipe
 
-    pairs, cfg = _toy_mmdrfuse(2, {"student_epochs": 1, "student_inits": 3, "student_init_steps": 6})
-    train = get_recipe("mmdrfuse")
-    first, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
-    search = summary["student_init_search"]
-    assert search["seeds"] == [cfg.seed + 1, cfg.seed + 2, cfg.seed + 3] and search["steps"] == 6
-    assert len(set(search["loss"])) == 3  # the initialisations really differ
-    assert search["picked"] == search["seeds"][int(np.argmin(search["loss"]))]
-    again, summary2 = train(cfg, pairs, [], HistoryHooks(), tmp_path / "b")
-    assert summary2["student_init_search"] == search
+    pairs, cfg = _toy_mmdrfuse(
+        2, {'student_epochs': 1, 'student_inits': 3, 'student_init_steps': 6}
+    )
+    train = get_recipe('mmdrfuse')
+    first, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'a')
+    search = summary['student_init_search']
+    assert search['seeds'] == [cfg.seed + 1, cfg.seed + 2, cfg.seed + 3] and search['steps'] == 6
+    assert len(set(search['loss'])) == 3  # the initialisations really differ
+    assert search['picked'] == search['seeds'][int(np.argmin(search['loss']))]
+    again, summary2 = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'b')
+    assert summary2['student_init_search'] == search
     for a, b in zip(first.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b)
 
 
 def test_resume_continues_from_the_saved_step(tiny, tmp_path):
     cfg, train_pairs, val_pairs = tiny
-    cfg = cfg.replace(extra={"teacher_epochs": 1, "student_epochs": 2}, val_metrics=["EN"])
+    cfg = cfg.replace(extra={'teacher_epochs': 1, 'student_epochs': 2}, val_metrics=['EN'])
 
     class StopAt(HistoryHooks):
         def __init__(self, stage, step):
@@ -119,19 +142,29 @@ def test_resume_continues_from_the_saved_step(tiny, tmp_path):
             if (self.stage, step) == self.at:
                 self.stop_event.set()
 
-    first = run_training(cfg, StopAt("student", 3), out_dir=tmp_path, train_pairs=train_pairs, val_pairs=val_pairs)
-    assert first["summary"]["stopped_early"]
-    saved = torch.load(tmp_path / "checkpoints" / "student.pt", weights_only=False)
-    assert saved["step"] == 3 and not saved["done"]
-    assert saved["state"]["refresh"]["ssim_best"].isfinite().sum() > 0  # refresh memory is checkpointed
+    first = run_training(
+        cfg, StopAt('student', 3), out_dir=tmp_path, train_pairs=train_pairs, val_pairs=val_pairs
+    )
+    assert first['summary']['stopped_early']
+    saved = torch.load(tmp_path / 'checkpoints' / 'student.pt', weights_only=False)
+    assert saved['step'] == 3 and not saved['done']
+    assert (
+        saved['state']['refresh']['ssim_best'].isfinite().sum() > 0
+    )  # refresh memory is checkpointed
     hooks = HistoryHooks()
-    second = run_training(cfg, hooks, out_dir=tmp_path, resume=True, train_pairs=train_pairs, val_pairs=val_pairs)
-    teacher, student = second["summary"]["stages"]
-    assert teacher["duration_s"] == 0.0 and teacher["steps"] == teacher["total_steps"]  # finished: not rerun
-    assert student["resumed_from_step"] == 3
-    assert student["steps"] == student["total_steps"] > 3
-    assert [s for st, s, _ in hooks.losses if st == "student"][0] == 4  # continued, did not restart
-    assert not second["summary"]["stopped_early"]
+    second = run_training(
+        cfg, hooks, out_dir=tmp_path, resume=True, train_pairs=train_pairs, val_pairs=val_pairs
+    )
+    teacher, student = second['summary']['stages']
+    assert (
+        teacher['duration_s'] == 0.0 and teacher['steps'] == teacher['total_steps']
+    )  # finished: not rerun
+    assert student['resumed_from_step'] == 3
+    assert student['steps'] == student['total_steps'] > 3
+    assert [s for st, s, _ in hooks.losses if st == 'student'][
+        0
+    ] == 4  # continued, did not restart
+    assert not second['summary']['stopped_early']
 
 
 def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
@@ -140,12 +173,27 @@ def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
     from fusion_ros.training.recipes import get_recipe
 
     rng = np.random.default_rng(0)
-    pairs = [Pair(f"p{i}", rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32))
-             for i in range(2)]
-    cfg = TrainConfig(model="mmdrfuse", recipe="simple", epochs=3, batch_size=4, crop=16, patches_per_pair=6,
-                      log_every=1, sample_every=0, checkpoint_every=0, validate_every_epoch=False, lr_schedule="cosine")
-    train = get_recipe("simple")
-    whole, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / "a")
+    pairs = [
+        Pair(
+            f'p{i}', rng.random((40, 40), dtype=np.float32), rng.random((40, 40), dtype=np.float32)
+        )
+        for i in range(2)
+    ]
+    cfg = TrainConfig(
+        model='mmdrfuse',
+        recipe='simple',
+        epochs=3,
+        batch_size=4,
+        crop=16,
+        patches_per_pair=6,
+        log_every=1,
+        sample_every=0,
+        checkpoint_every=0,
+        validate_every_epoch=False,
+        lr_schedule='cosine',
+    )
+    train = get_recipe('simple')
+    whole, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'a')
 
     class StopAt(HistoryHooks):
         def on_step(self, step, losses):
@@ -153,14 +201,15 @@ def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
                 self.stop_event.set()
 
     torch.manual_seed(123)  # resume must not depend on the global RNG at restart
-    train(cfg, pairs, [], StopAt(), tmp_path / "b")
-    resumed, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / "b")
-    assert summary["stages"][0]["resumed_from_step"] == 5
+    train(cfg, pairs, [], StopAt(), tmp_path / 'b')
+    resumed, summary = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'b')
+    assert summary['stages'][0]['resumed_from_step'] == 5
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
 
 
 # --- the pieces --------------------------------------------------------------------------------
+
 
 def test_ssim_gmsd_and_attention():
     from fusion_ros.training.losses import attention_distill_loss, attention_map, gmsd, ssim
@@ -188,10 +237,10 @@ def test_refresh_memory_keeps_the_best_and_pulls_only_when_behind():
     bad = torch.full_like(good, 0.5)
     mem, ext, idx = RefreshMemory(5, 24), FilterBankFeatures(), torch.tensor([1, 3])
     info = mem.update(idx, good, ir, vis)
-    assert not info["seen"].any() and (info["alpha"] == 0).all()
+    assert not info['seen'].any() and (info['alpha'] == 0).all()
     assert mem.filled == 2
     info = mem.update(idx, bad, ir, vis)  # worse than its memory: pulled back, memory kept
-    assert info["seen"].all() and (info["alpha"] > 0).all() and (info["beta"] > 0).all()
+    assert info['seen'].all() and (info['alpha'] > 0).all() and (info['beta'] > 0).all()
     assert torch.allclose(mem.ssim_img[idx].float(), good, atol=1e-3)
     o = bad.clone().requires_grad_(True)
     loss, _ = mem.loss(o, info, ext)
@@ -204,17 +253,37 @@ def test_refresh_memory_keeps_the_best_and_pulls_only_when_behind():
 
 
 def test_vgg19_loads_torchvision_layout_and_filter_bank_is_deterministic(tmp_path):
-    from fusion_ros.training.perception import (FilterBankFeatures, VGG19Features, make_perception,
-                                                vgg19_features_stack)
+    from fusion_ros.training.perception import (
+        FilterBankFeatures,
+        make_perception,
+        vgg19_features_stack,
+        VGG19Features,
+    )
 
     stack = vgg19_features_stack()
     torch.manual_seed(0)
-    state = {f"features.{k}": v for k, v in stack.state_dict().items()}
-    state["classifier.0.weight"] = torch.zeros(2, 2)  # a full vgg19 state_dict has these: ignored
-    path = tmp_path / "vgg19.pth"
+    state = {f'features.{k}': v for k, v in stack.state_dict().items()}
+    state['classifier.0.weight'] = torch.zeros(2, 2)  # a full vgg19 state_dict has these: ignored
+    path = tmp_path / 'vgg19.pth'
     torch.save(state, path)
-    assert sorted({int(k.split(".")[1]) for k in state if k.startswith("features")}) == \
-        [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
+    assert sorted({int(k.split('.')[1]) for k in state if k.startswith('features')}) == [
+        0,
+        2,
+        5,
+        7,
+        10,
+        12,
+        14,
+        16,
+        19,
+        21,
+        23,
+        25,
+        28,
+        30,
+        32,
+        34,
+    ]
     vgg = make_perception(path)
     assert isinstance(vgg, VGG19Features)
     feats = vgg(torch.rand(1, 1, 32, 32))
@@ -231,17 +300,25 @@ def test_vgg19_loads_torchvision_layout_and_filter_bank_is_deterministic(tmp_pat
 
 def test_patch_dataset_is_stable_per_index_and_split_is_by_pair():
     rng = np.random.default_rng(0)
-    pairs = [Pair(f"p{i}", rng.random((50, 70), dtype=np.float32), rng.random((50, 70), dtype=np.float32))
-             for i in range(6)]
+    pairs = [
+        Pair(
+            f'p{i}', rng.random((50, 70), dtype=np.float32), rng.random((50, 70), dtype=np.float32)
+        )
+        for i in range(6)
+    ]
     ds = PatchDataset(pairs, crop=32, patches_per_pair=5, augment=True, seed=3, photometric=0.5)
     assert len(ds) == 30
     assert ds[7].shape == (2, 32, 32) and ds[7].dtype == torch.float32
-    assert torch.equal(ds[7], ds[7]) and torch.equal(ds[7], PatchDataset(pairs, 32, 5, True, 3, photometric=0.5)[7])
+    assert torch.equal(ds[7], ds[7]) and torch.equal(
+        ds[7], PatchDataset(pairs, 32, 5, True, 3, photometric=0.5)[7]
+    )
     ds.resample(1)
     assert not torch.equal(ds[7], PatchDataset(pairs, 32, 5, True, 3, photometric=0.5)[7])
     train, val = split_pairs(pairs, 0.34, seed=0)
     assert len(val) == 2 and {p.name for p in train}.isdisjoint({p.name for p in val})
-    small = PatchDataset([Pair("s", np.zeros((10, 12), np.float32), np.ones((10, 12), np.float32))], 16, 2, False, 0)
+    small = PatchDataset(
+        [Pair('s', np.zeros((10, 12), np.float32), np.ones((10, 12), np.float32))], 16, 2, False, 0
+    )
     assert small[0].shape == (2, 16, 16)  # reflect-padded up to the crop
 
 
@@ -252,17 +329,34 @@ def test_tiny_training_needs_no_dataset_folder(tmp_path):
     import subprocess
     import sys
 
-    empty = tmp_path / "no_datasets"
+    empty = tmp_path / 'no_datasets'
     empty.mkdir()
-    env = {**os.environ, "FUSION_ROS_DATASETS": str(empty)}
+    env = {**os.environ, 'FUSION_ROS_DATASETS': str(empty)}
     proc = subprocess.run(
-        [sys.executable, "-m", "fusion_ros.cli.main", "train", "--model", "mmdrfuse", "--config", "tiny",
-         "--out", str(tmp_path / "run"), "--export", str(tmp_path / "export"), "--quiet"],
-        env=env, capture_output=True, text=True, timeout=80)
+        [
+            sys.executable,
+            '-m',
+            'fusion_ros.cli.main',
+            'train',
+            '--model',
+            'mmdrfuse',
+            '--config',
+            'tiny',
+            '--out',
+            str(tmp_path / 'run'),
+            '--export',
+            str(tmp_path / 'export'),
+            '--quiet',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=80,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    card = json.loads((tmp_path / "export" / "mmdrfuse.json").read_text())
-    assert card["training"]["data"]["train_pairs"], "trained on the bundled demo pairs"
-    assert all(name.startswith("demo_") for name in card["training"]["data"]["train_pairs"])
+    card = json.loads((tmp_path / 'export' / 'mmdrfuse.json').read_text())
+    assert card['training']['data']['train_pairs'], 'trained on the bundled demo pairs'
+    assert all(name.startswith('demo_') for name in card['training']['data']['train_pairs'])
 
 
 class _Payload:
@@ -274,17 +368,30 @@ class _Payload:
     def __reduce__(self):
         import os
 
-        return (os.system, (f"touch {self.marker}",))
+        return (os.system, (f'touch {self.marker}',))
 
 
 def test_a_checkpoint_that_carries_code_is_refused_not_run(tmp_path, capsys):
     """`fusion-ros export --checkpoint` (and resume) load weights only: the payload never runs."""
     from fusion_ros.cli.main import main
 
-    marker = tmp_path / "pwned"
-    evil = tmp_path / "evil.pt"
-    torch.save({"model": _Payload(marker)}, evil)
-    assert main(["export", "--model", "mmdrfuse", "--checkpoint", str(evil), "--out", str(tmp_path / "out")]) == 2
+    marker = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pt'
+    torch.save({'model': _Payload(marker)}, evil)
+    assert (
+        main(
+            [
+                'export',
+                '--model',
+                'mmdrfuse',
+                '--checkpoint',
+                str(evil),
+                '--out',
+                str(tmp_path / 'out'),
+            ]
+        )
+        == 2
+    )
     assert not marker.exists()
-    assert "cannot load" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "mmdrfuse.onnx").exists()
+    assert 'cannot load' in capsys.readouterr().err
+    assert not (tmp_path / 'out' / 'mmdrfuse.onnx').exists()

@@ -11,19 +11,29 @@
 The ROS nodes that play and record bags live in :mod:`fusion_ros.nodes.replay_node` and
 :mod:`fusion_ros.nodes.recorder_node`.
 """
+
 from fusion_ros.bags.io import BagError, BagReader, BagWriter, open_bag
 from fusion_ros.bags.pairs import BagPair, pairs_from_bag, synchronized_frames
 
-__all__ = ["BagError", "BagReader", "BagWriter", "open_bag", "BagPair", "pairs_from_bag",
-           "synchronized_frames", "fuse_bag", "make_sample_bag"]
+__all__ = [
+    'BagError',
+    'BagReader',
+    'BagWriter',
+    'open_bag',
+    'BagPair',
+    'pairs_from_bag',
+    'synchronized_frames',
+    'fuse_bag',
+    'make_sample_bag',
+]
 
 
 def __getattr__(name: str):  # heavier parts on first use
-    if name == "fuse_bag":
+    if name == 'fuse_bag':
         from fusion_ros.bags.fuse_bag import fuse_bag
 
         return fuse_bag
-    if name == "make_sample_bag":
+    if name == 'make_sample_bag':
         from fusion_ros.bags.sample import make_sample_bag
 
         return make_sample_bag

@@ -16,28 +16,39 @@ fused as fast as the pipeline goes, and the output bag gets, besides a copy of e
 The fused image data is deterministic (same input and model -> byte-identical fused images), which
 ``test_bags`` checks. The output appears only when complete (see :class:`BagWriter`).
 """
+
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import os
+from pathlib import Path
 import posixpath
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from fusion_ros.bags.io import (BagError, BagReader, BagWriter, CAMERA_INFO, DIAGNOSTIC_ARRAY, IMAGE,
-                                diagnostic_array, image_frame, numpy_to_image,
-                                resolve_image_topic, serialize)
+from fusion_ros.bags.io import (
+    BagError,
+    BagReader,
+    BagWriter,
+    CAMERA_INFO,
+    DIAGNOSTIC_ARRAY,
+    diagnostic_array,
+    IMAGE,
+    image_frame,
+    numpy_to_image,
+    resolve_image_topic,
+    serialize,
+)
 from fusion_ros.bags.pairs import FramePairer
 from fusion_ros.runtime.frame import FRAME_STAGES
 from fusion_ros.sync import DEFAULT_QUEUE_SIZE, DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S
 
-DEFAULT_VISIBLE_TOPIC = "/visible/image_raw"
-DEFAULT_THERMAL_TOPIC = "/thermal/image_raw"
-DEFAULT_FUSED_TOPIC = "/fused/image_raw"
-DIAGNOSTICS_TOPIC = "/diagnostics"
-STATUS_NAME = "fuse_bag: fusion"
-STAGES = (*FRAME_STAGES, "encode", "total")  # per fused frame in /diagnostics
+DEFAULT_VISIBLE_TOPIC = '/visible/image_raw'
+DEFAULT_THERMAL_TOPIC = '/thermal/image_raw'
+DEFAULT_FUSED_TOPIC = '/fused/image_raw'
+DIAGNOSTICS_TOPIC = '/diagnostics'
+STATUS_NAME = 'fuse_bag: fusion'
+STAGES = (*FRAME_STAGES, 'encode', 'total')  # per fused frame in /diagnostics
 
 
 @dataclass
@@ -69,18 +80,20 @@ class FuseBagResult:
         return self.fused / self.fuse_s if self.fuse_s > 0 else 0.0
 
     def summary(self) -> str:
-        stages = ", ".join(f"{k} {self.stage_ms[k]:.2f}" for k in STAGES if k in self.stage_ms)
-        text = (f"fused {self.fused}/{self.pairs} pairs of {self.visible_topic} + "
-                f"{self.thermal_topic} with {self.model} -> {self.output} ({self.fused_topic}): "
-                f"{self.fps:.1f} frames/s overall, {self.fusion_fps:.1f} frames/s fusion "
-                f"(mean ms: {stages}); unpaired visible {self.dropped[0]}, thermal {self.dropped[1]}")
+        stages = ', '.join(f'{k} {self.stage_ms[k]:.2f}' for k in STAGES if k in self.stage_ms)
+        text = (
+            f'fused {self.fused}/{self.pairs} pairs of {self.visible_topic} + '
+            f'{self.thermal_topic} with {self.model} -> {self.output} ({self.fused_topic}): '
+            f'{self.fps:.1f} frames/s overall, {self.fusion_fps:.1f} frames/s fusion '
+            f'(mean ms: {stages}); unpaired visible {self.dropped[0]}, thermal {self.dropped[1]}'
+        )
         if self.failed:
-            text += f"; {self.failed} pairs failed (first: {self.errors[0]})"
+            text += f'; {self.failed} pairs failed (first: {self.errors[0]})'
         return text
 
 
 def _sibling(topic: str, name: str) -> str:
-    return posixpath.join(posixpath.dirname(topic.rstrip("/")) or "/", name)
+    return posixpath.join(posixpath.dirname(topic.rstrip('/')) or '/', name)
 
 
 @dataclass(frozen=True)
@@ -95,38 +108,54 @@ class _Topics:
     diagnostics: Optional[str]
 
 
-def _plan_topics(reader: BagReader, visible_topic: str, thermal_topic: str, fused_topic: str,
-                 diagnostics: bool) -> _Topics:
+def _plan_topics(
+    reader: BagReader, visible_topic: str, thermal_topic: str, fused_topic: str, diagnostics: bool
+) -> _Topics:
     """Resolve the input topics (``T`` or ``T/compressed``) and choose the output ones."""
     vis_topic = resolve_image_topic(reader, visible_topic)
     th_topic = resolve_image_topic(reader, thermal_topic)
     topics = reader.topics
     if fused_topic in topics:
-        raise BagError(f"{reader.path} already has a topic {fused_topic}; choose another "
-                       "--fused-topic")
-    info_in = _sibling(vis_topic if not vis_topic.endswith("/compressed")
-                       else vis_topic[: -len("/compressed")], "camera_info")
+        raise BagError(
+            f'{reader.path} already has a topic {fused_topic}; choose another --fused-topic'
+        )
+    info_in = _sibling(
+        vis_topic if not vis_topic.endswith('/compressed') else vis_topic[: -len('/compressed')],
+        'camera_info',
+    )
     info_in = info_in if topics.get(info_in) and topics[info_in].msgtype == CAMERA_INFO else None
-    info_out = _sibling(fused_topic, "camera_info") if info_in else None
+    info_out = _sibling(fused_topic, 'camera_info') if info_in else None
     if info_out in topics:
         info_out = None
-    return _Topics(vis_topic, th_topic, fused_topic, info_in, info_out,
-                   DIAGNOSTICS_TOPIC if diagnostics else None)
+    return _Topics(
+        vis_topic,
+        th_topic,
+        fused_topic,
+        info_in,
+        info_out,
+        DIAGNOSTICS_TOPIC if diagnostics else None,
+    )
 
 
 class _PairFuser:
     """Fuses one pair (the node's per-frame step, :func:`fusion_ros.runtime.fuse_frame`) and
     writes the fused image, the restamped camera_info and the per-frame diagnostics."""
 
-    def __init__(self, out: BagWriter, pipeline: Any, topics: _Topics, result: FuseBagResult,
-                 on_frame: Optional[Callable[[int], None]]) -> None:
+    def __init__(
+        self,
+        out: BagWriter,
+        pipeline: Any,
+        topics: _Topics,
+        result: FuseBagResult,
+        on_frame: Optional[Callable[[int], None]],
+    ) -> None:
         self.out, self.pipeline, self.topics, self.result = out, pipeline, topics, result
         self.on_frame = on_frame
         self.latest_info: Any = None
         self.sums = {k: 0.0 for k in STAGES}
 
     def __call__(self, vis: Any, th: Any) -> None:
-        from fusion_ros.runtime import FusionInputError, fuse_frame
+        from fusion_ros.runtime import fuse_frame, FusionInputError
         from fusion_ros.runtime.frame import decoded_encoding
 
         result = self.result
@@ -136,12 +165,17 @@ class _PairFuser:
             vis_arr = vis.to_numpy()
             vis_encoding = decoded_encoding(vis_arr) if vis.compressed else vis.encoding
             th_arr = th.to_numpy()
-            frame = fuse_frame(self.pipeline, vis_arr, vis_encoding, th_arr,
-                               decode_ms=(time.perf_counter() - t0) * 1e3)
+            frame = fuse_frame(
+                self.pipeline,
+                vis_arr,
+                vis_encoding,
+                th_arr,
+                decode_ms=(time.perf_counter() - t0) * 1e3,
+            )
         except FusionInputError as exc:
             result.failed += 1
             if len(result.errors) < 10:
-                result.errors.append(f"stamp {vis.stamp_ns}: {exc}")
+                result.errors.append(f'stamp {vis.stamp_ns}: {exc}')
             return
         t2 = time.perf_counter()
         msg = numpy_to_image(frame.image, frame.encoding, vis.stamp_ns, vis.frame_id)
@@ -152,7 +186,7 @@ class _PairFuser:
         if self.topics.info_out and self.latest_info is not None:
             self.latest_info.header.stamp = msg.header.stamp
             self.out.write_raw(self.topics.info_out, log_time, serialize(self.latest_info))
-        stage = {**frame.stage_ms, "encode": (t3 - t2) * 1e3, "total": (t3 - t0) * 1e3}
+        stage = {**frame.stage_ms, 'encode': (t3 - t2) * 1e3, 'total': (t3 - t0) * 1e3}
         for k, v in stage.items():
             self.sums[k] += v
         result.fuse_s += t3 - t0
@@ -162,22 +196,32 @@ class _PairFuser:
         if self.on_frame is not None:
             self.on_frame(result.fused)
 
-    def _write_diagnostics(self, vis: Any, th: Any, stage: Dict[str, float], log_time: int) -> None:
+    def _write_diagnostics(
+        self, vis: Any, th: Any, stage: Dict[str, float], log_time: int
+    ) -> None:
         model = self.result.model
-        values = [(f"{k}_ms", f"{v:.3f}") for k, v in stage.items()]
-        values += [("model", model), ("visible_stamp", str(vis.stamp_ns)),
-                   ("thermal_stamp", str(th.stamp_ns)),
-                   ("stamp_delta_ms", f"{(th.stamp_ns - vis.stamp_ns) / 1e6:.3f}"),
-                   ("frame", str(self.result.fused))]
-        self.out.write_raw(self.topics.diagnostics, log_time, serialize(diagnostic_array(
-            vis.stamp_ns, [(STATUS_NAME, "fused", model, 0, values)])))
+        values = [(f'{k}_ms', f'{v:.3f}') for k, v in stage.items()]
+        values += [
+            ('model', model),
+            ('visible_stamp', str(vis.stamp_ns)),
+            ('thermal_stamp', str(th.stamp_ns)),
+            ('stamp_delta_ms', f'{(th.stamp_ns - vis.stamp_ns) / 1e6:.3f}'),
+            ('frame', str(self.result.fused)),
+        ]
+        self.out.write_raw(
+            self.topics.diagnostics,
+            log_time,
+            serialize(diagnostic_array(vis.stamp_ns, [(STATUS_NAME, 'fused', model, 0, values)])),
+        )
 
     def mean_stage_ms(self) -> Dict[str, float]:
         n = self.result.fused
         return {k: (v / n if n else 0.0) for k, v in self.sums.items()}
 
 
-def _declare_outputs(out: BagWriter, reader: BagReader, topics: _Topics, copy_topics: bool) -> None:
+def _declare_outputs(
+    out: BagWriter, reader: BagReader, topics: _Topics, copy_topics: bool
+) -> None:
     if copy_topics:
         for topic in reader.topics:
             out.copy_topic(reader, topic)
@@ -188,11 +232,20 @@ def _declare_outputs(out: BagWriter, reader: BagReader, topics: _Topics, copy_to
         out.add_topic(topics.diagnostics, DIAGNOSTIC_ARRAY)
 
 
-def _stream(reader: BagReader, out: BagWriter, topics: _Topics, pairer: FramePairer,
-            fuse: _PairFuser, copy_topics: bool, bar: Any) -> None:
+def _stream(
+    reader: BagReader,
+    out: BagWriter,
+    topics: _Topics,
+    pairer: FramePairer,
+    fuse: _PairFuser,
+    copy_topics: bool,
+    bar: Any,
+) -> None:
     """Copy (optionally) every message, pair the camera frames and fuse each pair, in bag order."""
     result = fuse.result
-    wanted = None if copy_topics else [t for t in (topics.visible, topics.thermal, topics.info_in) if t]
+    wanted = (
+        None if copy_topics else [t for t in (topics.visible, topics.thermal, topics.info_in) if t]
+    )
     for m in reader.messages(wanted):
         if copy_topics:
             out.write_raw(m.topic, m.log_time_ns, m.data)
@@ -213,15 +266,28 @@ def _stream(reader: BagReader, out: BagWriter, topics: _Topics, pairer: FramePai
         fuse(vis, th)
 
 
-def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str = "mmdrfuse", *,
-             visible_topic: str = DEFAULT_VISIBLE_TOPIC, thermal_topic: str = DEFAULT_THERMAL_TOPIC,
-             fused_topic: str = DEFAULT_FUSED_TOPIC, slop: float = DEFAULT_SLOP_S,
-             queue_size: int = DEFAULT_QUEUE_SIZE,
-             inter_message_lower_bound: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
-             backend: str = "cpu", weights_dir: Optional[str] = None, options: Any = None,
-             pipeline: Any = None, storage: Optional[str] = None, copy_topics: bool = True,
-             diagnostics: bool = True, overwrite: bool = False, progress: bool = False,
-             on_frame: Optional[Callable[[int], None]] = None) -> FuseBagResult:
+def fuse_bag(
+    in_bag: str | os.PathLike,
+    out_bag: str | os.PathLike,
+    model: str = 'mmdrfuse',
+    *,
+    visible_topic: str = DEFAULT_VISIBLE_TOPIC,
+    thermal_topic: str = DEFAULT_THERMAL_TOPIC,
+    fused_topic: str = DEFAULT_FUSED_TOPIC,
+    slop: float = DEFAULT_SLOP_S,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+    inter_message_lower_bound: float = OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
+    backend: str = 'cpu',
+    weights_dir: Optional[str] = None,
+    options: Any = None,
+    pipeline: Any = None,
+    storage: Optional[str] = None,
+    copy_topics: bool = True,
+    diagnostics: bool = True,
+    overwrite: bool = False,
+    progress: bool = False,
+    on_frame: Optional[Callable[[int], None]] = None,
+) -> FuseBagResult:
     """Fuse ``in_bag`` into a new bag ``out_bag`` (see the module docstring).
 
     ``pipeline`` (a loaded FusionPipeline) overrides ``model``/``backend``/``weights_dir``/
@@ -235,16 +301,24 @@ def fuse_bag(in_bag: str | os.PathLike, out_bag: str | os.PathLike, model: str =
     with BagReader(in_bag) as reader:
         topics = _plan_topics(reader, visible_topic, thermal_topic, fused_topic, diagnostics)
         if pipeline is None:
-            pipeline = load_pipeline(model, backend=backend, weights_dir=weights_dir, options=options)
-        model_name = str(getattr(pipeline, "name", None) or model)
-        result = FuseBagResult(Path(out_bag), model_name, topics.visible, topics.thermal, fused_topic)
+            pipeline = load_pipeline(
+                model, backend=backend, weights_dir=weights_dir, options=options
+            )
+        model_name = str(getattr(pipeline, 'name', None) or model)
+        result = FuseBagResult(
+            Path(out_bag), model_name, topics.visible, topics.thermal, fused_topic
+        )
         pairer = FramePairer(slop, queue_size, inter_message_lower_bound)
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=reader.topics[topics.visible].count, desc="fuse-bag", unit="frame",
-                       dynamic_ncols=True)
+            bar = tqdm(
+                total=reader.topics[topics.visible].count,
+                desc='fuse-bag',
+                unit='frame',
+                dynamic_ncols=True,
+            )
         with BagWriter(out_bag, storage=storage or reader.storage, overwrite=overwrite) as out:
             _declare_outputs(out, reader, topics, copy_topics)
             fuse = _PairFuser(out, pipeline, topics, result, on_frame)

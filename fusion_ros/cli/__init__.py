@@ -1,4 +1,5 @@
 """`fusion-ros` command line: one verb per job."""
+
 from __future__ import annotations
 
 import sys

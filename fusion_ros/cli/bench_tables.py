@@ -6,6 +6,7 @@ Why each: a robot integrator needs to know whether a 1920x1080 camera costs 6x a
 deployment path (pre/post in OpenCV, the engine chosen at load) gains over running the research
 code as published, measured in one run so the ratio is not confounded by machine load.
 """
+
 from __future__ import annotations
 
 import threading
@@ -18,20 +19,22 @@ Progress = Callable[[], None] | None
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """"640x512,1280x1024" -> [(640, 512), (1280, 1024)] (width x height)."""
+    """ "640x512,1280x1024" -> [(640, 512), (1280, 1024)] (width x height)."""
     sizes = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in text.split(','))):
         try:
-            w, h = (int(v) for v in part.lower().split("x"))
+            w, h = (int(v) for v in part.lower().split('x'))
         except ValueError:
-            raise ValueError(f"size {part!r} is not WIDTHxHEIGHT, e.g. 640x512") from None
+            raise ValueError(f'size {part!r} is not WIDTHxHEIGHT, e.g. 640x512') from None
         if w < 16 or h < 16:
-            raise ValueError(f"size {part!r} is too small (16x16 at least)")
+            raise ValueError(f'size {part!r} is too small (16x16 at least)')
         sizes.append((w, h))
     return sizes
 
 
-def _fuse_times(pipeline, width: int, height: int, frames: int, progress: Progress = None) -> list[float]:
+def _fuse_times(
+    pipeline, width: int, height: int, frames: int, progress: Progress = None
+) -> list[float]:
     """Milliseconds of `frames` pipeline.fuse calls on the demo stream at width x height (after a warm-up)."""
     from fusion_ros.images.demo_sequence import DemoSequence
 
@@ -50,24 +53,31 @@ def _fuse_times(pipeline, width: int, height: int, frames: int, progress: Progre
     return times
 
 
-def size_table(models: Sequence[str], backend: str, sizes: Sequence[tuple[int, int]], frames: int,
-               progress: Progress = None) -> list[str]:
+def size_table(
+    models: Sequence[str],
+    backend: str,
+    sizes: Sequence[tuple[int, int]],
+    frames: int,
+    progress: Progress = None,
+) -> list[str]:
     """Pipeline p50 per size and ms per megapixel; the last column is the spread of ms/MP across
     sizes relative to the first size (linear cost in pixels means ~0%)."""
     from fusion_ros.runtime import load_pipeline
 
-    head = " | ".join(f"{w}x{h} ms (ms/MP)" for w, h in sizes)
-    lines = [f"| model | {head} | ms/MP change vs {sizes[0][0]}x{sizes[0][1]} |",
-             "|---" * (len(sizes) + 2) + "|"]
+    head = ' | '.join(f'{w}x{h} ms (ms/MP)' for w, h in sizes)
+    lines = [
+        f'| model | {head} | ms/MP change vs {sizes[0][0]}x{sizes[0][1]} |',
+        '|---' * (len(sizes) + 2) + '|',
+    ]
     for model in models:
         pipeline = load_pipeline(model, backend=backend)
         cells, per_mp = [], []
         for w, h in sizes:
             p50 = float(np.median(_fuse_times(pipeline, w, h, frames, progress)))
             per_mp.append(p50 / (w * h / 1e6))
-            cells.append(f"{p50:.2f} ({per_mp[-1]:.2f})")
+            cells.append(f'{p50:.2f} ({per_mp[-1]:.2f})')
         change = max((v / per_mp[0] - 1.0 for v in per_mp[1:]), key=abs, default=0.0)
-        lines.append(f"| {model} | {' | '.join(cells)} | {change * 100:+.0f}% |")
+        lines.append(f'| {model} | {" | ".join(cells)} | {change * 100:+.0f}% |')
     return lines
 
 
@@ -96,12 +106,17 @@ def pairs_table(model: str, backend: str, pairs: int, seconds: float) -> list[st
         t.start()
     for t in threads:
         t.join()
-    lines = ["| camera pair | engine | frames/s | p50 ms | p95 ms | keeps 30 Hz |", "|---|---|---|---|---|---|"]
+    lines = [
+        '| camera pair | engine | frames/s | p50 ms | p95 ms | keeps 30 Hz |',
+        '|---|---|---|---|---|---|',
+    ]
     for k, times in enumerate(results):
         fps = len(times) / seconds
-        engine = f"{pipelines[k].providers[0]} x{pipelines[k].engine.threads}"
-        lines.append(f"| {k + 1} | {engine} | {fps:.1f} | {np.median(times):.2f} | {np.percentile(times, 95):.2f} | "
-                     f"{'yes' if fps >= 30 else 'no'} |")
+        engine = f'{pipelines[k].providers[0]} x{pipelines[k].engine.threads}'
+        lines.append(
+            f'| {k + 1} | {engine} | {fps:.1f} | {np.median(times):.2f} | {np.percentile(times, 95):.2f} | '
+            f'{"yes" if fps >= 30 else "no"} |'
+        )
     return lines
 
 
@@ -112,7 +127,7 @@ def torch_eager_ms(model: str, width: int, height: int, frames: int, threads: in
     try:
         import torch
     except ImportError:
-        raise RuntimeError("--reference torch needs PyTorch (pip install torch==2.13.0)") from None
+        raise RuntimeError('--reference torch needs PyTorch (pip install torch==2.13.0)') from None
     from fusion_ros.models import build_model
 
     previous = torch.get_num_threads()
@@ -132,11 +147,17 @@ def torch_eager_ms(model: str, width: int, height: int, frames: int, threads: in
     return float(np.median(times))
 
 
-def torch_reference_table(rows: Sequence[tuple[str, dict]], frames: int, threads: int) -> list[str]:
+def torch_reference_table(
+    rows: Sequence[tuple[str, dict]], frames: int, threads: int
+) -> list[str]:
     """Pipeline p50 (from the main table's run) next to PyTorch eager on the same 640x512 input."""
-    lines = ["| model | pipeline p50 ms (pre + inference + post) | PyTorch eager p50 ms (inference only) | ratio |",
-             "|---|---|---|---|"]
+    lines = [
+        '| model | pipeline p50 ms (pre + inference + post) | PyTorch eager p50 ms (inference only) | ratio |',
+        '|---|---|---|---|',
+    ]
     for model, pipe in rows:
         eager = torch_eager_ms(model, 640, 512, frames, threads)
-        lines.append(f"| {model} | {pipe['total_p50']:.2f} | {eager:.2f} | {pipe['total_p50'] / eager:.2f}x |")
+        lines.append(
+            f'| {model} | {pipe["total_p50"]:.2f} | {eager:.2f} | {pipe["total_p50"] / eager:.2f}x |'
+        )
     return lines

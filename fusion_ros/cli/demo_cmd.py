@@ -5,28 +5,31 @@ node (its own process, as `ros2 run` would start it) fuses it, a sink measures w
 model is switched at run time between passes, as `ros2 param set` would. It ends with a summary
 and writes a mosaic (visible | thermal | fused) per model plus a latency plot.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import threading
 from pathlib import Path
-
-import numpy as np
+import threading
 
 from fusion_ros.runtime.engine_choice import BACKEND_NAMES
-
+import numpy as np
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fusion_ros.runtime.loader import SHIPPED_MODELS as SHIPPED
 
-    parser.add_argument("--models", nargs="+", default=list(SHIPPED), help="models to run, in order")
-    parser.add_argument("--backend", default="cpu", choices=BACKEND_NAMES)
-    parser.add_argument("--seconds", type=float, default=8.0, help="stream length per model (s)")
-    parser.add_argument("--thermal-encoding", default="mono16", choices=["mono16", "mono8"])
-    parser.add_argument("--latency-budget-ms", type=float, default=50.0)
-    parser.add_argument("--out", type=Path, default=Path("out/demo"), help="folder for pictures and summary")
+    parser.add_argument(
+        '--models', nargs='+', default=list(SHIPPED), help='models to run, in order'
+    )
+    parser.add_argument('--backend', default='cpu', choices=BACKEND_NAMES)
+    parser.add_argument('--seconds', type=float, default=8.0, help='stream length per model (s)')
+    parser.add_argument('--thermal-encoding', default='mono16', choices=['mono16', 'mono8'])
+    parser.add_argument('--latency-budget-ms', type=float, default=50.0)
+    parser.add_argument(
+        '--out', type=Path, default=Path('out/demo'), help='folder for pictures and summary'
+    )
 
 
 class _Keeper:
@@ -56,33 +59,55 @@ class _Keeper:
 
         with self.lock:
             kept = sorted(self.frames.items())
-        return [(model, scene, mosaic([vis, thermal, kept_images[stamp]],
-                                      ["visible", "thermal", f"fused: {model}"], height=256))
-                for stamp, (scene, vis, thermal) in kept if stamp in kept_images]
+        return [
+            (
+                model,
+                scene,
+                mosaic(
+                    [vis, thermal, kept_images[stamp]],
+                    ['visible', 'thermal', f'fused: {model}'],
+                    height=256,
+                ),
+            )
+            for stamp, (scene, vis, thermal) in kept
+            if stamp in kept_images
+        ]
 
 
 def _run_models(args: argparse.Namespace, console, live, keeper: _Keeper, frames_per_model: int):
     """Stream each model in turn (switched at run time, as `ros2 param set` would); returns
     (stats per model, latency series per model, mosaic rows)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from fusion_ros.live.session import node_peak_memory_mb
     from fusion_ros.live.stats import summarise
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     results, series, rows = [], {}, []
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=console)
+    progress = Progress(
+        TextColumn('{task.description}'),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
     with progress:
         for i, model in enumerate(args.models):
-            task = progress.add_task(f"{model:<11}", total=frames_per_model)
+            task = progress.add_task(f'{model:<11}', total=frames_per_model)
             if i > 0:
                 ok, reason = live.set_parameters(model=model)
                 if not ok:
-                    console.print(f"[red]switching to {model} was rejected: {reason}[/]")
+                    console.print(f'[red]switching to {model} was rejected: {reason}[/]')
                     continue
             live.sink.reset()
             keeper.clear()
-            live.stream(frames_per_model, on_progress=lambda n, t=task: progress.advance(t, n), drain_s=1.5)
+            live.stream(
+                frames_per_model, on_progress=lambda n, t=task: progress.advance(t, n), drain_s=1.5
+            )
             record = live.sink.snapshot()
             stats = summarise(model, frames_per_model, record)
             stats.node_peak_memory_mb = node_peak_memory_mb(live.process.pid)
@@ -95,20 +120,38 @@ def _run_models(args: argparse.Namespace, console, live, keeper: _Keeper, frames
 def _print_summary(console, results: list) -> None:
     from rich.table import Table
 
-    table = Table(title="fusion_ros demo: 640x512 @ 30 Hz, fusion node in its own process")
-    for col in ("model", "in", "out", "fps", "e2e p50", "e2e p95", "e2e max", "infer p50", "peak MB"):
-        table.add_column(col, justify="right" if col != "model" else "left", no_wrap=True)
+    table = Table(title='fusion_ros demo: 640x512 @ 30 Hz, fusion node in its own process')
+    for col in (
+        'model',
+        'in',
+        'out',
+        'fps',
+        'e2e p50',
+        'e2e p95',
+        'e2e max',
+        'infer p50',
+        'peak MB',
+    ):
+        table.add_column(col, justify='right' if col != 'model' else 'left', no_wrap=True)
     for s in results:
-        mem = f"{s.node_peak_memory_mb:.0f}" if s.node_peak_memory_mb else "-"
-        infer = s.stages_p50_ms.get("inference")
-        table.add_row(s.model, str(s.published), str(s.received), f"{s.fps:.1f}", f"{s.latency_p50_ms:.1f}",
-                      f"{s.latency_p95_ms:.1f}", f"{s.latency_max_ms:.1f}",
-                      f"{infer:.1f}" if infer is not None else "-", mem)
+        mem = f'{s.node_peak_memory_mb:.0f}' if s.node_peak_memory_mb else '-'
+        infer = s.stages_p50_ms.get('inference')
+        table.add_row(
+            s.model,
+            str(s.published),
+            str(s.received),
+            f'{s.fps:.1f}',
+            f'{s.latency_p50_ms:.1f}',
+            f'{s.latency_p95_ms:.1f}',
+            f'{s.latency_max_ms:.1f}',
+            f'{infer:.1f}' if infer is not None else '-',
+            mem,
+        )
     console.print(table)
-    console.print("latencies in ms; e2e = fused frame received minus the visible capture stamp")
+    console.print('latencies in ms; e2e = fused frame received minus the visible capture stamp')
     for s in results:
-        stages = ", ".join(f"{k} {v:.1f}" for k, v in s.stages_p50_ms.items()) or "-"
-        console.print(f"  {s.model}: node stage p50 ms: {stages}")
+        stages = ', '.join(f'{k} {v:.1f}' for k, v in s.stages_p50_ms.items()) or '-'
+        console.print(f'  {s.model}: node stage p50 ms: {stages}')
 
 
 def _write_pictures(args: argparse.Namespace, results: list, series: dict, rows: list) -> list:
@@ -119,11 +162,17 @@ def _write_pictures(args: argparse.Namespace, results: list, series: dict, rows:
     for model in args.models:
         model_rows = [r for m, _, r in rows if m == model]
         if model_rows:
-            pictures.append(save_image(args.out / f"mosaic_{model}.png", stack_rows(model_rows)))
+            pictures.append(save_image(args.out / f'mosaic_{model}.png', stack_rows(model_rows)))
     if series:
-        pictures.append(latency_plot(args.out / "latency.png", series, {s.model: s.stages_p50_ms for s in results},
-                                     args.latency_budget_ms))
-    (args.out / "summary.json").write_text(json.dumps([s.as_dict() for s in results], indent=2))
+        pictures.append(
+            latency_plot(
+                args.out / 'latency.png',
+                series,
+                {s.model: s.stages_p50_ms for s in results},
+                args.latency_budget_ms,
+            )
+        )
+    (args.out / 'summary.json').write_text(json.dumps([s.as_dict() for s in results], indent=2))
     return pictures
 
 
@@ -134,22 +183,31 @@ def run(args: argparse.Namespace) -> int:
     console = table_console()
     args.out.mkdir(parents=True, exist_ok=True)
     frames_per_model = int(round(args.seconds * 30))
-    console.print(f"[bold]fusion_ros demo[/]: TNO sequence, 640x512 @ 30 Hz, models {', '.join(args.models)}")
-    with LiveSession(args.models[0], args.backend, {"latency_budget_ms": args.latency_budget_ms},
-                     log_path=args.out / "fusion_node.log", thermal_encoding=args.thermal_encoding) as live:
+    console.print(
+        f'[bold]fusion_ros demo[/]: TNO sequence, 640x512 @ 30 Hz, models {", ".join(args.models)}'
+    )
+    with LiveSession(
+        args.models[0],
+        args.backend,
+        {'latency_budget_ms': args.latency_budget_ms},
+        log_path=args.out / 'fusion_node.log',
+        thermal_encoding=args.thermal_encoding,
+    ) as live:
         keeper = _Keeper(live)
         live.source.on_frame = keeper
-        with console.status("starting the fusion node..."):
+        with console.status('starting the fusion node...'):
             live.wait_ready()
         results, series, rows = _run_models(args, console, live, keeper, frames_per_model)
         exit_code = live.stop_node()
 
     _print_summary(console, results)
     pictures = _write_pictures(args, results, series, rows)
-    console.print("pictures: " + ", ".join(str(p) for p in pictures))
-    console.print(f"fusion node exited with code {exit_code} (log: {args.out / 'fusion_node.log'})")
+    console.print('pictures: ' + ', '.join(str(p) for p in pictures))
+    console.print(
+        f'fusion node exited with code {exit_code} (log: {args.out / "fusion_node.log"})'
+    )
     lost = [s.model for s in results if s.received == 0]
     if lost or len(results) != len(args.models):
-        console.print(f"[red]no fused output for: {', '.join(lost) or 'a rejected model'}[/]")
+        console.print(f'[red]no fused output for: {", ".join(lost) or "a rejected model"}[/]')
         return 1
     return 0

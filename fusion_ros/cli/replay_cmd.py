@@ -7,6 +7,7 @@ Examples:
   fusion-ros replay run1 --wait-for-subscribers 30   # start once the fusion node is listening
 Run the fusion node with ``-p use_sim_time:=true`` to give it the recording's time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,11 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from fusion_ros.nodes.replay_node import config_from_args, run_config
 
     if not args.bag:
-        print("fusion-ros replay: give the bag to replay", flush=True)
+        print('fusion-ros replay: give the bag to replay', flush=True)
         return 2
     try:
         config = config_from_args(args)
     except ValueError as exc:
-        print(f"fusion-ros replay: {exc}")
+        print(f'fusion-ros replay: {exc}')
         return 2
     return run_config(config)

@@ -7,6 +7,7 @@ registered), holding each scene for `seconds_per_scene`. The thermal camera is t
 synchroniser has real work to do. Thermal can be rendered as 16-bit radiometric counts
 (`mono16`) to exercise automatic gain control, as a real radiometric camera would deliver.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,23 +17,23 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / 'data' / 'demo'
 #: The demo cameras' frame ids (the live demo source and the sample bags).
-VISIBLE_FRAME_ID = "camera_visible_optical_frame"
-THERMAL_FRAME_ID = "camera_thermal_optical_frame"
+VISIBLE_FRAME_ID = 'camera_visible_optical_frame'
+THERMAL_FRAME_ID = 'camera_thermal_optical_frame'
 
 
 def demo_pair_names() -> list[str]:
     """Scene ids of the bundled pairs, e.g. ['01', '04', ...]."""
-    return sorted(p.stem[3:] for p in DEMO_DIR.glob("ir_*.png"))
+    return sorted(p.stem[3:] for p in DEMO_DIR.glob('ir_*.png'))
 
 
 def load_demo_pair(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (visible, thermal) uint8 grayscale images of one bundled scene."""
-    vis = cv2.imread(str(DEMO_DIR / f"vi_{name}.png"), cv2.IMREAD_GRAYSCALE)
-    ir = cv2.imread(str(DEMO_DIR / f"ir_{name}.png"), cv2.IMREAD_GRAYSCALE)
+    vis = cv2.imread(str(DEMO_DIR / f'vi_{name}.png'), cv2.IMREAD_GRAYSCALE)
+    ir = cv2.imread(str(DEMO_DIR / f'ir_{name}.png'), cv2.IMREAD_GRAYSCALE)
     if vis is None or ir is None:
-        raise FileNotFoundError(f"demo pair {name!r} missing from {DEMO_DIR}")
+        raise FileNotFoundError(f'demo pair {name!r} missing from {DEMO_DIR}')
     return vis, ir
 
 
@@ -62,19 +63,21 @@ class DemoSequence:
     fps: float = 30.0
     seconds_per_scene: float = 2.0
     thermal_offset_ms: float = 4.0
-    thermal_encoding: str = "mono16"
+    thermal_encoding: str = 'mono16'
 
     def __post_init__(self) -> None:
-        if self.thermal_encoding not in ("mono8", "mono16"):
-            raise ValueError("thermal_encoding must be mono8 or mono16")
+        if self.thermal_encoding not in ('mono8', 'mono16'):
+            raise ValueError('thermal_encoding must be mono8 or mono16')
         self._scenes = []
         for name in demo_pair_names():
             vis, ir = load_demo_pair(name)
             scale = max(self.width * 1.15 / vis.shape[1], self.height * 1.15 / vis.shape[0], 1.0)
             size = (int(round(vis.shape[1] * scale)), int(round(vis.shape[0] * scale)))
-            vis = cv2.cvtColor(cv2.resize(vis, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2BGR)
+            vis = cv2.cvtColor(
+                cv2.resize(vis, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2BGR
+            )
             ir = cv2.resize(ir, size, interpolation=cv2.INTER_AREA)
-            if self.thermal_encoding == "mono16":
+            if self.thermal_encoding == 'mono16':
                 ir = thermal_to_counts(ir)
             self._scenes.append((name, vis, ir))
 
@@ -93,8 +96,14 @@ class DemoSequence:
         x = int(round(progress * (vis.shape[1] - self.width)))
         y = int(round(progress * (vis.shape[0] - self.height) * 0.5))
         t = index / self.fps
-        return DemoFrame(index, name, vis[y:y + self.height, x:x + self.width],
-                         ir[y:y + self.height, x:x + self.width], t, t + self.thermal_offset_ms / 1000.0)
+        return DemoFrame(
+            index,
+            name,
+            vis[y: y + self.height, x: x + self.width],
+            ir[y: y + self.height, x: x + self.width],
+            t,
+            t + self.thermal_offset_ms / 1000.0,
+        )
 
     def __iter__(self) -> Iterator[DemoFrame]:
         return (self.frame(i) for i in range(len(self)))

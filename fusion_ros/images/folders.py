@@ -1,5 +1,6 @@
 """Folders of registered IR/visible pairs, matched by file stem, and the conversion of their images to
 the networks' [0, 1] single-channel inputs (no ROS, no torch: the bag reader and the trainer share it)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,13 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff'}
 
 
 def image_files(folder: Path) -> dict[str, Path]:
     """Map file stem -> path for every image in a folder."""
     if not folder.is_dir():
-        raise FileNotFoundError(f"not a folder: {folder}")
+        raise FileNotFoundError(f'not a folder: {folder}')
     return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
 
 
@@ -22,7 +23,9 @@ def matched_pairs(ir_dir: Path, vis_dir: Path) -> list[tuple[str, Path, Path]]:
     ir, vis = image_files(Path(ir_dir)), image_files(Path(vis_dir))
     common = sorted(ir.keys() & vis.keys())
     if not common:
-        raise FileNotFoundError(f"no pairs: no file stem is present in both {ir_dir} and {vis_dir}")
+        raise FileNotFoundError(
+            f'no pairs: no file stem is present in both {ir_dir} and {vis_dir}'
+        )
     return [(stem, ir[stem], vis[stem]) for stem in common]
 
 
@@ -30,7 +33,7 @@ def read_thermal(path: Path) -> np.ndarray:
     """Thermal as HxW uint8 or uint16 (16-bit PNG/TIFF kept radiometric)."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise OSError(f"cannot read image {path}")
+        raise OSError(f'cannot read image {path}')
     return image[..., 0] if image.ndim == 3 else image
 
 
@@ -38,7 +41,7 @@ def read_visible(path: Path) -> np.ndarray:
     """Visible as HxW uint8 or HxWx3 uint8 BGR."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise OSError(f"cannot read image {path}")
+        raise OSError(f'cannot read image {path}')
     if image.dtype != np.uint8:
         image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
     if image.ndim == 3 and image.shape[2] == 4:

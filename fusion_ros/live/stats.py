@@ -1,8 +1,9 @@
 """Numbers from a live run: per-model delivery, rate and latency, from the sink's record."""
+
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,8 +11,8 @@ import numpy as np
 if TYPE_CHECKING:  # numbers only: no rclpy at run time
     from fusion_ros.nodes.demo_sink_node import SinkRecord
 
-_P50_KEY = re.compile(r"^(?P<stage>.+?)[ _]*p50", re.IGNORECASE)
-_STAGE_WORDS = ("sync", "pre", "infer", "post")
+_P50_KEY = re.compile(r'^(?P<stage>.+?)[ _]*p50', re.IGNORECASE)
+_STAGE_WORDS = ('sync', 'pre', 'infer', 'post')
 
 
 @dataclass
@@ -40,19 +41,29 @@ def stage_p50s(diagnostics: dict[str, str]) -> dict[str, float]:
         if not match or not any(w in key.lower() for w in _STAGE_WORDS):
             continue
         try:
-            stages[match.group("stage").strip(" _:").replace("_ms", "")] = float(value)
+            stages[match.group('stage').strip(' _:').replace('_ms', '')] = float(value)
         except ValueError:
             continue
     return stages
 
 
-def summarise(model: str, published: int, record: "SinkRecord") -> RunStats:
+def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
     """Delivery and latency of one model's run; stages from its latest diagnostics."""
     arrivals = record.arrivals
     lat = np.array([a.latency_ms for a in arrivals]) if arrivals else np.array([np.nan])
     span_s = (arrivals[-1].receive_ns - arrivals[0].receive_ns) / 1e9 if len(arrivals) > 1 else 0.0
     fps = (len(arrivals) - 1) / span_s if span_s > 0 else 0.0
-    own = [d for d in record.diagnostics if d.get("_hardware_id", "") == model] or record.diagnostics
+    own = [
+        d for d in record.diagnostics if d.get('_hardware_id', '') == model
+    ] or record.diagnostics
     stages = stage_p50s(own[-1]) if own else {}
-    return RunStats(model, published, len(arrivals), round(fps, 2), float(np.nanpercentile(lat, 50)),
-                    float(np.nanpercentile(lat, 95)), float(np.nanmax(lat)), stages)
+    return RunStats(
+        model,
+        published,
+        len(arrivals),
+        round(fps, 2),
+        float(np.nanpercentile(lat, 50)),
+        float(np.nanpercentile(lat, 95)),
+        float(np.nanmax(lat)),
+        stages,
+    )

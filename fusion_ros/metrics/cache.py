@@ -5,11 +5,12 @@ of Qabf, SSIM, Qcb and Qcv on the source side does not depend on the fused image
 by the array's content (a SHA-1 digest, ~1 ms for a 640x512 float image), never by identity, so a
 stale hit is impossible; the memo is bounded by bytes and evicts least-recently-used entries.
 """
+
 from __future__ import annotations
 
+from collections import OrderedDict
 import hashlib
 import threading
-from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np

@@ -3,12 +3,12 @@
 Definitions follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020), border handling included.
 Arguments are single-channel float arrays with values in 0..255.
 """
-from __future__ import annotations
 
-import numpy as np
+from __future__ import annotations
 
 from fusion_ros.metrics.cache import source_memo
 from fusion_ros.metrics.matlab import as_float, correlate_replicate, correlate_zero, gradient
+import numpy as np
 
 # fspecial('sobel'): emphasises horizontal edges (a vertical derivative); its transpose the other.
 SOBEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
@@ -53,7 +53,7 @@ _SOBEL_Y = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
 
 def _strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Memoised `_compute_strength_orientation` (sources recur across fused images)."""
-    return source_memo("qabf", as_float(image), _compute_strength_orientation)
+    return source_memo('qabf', as_float(image), _compute_strength_orientation)
 
 
 def _compute_strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,18 +66,20 @@ def _compute_strength_orientation(image: np.ndarray) -> tuple[np.ndarray, np.nda
     sx = correlate_zero(p, _SOBEL_X)
     sy = correlate_zero(p, _SOBEL_Y)
     strength = np.sqrt(sx * sx + sy * sy)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide='ignore', invalid='ignore'):
         angle = np.where(sx == 0, np.pi / 2, np.arctan(sy / np.where(sx == 0, 1.0, sx)))
     return strength, angle
 
 
-def _preservation(g_src: np.ndarray, a_src: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
+def _preservation(
+    g_src: np.ndarray, a_src: np.ndarray, g_f: np.ndarray, a_f: np.ndarray
+) -> np.ndarray:
     """Edge preservation Q^{SF} per pixel: sigmoid of strength ratio times sigmoid of angle match.
 
     VIFB's ratio is min(g)/max(g), except that where the two strengths are exactly equal it uses
     g_F itself (a quirk of its if/else; 0 where both are 0). Reproduced for conformance.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide='ignore', invalid='ignore'):
         ratio = np.where(g_src > g_f, g_f / g_src, g_src / g_f)
     ratio = np.where(g_src == g_f, g_f, ratio)
     angle_match = 1.0 - np.abs(a_src - a_f) / (np.pi / 2)

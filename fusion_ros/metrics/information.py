@@ -4,11 +4,11 @@ All three follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020): 256-bin grey-le
 8-bit images. Arguments are single-channel float arrays with values in 0..255 (one colour channel,
 or luminance); `ir`, `vis`, `fused` as everywhere in `fusion_ros.metrics`.
 """
+
 from __future__ import annotations
 
-import numpy as np
-
 from fusion_ros.metrics.matlab import as_float, mround
+import numpy as np
 
 
 def _levels(image: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ pad with zeros, `imfilter(..., 'replicate')` repeats the edge, `gradient` uses o
 at the border, `freqspace` centres frequency grids, `blkproc` zero-pads partial blocks. Each helper
 here reproduces one of them so the metric modules can read like the formulas they implement.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -27,14 +28,19 @@ def mround(x: np.ndarray) -> np.ndarray:
 
 def correlate_zero(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """`filter2(kernel, image, 'same')`: correlation with zero padding, output the input's size."""
-    return cv2.filter2D(as_float(image), cv2.CV_64F, np.asarray(kernel, np.float64),
-                        borderType=cv2.BORDER_CONSTANT)
+    return cv2.filter2D(
+        as_float(image), cv2.CV_64F, np.asarray(kernel, np.float64), borderType=cv2.BORDER_CONSTANT
+    )
 
 
 def correlate_replicate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """`imfilter(image, kernel, 'replicate')`: correlation with the border pixel repeated."""
-    return cv2.filter2D(as_float(image), cv2.CV_64F, np.asarray(kernel, np.float64),
-                        borderType=cv2.BORDER_REPLICATE)
+    return cv2.filter2D(
+        as_float(image),
+        cv2.CV_64F,
+        np.asarray(kernel, np.float64),
+        borderType=cv2.BORDER_REPLICATE,
+    )
 
 
 def gaussian_1d(size: int, sigma: float) -> np.ndarray:
@@ -44,18 +50,33 @@ def gaussian_1d(size: int, sigma: float) -> np.ndarray:
     return g / g.sum()
 
 
-def separable_zero(image: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray | None = None) -> np.ndarray:
+def separable_zero(
+    image: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray | None = None
+) -> np.ndarray:
     """`filter2(outer(k_rows, k_cols), image, 'same')` with zero padding, as two 1-D passes."""
     k_cols = k_rows if k_cols is None else k_cols
-    return cv2.sepFilter2D(as_float(image), cv2.CV_64F, np.asarray(k_cols, np.float64),
-                           np.asarray(k_rows, np.float64), borderType=cv2.BORDER_CONSTANT)
+    return cv2.sepFilter2D(
+        as_float(image),
+        cv2.CV_64F,
+        np.asarray(k_cols, np.float64),
+        np.asarray(k_rows, np.float64),
+        borderType=cv2.BORDER_CONSTANT,
+    )
 
 
-def separable_valid(image: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray | None = None) -> np.ndarray:
+def separable_valid(
+    image: np.ndarray, k_rows: np.ndarray, k_cols: np.ndarray | None = None
+) -> np.ndarray:
     """`filter2(outer(k_rows, k_cols), image, 'valid')` as two 1-D passes."""
     k_cols = k_rows if k_cols is None else k_cols
-    full = cv2.sepFilter2D(as_float(image), cv2.CV_64F, np.asarray(k_cols, np.float64),
-                           np.asarray(k_rows, np.float64), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    full = cv2.sepFilter2D(
+        as_float(image),
+        cv2.CV_64F,
+        np.asarray(k_cols, np.float64),
+        np.asarray(k_rows, np.float64),
+        anchor=(0, 0),
+        borderType=cv2.BORDER_CONSTANT,
+    )
     return full[: image.shape[0] - len(k_rows) + 1, : image.shape[1] - len(k_cols) + 1]
 
 
@@ -111,11 +132,11 @@ def block_reduce(image: np.ndarray, block: int, reducer: str) -> np.ndarray:
     padded = np.pad(as_float(image), ((0, pr), (0, pc)))
     tiles = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block)
     sums = tiles.sum(axis=(1, 3))
-    if reducer == "sum":
+    if reducer == 'sum':
         return sums
-    if reducer == "mean":
+    if reducer == 'mean':
         return sums / float(block * block)
-    raise ValueError(f"unknown reducer {reducer!r}")
+    raise ValueError(f'unknown reducer {reducer!r}')
 
 
 def minmax_normalise_255(image: np.ndarray) -> np.ndarray:

@@ -4,11 +4,11 @@ SD, PSNR and RMSE follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020); CC and 
 evaluator MMDRFuse (Deng et al., ACM MM 2024) uses. Arguments are single-channel float arrays
 with values in 0..255.
 """
+
 from __future__ import annotations
 
-import numpy as np
-
 from fusion_ros.metrics.matlab import as_float
+import numpy as np
 
 
 def sd(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
@@ -60,5 +60,5 @@ def psnr(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
     """
     err = 0.5 * (vifb_error(vis, fused) + vifb_error(ir, fused))
     if err == 0.0:
-        return float("inf")
+        return float('inf')
     return float(20.0 * np.log10(255.0 / np.sqrt(err)))

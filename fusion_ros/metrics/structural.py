@@ -4,17 +4,25 @@ SSIM, Qcb and Qcv follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020; Qcb/Qcv 
 fusion-metric toolbox). VIF follows the evaluator MMDRFuse (Deng et al., ACM MM 2024) uses.
 Arguments are single-channel float arrays with values in 0..255.
 """
+
 from __future__ import annotations
 
 import functools
 
 import cv2
-import numpy as np
-
 from fusion_ros.metrics.cache import source_memo
-from fusion_ros.metrics.matlab import (apply_centred_filter, as_float, block_reduce, correlate_zero,
-                                       freqspace_grid, gaussian_1d, minmax_normalise_255, separable_valid,
-                                       separable_zero)
+from fusion_ros.metrics.matlab import (
+    apply_centred_filter,
+    as_float,
+    block_reduce,
+    correlate_zero,
+    freqspace_grid,
+    gaussian_1d,
+    minmax_normalise_255,
+    separable_valid,
+    separable_zero,
+)
+import numpy as np
 
 # ----------------------------------------------------------------------------------------- SSIM
 
@@ -35,8 +43,8 @@ def ssim_index(a: np.ndarray, b: np.ndarray) -> float:
     This is the reference MATLAB `ssim_index` that VIFB's `metricsSsim` embeds.
     """
     x, y = as_float(a), as_float(b)
-    mx, vx = source_memo("ssim", x, _ssim_local_stats)
-    my, vy = source_memo("ssim", y, _ssim_local_stats)
+    mx, vx = source_memo('ssim', x, _ssim_local_stats)
+    my, vy = source_memo('ssim', y, _ssim_local_stats)
     cxy = separable_valid(x * y, _SSIM_WINDOW) - mx * my
     num = (2 * mx * my + _SSIM_C1) * (2 * cxy + _SSIM_C2)
     den = (mx * mx + my * my + _SSIM_C1) * (vx + vy + _SSIM_C2)
@@ -103,7 +111,7 @@ def _qcb_csf(shape: tuple[int, int]) -> np.ndarray:
     rows, cols = shape
     u, v = freqspace_grid((rows, cols))
     r = np.hypot(u * (cols / 30.0), v * (rows / 30.0))
-    return np.exp(-(r / _QCB_F0) ** 2) - _QCB_A * np.exp(-(r / _QCB_F1) ** 2)
+    return np.exp(-((r / _QCB_F0) ** 2)) - _QCB_A * np.exp(-((r / _QCB_F1) ** 2))
 
 
 def _qcb_contrast(image: np.ndarray) -> np.ndarray:
@@ -112,7 +120,7 @@ def _qcb_contrast(image: np.ndarray) -> np.ndarray:
     The image is first min-max stretched and filtered by the Chen-Blum CSF (see `qcb`).
     """
     image = apply_centred_filter(minmax_normalise_255(image), _qcb_csf(image.shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide='ignore', invalid='ignore'):
         c = np.abs(separable_zero(image, _QCB_G1) / separable_zero(image, _QCB_G2) - 1.0)
     c2 = c * c
     return c2 * c / (c2 + _QCB_Z)  # k C^p / (h C^q + Z) with k = h = 1, p = 3, q = 2
@@ -125,8 +133,8 @@ def qcb(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
     frequency domain (scaled by image size / 30 as in Liu's code), then local contrasts compared
     and weighted by the sources' saliency.
     """
-    c1, c2, cf = (source_memo("qcb", as_float(x), _qcb_contrast) for x in (vis, ir, fused))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    c1, c2, cf = (source_memo('qcb', as_float(x), _qcb_contrast) for x in (vis, ir, fused))
+    with np.errstate(divide='ignore', invalid='ignore'):
         q1f = np.where(c1 < cf, c1 / cf, cf / c1)
         q2f = np.where(c2 < cf, c2 / cf, cf / c2)
         s1, s2 = c1 * c1, c2 * c2
@@ -151,7 +159,7 @@ def _saliency(image: np.ndarray) -> np.ndarray:
 
 def _qcv_saliency(image: np.ndarray) -> np.ndarray:
     """Region saliency of a source: sum of Sobel strength^5 per 16x16 block of the stretched image."""
-    return block_reduce(_saliency(minmax_normalise_255(image)), _QCV_WINDOW, "sum")
+    return block_reduce(_saliency(minmax_normalise_255(image)), _QCV_WINDOW, 'sum')
 
 
 @functools.lru_cache(maxsize=8)
@@ -160,7 +168,7 @@ def _qcv_csf(shape: tuple[int, int]) -> np.ndarray:
     rows, cols = shape
     u, v = freqspace_grid((rows, cols))
     r = np.hypot(u * (cols / 8.0), v * (rows / 8.0))
-    return 2.6 * (0.0192 + 0.144 * r) * np.exp(-(0.144 * r) ** 1.1)
+    return 2.6 * (0.0192 + 0.144 * r) * np.exp(-((0.144 * r) ** 1.1))
 
 
 def _qcv_filtered(image: np.ndarray) -> np.ndarray:
@@ -176,12 +184,12 @@ def qcv(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
     image size / 8 as in Liu's code), its mean square per block weighted by the saliency.
     """
     vis, ir, fused = as_float(vis), as_float(ir), as_float(fused)
-    lam1 = source_memo("qcv-saliency", vis, _qcv_saliency)
-    lam2 = source_memo("qcv-saliency", ir, _qcv_saliency)
-    fa, fb, ff = (source_memo("qcv-csf", x, _qcv_filtered) for x in (vis, ir, fused))
+    lam1 = source_memo('qcv-saliency', vis, _qcv_saliency)
+    lam2 = source_memo('qcv-saliency', ir, _qcv_saliency)
+    fa, fb, ff = (source_memo('qcv-csf', x, _qcv_filtered) for x in (vis, ir, fused))
     # CSF filtering is linear, so filter(a - f) = filter(a) - filter(f): sources filtered once.
-    d1 = block_reduce(np.square(fa - ff), _QCV_WINDOW, "mean")
-    d2 = block_reduce(np.square(fb - ff), _QCV_WINDOW, "mean")
+    d1 = block_reduce(np.square(fa - ff), _QCV_WINDOW, 'mean')
+    d2 = block_reduce(np.square(fb - ff), _QCV_WINDOW, 'mean')
     den = float((lam1 + lam2).sum())
     if den == 0.0:
         return float(0.5 * (d1.mean() + d2.mean()))

@@ -10,32 +10,32 @@ the channels laid side by side [R | G | B] (two seams included). We reproduce bo
 Images given to this module are OpenCV's BGR order; MATLAB's `imread` gives RGB, which matters
 only for the order of the SF seams.
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
-
 from fusion_ros.metrics.gradient import sf
-from fusion_ros.metrics.matlab import RGB2GRAY_WEIGHTS, as_float, mround
+from fusion_ros.metrics.matlab import as_float, mround, RGB2GRAY_WEIGHTS
+import numpy as np
 
 MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 # VIFB's metric names (its `metrics*.m` files and result tables) -> our canonical short names.
 VIFB_NAMES: dict[str, str] = {
-    "Avg_gradient": "AG",
-    "Cross_entropy": "CE",
-    "Edge_intensity": "EI",
-    "Entropy": "EN",
-    "Mutinf": "MI",
-    "Psnr": "PSNR",
-    "Qabf": "Qabf",
-    "Qcb": "Qcb",
-    "Qcv": "Qcv",
-    "Rmse": "RMSE",
-    "Spatial_frequency": "SF",
-    "Ssim": "SSIM",
-    "Variance": "SD",
+    'Avg_gradient': 'AG',
+    'Cross_entropy': 'CE',
+    'Edge_intensity': 'EI',
+    'Entropy': 'EN',
+    'Mutinf': 'MI',
+    'Psnr': 'PSNR',
+    'Qabf': 'Qabf',
+    'Qcb': 'Qcb',
+    'Qcv': 'Qcv',
+    'Rmse': 'RMSE',
+    'Spatial_frequency': 'SF',
+    'Ssim': 'SSIM',
+    'Variance': 'SD',
 }
 
 
@@ -55,7 +55,9 @@ def side_by_side_rgb(bgr: np.ndarray) -> np.ndarray:
     return np.hstack([as_float(bgr[..., k]) for k in (2, 1, 0)])
 
 
-def evaluate(name: str, func: MetricFn, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
+def evaluate(
+    name: str, func: MetricFn, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray
+) -> float:
     """One metric in VIFB's convention; 3-channel visible + fused -> mean over channels.
 
     If either the visible or the fused image is single-channel, every colour input is reduced by
@@ -65,7 +67,9 @@ def evaluate(name: str, func: MetricFn, ir: np.ndarray, vis: np.ndarray, fused: 
     if not colour:
         gray = [matlab_rgb2gray(x) if x.ndim == 3 else as_float(x) for x in (ir, vis, fused)]
         return float(func(*gray))
-    if name == "SF":
+    if name == 'SF':
         return sf(None, None, side_by_side_rgb(fused))  # type: ignore[arg-type]
-    values = [func(_channel(ir, k), _channel(vis, k), _channel(fused, k)) for k in range(fused.shape[2])]
+    values = [
+        func(_channel(ir, k), _channel(vis, k), _channel(fused, k)) for k in range(fused.shape[2])
+    ]
     return float(np.mean(values))

@@ -13,6 +13,7 @@ Choices not fixed by the paper (ours): the output goes through a sigmoid to land
 the replaceable block R can be "gcb" (default), "conv", "dsconv", "fire" or "fire_gcb" (their
 Table VII's favourite Squeeze+GCB).
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,28 +21,32 @@ from torch import nn
 
 from .blocks import ConvBNReLU, DepthwiseSeparable, Fire, GroupConvShuffle
 
-MIDDLE_BLOCKS = ("gcb", "conv", "dsconv", "fire", "fire_gcb")
+MIDDLE_BLOCKS = ('gcb', 'conv', 'dsconv', 'fire', 'fire_gcb')
 
 
 def make_middle_block(kind: str, channels: int = 64, groups: int = 32) -> nn.Module:
     """Build AE-Netv2's replaceable block R."""
-    if kind == "gcb":
+    if kind == 'gcb':
         return GroupConvShuffle(channels, groups)
-    if kind == "conv":
+    if kind == 'conv':
         return ConvBNReLU(channels, channels)
-    if kind == "dsconv":
+    if kind == 'dsconv':
         return DepthwiseSeparable(channels, channels)
-    if kind == "fire":
+    if kind == 'fire':
         return Fire(channels, squeeze=channels // 4)
-    if kind == "fire_gcb":
-        return nn.Sequential(Fire(channels, squeeze=channels // 4), GroupConvShuffle(channels, groups))
-    raise ValueError(f"unknown AE-Netv2 middle block {kind!r}; choose one of {MIDDLE_BLOCKS}")
+    if kind == 'fire_gcb':
+        return nn.Sequential(
+            Fire(channels, squeeze=channels // 4), GroupConvShuffle(channels, groups)
+        )
+    raise ValueError(f'unknown AE-Netv2 middle block {kind!r}; choose one of {MIDDLE_BLOCKS}')
 
 
 class AENetV2(nn.Module):
     """C1 -> R -> C2 on the concatenated sources."""
 
-    def __init__(self, in_channels: int = 2, width: int = 64, middle: str = "gcb", groups: int = 32) -> None:
+    def __init__(
+        self, in_channels: int = 2, width: int = 64, middle: str = 'gcb', groups: int = 32
+    ) -> None:
         super().__init__()
         self.c1 = ConvBNReLU(in_channels, width)
         self.r = make_middle_block(middle, width, groups)
@@ -50,15 +55,17 @@ class AENetV2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.in_channels != x.shape[1]:
-            raise ValueError(f"AE-Netv2 built for {self.in_channels} input channels, got {x.shape[1]}")
+            raise ValueError(
+                f'AE-Netv2 built for {self.in_channels} input channels, got {x.shape[1]}'
+            )
         return torch.sigmoid(self.c2(self.r(self.c1(x))))
 
 
 def aenetv2_gcb(in_channels: int = 2) -> AENetV2:
     """Builder for AE-Netv2-GCB, the shipped `aenetv2` model."""
-    return AENetV2(in_channels=in_channels, middle="gcb")
+    return AENetV2(in_channels=in_channels, middle='gcb')
 
 
-def aenetv2(middle: str = "gcb", in_channels: int = 2) -> AENetV2:
+def aenetv2(middle: str = 'gcb', in_channels: int = 2) -> AENetV2:
     """Builder for any middle-block variant (for architecture comparisons)."""
     return AENetV2(in_channels=in_channels, middle=middle)

@@ -1,4 +1,5 @@
 """Building blocks shared by the fusion networks (pure torch, no ROS)."""
+
 from __future__ import annotations
 
 import torch
@@ -8,7 +9,9 @@ from torch import nn
 class ConvBNReLU(nn.Sequential):
     """3x3 (or kxk) convolution + batch norm + ReLU: the plain block of AE-Netv2's C1."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> None:
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, groups: int = 1
+    ) -> None:
         super().__init__(
             nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False),
             nn.BatchNorm2d(out_ch),
@@ -39,7 +42,9 @@ class ChannelShuffle(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        return x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+        return (
+            x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+        )
 
 
 class GroupConvShuffle(nn.Sequential):
@@ -57,7 +62,9 @@ class Fire(nn.Module):
         half = channels // 2
         self.squeeze = nn.Sequential(nn.Conv2d(channels, squeeze, 1), nn.ReLU(inplace=True))
         self.expand1 = nn.Sequential(nn.Conv2d(squeeze, half, 1), nn.ReLU(inplace=True))
-        self.expand3 = nn.Sequential(nn.Conv2d(squeeze, channels - half, 3, padding=1), nn.ReLU(inplace=True))
+        self.expand3 = nn.Sequential(
+            nn.Conv2d(squeeze, channels - half, 3, padding=1), nn.ReLU(inplace=True)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.squeeze(x)

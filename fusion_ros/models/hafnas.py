@@ -34,6 +34,7 @@ Our version, sized for 640x512 on a 2-core CPU (choices not fixed by the paper a
 (`alphas`, DARTS' continuous relaxation); `derive` takes the arg-max computing operator per edge;
 `DerivedNet(space, arch)` is the discrete network that is retrained and exported.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -45,9 +46,9 @@ from torch.nn import functional as F
 
 from .blocks import ConvBNReLU, GroupConvShuffle, split_sources
 
-OPS: tuple[str, ...] = ("conv3", "dil3", "sep3", "sep5", "gcb", "skip", "zero")
-EDGES: tuple[str, ...] = ("e1", "e2", "e3")  # per cell: h->n1, h->n2, n1->n2
-FREE_OPS = ("skip", "zero")  # no computation of their own (the latency table gives them 0 ms)
+OPS: tuple[str, ...] = ('conv3', 'dil3', 'sep3', 'sep5', 'gcb', 'skip', 'zero')
+EDGES: tuple[str, ...] = ('e1', 'e2', 'e3')  # per cell: h->n1, h->n2, n1->n2
+FREE_OPS = ('skip', 'zero')  # no computation of their own (the latency table gives them 0 ms)
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,19 @@ class SearchSpace:
     def __post_init__(self) -> None:
         unknown = set(self.ops) - set(OPS)
         if unknown:
-            raise ValueError(f"unknown HAF-NAS operators {sorted(unknown)}; choose from {OPS}")
+            raise ValueError(f'unknown HAF-NAS operators {sorted(unknown)}; choose from {OPS}')
         if self.width < 2 or self.width % 2:
-            raise ValueError(f"width must be an even number >= 2 (the GCB uses 2 channels per group), got {self.width}")
-        if not self.scales or self.scales[0] != 1 or list(self.scales) != list(range(1, len(self.scales) + 1)):
-            raise ValueError(f"scales must be 1, 2, ... (one cell per halving after the stem), got {self.scales}")
+            raise ValueError(
+                f'width must be an even number >= 2 (the GCB uses 2 channels per group), got {self.width}'
+            )
+        if (
+            not self.scales
+            or self.scales[0] != 1
+            or list(self.scales) != list(range(1, len(self.scales) + 1))
+        ):
+            raise ValueError(
+                f'scales must be 1, 2, ... (one cell per halving after the stem), got {self.scales}'
+            )
 
     @property
     def size_multiple(self) -> int:
@@ -74,53 +83,70 @@ class SearchSpace:
 
     def cells(self) -> list[tuple[str, int]]:
         """(cell name, scale) for every searched cell, feature-fusion first."""
-        return [(f"ff{k}", s) for k, s in enumerate(self.scales)] + [(f"of{k}", 1) for k in range(self.out_cells)]
+        return [(f'ff{k}', s) for k, s in enumerate(self.scales)] + [
+            (f'of{k}', 1) for k in range(self.out_cells)
+        ]
 
     def edges(self) -> list[tuple[str, int]]:
         """(edge key "cell.eN", scale) for every searched edge, in a fixed order."""
-        return [(f"{cell}.{e}", s) for cell, s in self.cells() for e in EDGES]
+        return [(f'{cell}.{e}', s) for cell, s in self.cells() for e in EDGES]
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "scales": list(self.scales), "ops": list(self.ops)}
+        return {**asdict(self), 'scales': list(self.scales), 'ops': list(self.ops)}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "SearchSpace":
-        return cls(width=int(data["width"]), scales=tuple(data["scales"]), out_cells=int(data["out_cells"]),
-                   ops=tuple(data["ops"]))
+    def from_dict(cls, data: Mapping) -> 'SearchSpace':
+        return cls(
+            width=int(data['width']),
+            scales=tuple(data['scales']),
+            out_cells=int(data['out_cells']),
+            ops=tuple(data['ops']),
+        )
 
 
 # --- candidate operators ---------------------------------------------------------------------
+
 
 class DilatedConv(nn.Sequential):
     """3x3 convolution with dilation 2 (5x5 receptive field at 3x3 cost) + BN + ReLU."""
 
     def __init__(self, channels: int) -> None:
-        super().__init__(nn.Conv2d(channels, channels, 3, padding=2, dilation=2, bias=False),
-                         nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        super().__init__(
+            nn.Conv2d(channels, channels, 3, padding=2, dilation=2, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+        )
 
 
 class SepConv(nn.Sequential):
     """Depthwise kxk + BN + ReLU, pointwise 1x1 + BN + ReLU (MobileNet unit with a chosen kernel)."""
 
     def __init__(self, channels: int, kernel: int) -> None:
-        super().__init__(nn.Conv2d(channels, channels, kernel, padding=kernel // 2, groups=channels, bias=False),
-                         nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-                         nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        super().__init__(
+            nn.Conv2d(
+                channels, channels, kernel, padding=kernel // 2, groups=channels, bias=False
+            ),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+        )
 
 
 def make_op(name: str, channels: int) -> nn.Module | None:
     """One candidate operator (channels -> channels, same size); None for `zero` (edge removed)."""
     builders: dict[str, Callable[[], nn.Module | None]] = {
-        "conv3": lambda: ConvBNReLU(channels, channels, 3),
-        "dil3": lambda: DilatedConv(channels),
-        "sep3": lambda: SepConv(channels, 3),
-        "sep5": lambda: SepConv(channels, 5),
-        "gcb": lambda: GroupConvShuffle(channels, channels // 2),
-        "skip": nn.Identity,
-        "zero": lambda: None,
+        'conv3': lambda: ConvBNReLU(channels, channels, 3),
+        'dil3': lambda: DilatedConv(channels),
+        'sep3': lambda: SepConv(channels, 3),
+        'sep5': lambda: SepConv(channels, 5),
+        'gcb': lambda: GroupConvShuffle(channels, channels // 2),
+        'skip': nn.Identity,
+        'zero': lambda: None,
     }
     if name not in builders:
-        raise ValueError(f"unknown HAF-NAS operator {name!r}; choose from {OPS}")
+        raise ValueError(f'unknown HAF-NAS operator {name!r}; choose from {OPS}')
     return builders[name]()
 
 
@@ -148,8 +174,8 @@ class SearchCell(nn.Module):
         self.edges = nn.ModuleDict({e: MixedOp(ops, channels) for e in EDGES})
 
     def forward(self, h: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        n1 = self.edges["e1"](h, weights[0])
-        return h + self.edges["e2"](h, weights[1]) + self.edges["e3"](n1, weights[2])
+        n1 = self.edges['e1'](h, weights[0])
+        return h + self.edges['e2'](h, weights[1]) + self.edges['e3'](n1, weights[2])
 
 
 class DerivedCell(nn.Module):
@@ -164,10 +190,10 @@ class DerivedCell(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         parts = []
-        if "e2" in self.edges:
-            parts.append(self.edges["e2"](h))
-        if "e3" in self.edges:
-            parts.append(self.edges["e3"](self.edges["e1"](h)))
+        if 'e2' in self.edges:
+            parts.append(self.edges['e2'](h))
+        if 'e3' in self.edges:
+            parts.append(self.edges['e3'](self.edges['e1'](h)))
         out = h
         for p in parts:
             out = out + p
@@ -191,7 +217,9 @@ class BlendHead(nn.Module):
     def forward(self, feat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ir, vis = split_sources(x)
         logits = self.mask(feat)[:, 0:1]
-        m = F.interpolate(torch.sigmoid(logits), size=x.shape[-2:], mode="bilinear", align_corners=False)
+        m = F.interpolate(
+            torch.sigmoid(logits), size=x.shape[-2:], mode='bilinear', align_corners=False
+        )
         return vis + m * (ir - vis)
 
 
@@ -214,13 +242,15 @@ class _Skeleton(nn.Module):
         for k in range(len(self.space.scales)):
             if k:
                 h = F.avg_pool2d(h, 2)
-            h = self.run_cell(f"ff{k}", h)
+            h = self.run_cell(f'ff{k}', h)
             outs.append(h)
         agg = outs[-1]
-        for feat in reversed(outs[:-1]):  # top-down: each coarser aggregate joins the next finer cell
-            agg = feat + F.interpolate(agg, scale_factor=2.0, mode="nearest")
+        for feat in reversed(
+            outs[:-1]
+        ):  # top-down: each coarser aggregate joins the next finer cell
+            agg = feat + F.interpolate(agg, scale_factor=2.0, mode='nearest')
         for k in range(self.space.out_cells):
-            agg = self.run_cell(f"of{k}", agg)
+            agg = self.run_cell(f'of{k}', agg)
         return self.head(agg, x)
 
 
@@ -234,7 +264,7 @@ class SuperNet(_Skeleton):
         self._cell_rows = {name: 3 * i for i, (name, _) in enumerate(space.cells())}
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for n, p in self.named_parameters() if n != "alphas"]
+        return [p for n, p in self.named_parameters() if n != 'alphas']
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alphas]
@@ -244,7 +274,7 @@ class SuperNet(_Skeleton):
 
     def run_cell(self, name: str, h: torch.Tensor) -> torch.Tensor:
         row = self._cell_rows[name]
-        return self.cells[name](h, self.probabilities()[row:row + 3])
+        return self.cells[name](h, self.probabilities()[row: row + 3])
 
 
 @dataclass
@@ -258,30 +288,37 @@ class Architecture:
         keys = [k for k, _ in self.space.edges()]
         missing = set(keys) - set(self.choice)
         if missing:
-            raise ValueError(f"architecture has no operator for edges {sorted(missing)}")
+            raise ValueError(f'architecture has no operator for edges {sorted(missing)}')
         bad = {k: v for k, v in self.choice.items() if v not in self.space.ops}
         if bad:
-            raise ValueError(f"operators outside the search space: {bad}")
-        for cell, _ in self.space.cells():  # e1 feeds only e3: the n1 path exists with both or neither
-            if "zero" in (self.choice[f"{cell}.e1"], self.choice[f"{cell}.e3"]):
-                self.choice[f"{cell}.e1"] = self.choice[f"{cell}.e3"] = "zero"
+            raise ValueError(f'operators outside the search space: {bad}')
+        for (
+            cell,
+            _,
+        ) in self.space.cells():  # e1 feeds only e3: the n1 path exists with both or neither
+            if 'zero' in (self.choice[f'{cell}.e1'], self.choice[f'{cell}.e3']):
+                self.choice[f'{cell}.e1'] = self.choice[f'{cell}.e3'] = 'zero'
 
     def cell_choice(self, cell: str) -> dict[str, str]:
-        return {e: self.choice[f"{cell}.{e}"] for e in EDGES}
+        return {e: self.choice[f'{cell}.{e}'] for e in EDGES}
 
     def to_dict(self) -> dict:
-        return {"space": self.space.to_dict(), "choice": dict(self.choice)}
+        return {'space': self.space.to_dict(), 'choice': dict(self.choice)}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "Architecture":
-        return cls(SearchSpace.from_dict(data["space"]), dict(data["choice"]))
+    def from_dict(cls, data: Mapping) -> 'Architecture':
+        return cls(SearchSpace.from_dict(data['space']), dict(data['choice']))
 
     def describe(self) -> str:
-        return "; ".join(f"{cell}: " + ", ".join(f"{e}={self.choice[f'{cell}.{e}']}" for e in EDGES)
-                         for cell, _ in self.space.cells())
+        return '; '.join(
+            f'{cell}: ' + ', '.join(f'{e}={self.choice[f"{cell}.{e}"]}' for e in EDGES)
+            for cell, _ in self.space.cells()
+        )
 
 
-def derive_from(space: SearchSpace, alphas: torch.Tensor, allow_free: bool = False) -> Architecture:
+def derive_from(
+    space: SearchSpace, alphas: torch.Tensor, allow_free: bool = False
+) -> Architecture:
     """Arg-max operator per edge from architecture weights [edges, ops]. The parameter-free `zero`
     and `skip` are not candidates of the arg-max by default (DARTS excludes zero; P-DARTS limits
     skip): measured in our first default searches (budgets 5, 8, 15 ms), they took the arg-max of
@@ -293,7 +330,7 @@ def derive_from(space: SearchSpace, alphas: torch.Tensor, allow_free: bool = Fal
     if not allow_free and computing:
         for i, o in enumerate(space.ops):
             if o in FREE_OPS:
-                a[:, i] = -float("inf")
+                a[:, i] = -float('inf')
     best = a.argmax(dim=-1).tolist()
     return Architecture(space, {k: space.ops[i] for (k, _), i in zip(space.edges(), best)})
 
@@ -307,7 +344,9 @@ class DerivedNet(_Skeleton):
     """The discrete network of an Architecture (what is retrained and exported)."""
 
     def __init__(self, arch: Architecture) -> None:
-        super().__init__(arch.space, lambda name: DerivedCell(arch.cell_choice(name), arch.space.width))
+        super().__init__(
+            arch.space, lambda name: DerivedCell(arch.cell_choice(name), arch.space.width)
+        )
         self.arch = arch
 
     def run_cell(self, name: str, h: torch.Tensor) -> torch.Tensor:
@@ -321,10 +360,12 @@ def inherit_weights(derived: DerivedNet, supernet: SuperNet) -> int:
     target = derived.state_dict()
     copied = 0
     for key in target:
-        parts = key.split(".")
-        if parts[0] == "cells":  # cells.<cell>.edges.<e>.<rest> <- cells.<cell>.edges.<e>.ops.<op>.<rest>
+        parts = key.split('.')
+        if (
+            parts[0] == 'cells'
+        ):  # cells.<cell>.edges.<e>.<rest> <- cells.<cell>.edges.<e>.ops.<op>.<rest>
             op = derived.cells[parts[1]].choice[parts[3]]
-            src = ".".join(parts[:4] + ["ops", op] + parts[4:])
+            src = '.'.join(parts[:4] + ['ops', op] + parts[4:])
         else:
             src = key
         if src in source and source[src].shape == target[key].shape:
@@ -339,12 +380,12 @@ def uniform_architecture(space: SearchSpace, op: str) -> Architecture:
     return Architecture(space, {k: op for k, _ in space.edges()})
 
 
-def aenetv2_like(space: SearchSpace, middle: str = "gcb") -> Architecture:
+def aenetv2_like(space: SearchSpace, middle: str = 'gcb') -> Architecture:
     """AE-Netv2's replaceable block as a member of the space: e1 of the first cell = "conv", "dsconv"
     (sep3) or "gcb", every other edge zero."""
-    op = {"conv": "conv3", "dsconv": "sep3", "gcb": "gcb"}[middle]
-    choice = uniform_architecture(space, "zero").choice
-    choice.update({"ff0.e1": op, "ff0.e3": "skip"})  # n2 = n1: the block's output goes on
+    op = {'conv': 'conv3', 'dsconv': 'sep3', 'gcb': 'gcb'}[middle]
+    choice = uniform_architecture(space, 'zero').choice
+    choice.update({'ff0.e1': op, 'ff0.e3': 'skip'})  # n2 = n1: the block's output goes on
     return Architecture(space, choice)
 
 

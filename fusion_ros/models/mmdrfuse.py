@@ -18,6 +18,7 @@ over pixel max (SF 10.6 -> 8.6); the teacher, with 64 channels, gains from the p
 Choices not fixed by the paper (ours): the teacher's dense block has 4 layers of growth 12 after a
 16-channel stem (16 + 4 * 12 = 64 channels).
 """
+
 from __future__ import annotations
 
 import torch

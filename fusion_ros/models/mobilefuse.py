@@ -15,6 +15,7 @@ keeps every full-resolution pixel of the sources (the blend weights are smooth, 
 at the input resolution (same parameters, about 4x the compute; the `paper` training config).
 Inputs must be multiples of 8 in height and width (the runtime pads).
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,9 +33,14 @@ class Stream(nn.Module):
         super().__init__()
         w0, w1, w2 = widths
         self.stem = ConvBNReLU(1, w0, stride=stem_stride)
-        self.down1 = nn.Sequential(DepthwiseSeparable(w0, w1, stride=2), DepthwiseSeparable(w1, w1))
-        self.down2 = nn.Sequential(DepthwiseSeparable(w1, w2, stride=2), DepthwiseSeparable(w2, w2),
-                                   DepthwiseSeparable(w2, w2))
+        self.down1 = nn.Sequential(
+            DepthwiseSeparable(w0, w1, stride=2), DepthwiseSeparable(w1, w1)
+        )
+        self.down2 = nn.Sequential(
+            DepthwiseSeparable(w1, w2, stride=2),
+            DepthwiseSeparable(w2, w2),
+            DepthwiseSeparable(w2, w2),
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         f0 = self.stem(x)
@@ -54,15 +60,17 @@ class BlendingDecoder(nn.Module):
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         f0, f1, f2 = feats
-        x = self.up1(torch.cat([F.interpolate(f2, scale_factor=2.0, mode="nearest"), f1], dim=1))
-        x = self.up0(torch.cat([F.interpolate(x, scale_factor=2.0, mode="nearest"), f0], dim=1))
+        x = self.up1(torch.cat([F.interpolate(f2, scale_factor=2.0, mode='nearest'), f1], dim=1))
+        x = self.up0(torch.cat([F.interpolate(x, scale_factor=2.0, mode='nearest'), f0], dim=1))
         return torch.sigmoid(self.mask(x))  # at the stem's resolution
 
 
 class MobileFuse(nn.Module):
     """Two streams, element-wise MAX merge, blending-mask decoder, built-in blending module."""
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 60), full_res_mask: bool = False) -> None:
+    def __init__(
+        self, widths: tuple[int, int, int] = (16, 32, 60), full_res_mask: bool = False
+    ) -> None:
         super().__init__()
         self.full_res_mask = bool(full_res_mask)
         stride = 1 if self.full_res_mask else 2
@@ -79,7 +87,7 @@ class MobileFuse(nn.Module):
         ir, vis = split_sources(x)
         mask = self.forward_mask(x)
         if not self.full_res_mask:
-            mask = F.interpolate(mask, size=x.shape[-2:], mode="bilinear", align_corners=False)
+            mask = F.interpolate(mask, size=x.shape[-2:], mode='bilinear', align_corners=False)
         return vis * mask + ir * (1.0 - mask)
 
 

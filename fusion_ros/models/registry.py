@@ -1,4 +1,5 @@
 """Model registry: one name per shipped network, shared by training, export and tests."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,14 +27,35 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
-        ModelSpec("mmdrfuse", mmdrfuse_student, "MMDRFuse student (113 parameters)",
-                  "Deng et al., MMDRFuse, ACM MM 2024", size_multiple=1),
-        ModelSpec("mobilefuse", mobilefuse, "MobileFuse (depthwise-separable two-stream, blending module)",
-                  "Perreault et al., MobileFuse: multimodal image fusion at the edge", size_multiple=8),
-        ModelSpec("aenetv2", aenetv2_gcb, "AE-Netv2-GCB (conv, group conv + channel shuffle, conv)",
-                  "Fang et al., AE-Netv2, 2021", size_multiple=1),
-        ModelSpec("mmdrfuse_teacher", mmdrfuse_teacher, "MMDRFuse teacher (dense block, 64 channels)",
-                  "Deng et al., MMDRFuse, ACM MM 2024", size_multiple=1, shipped=False),
+        ModelSpec(
+            'mmdrfuse',
+            mmdrfuse_student,
+            'MMDRFuse student (113 parameters)',
+            'Deng et al., MMDRFuse, ACM MM 2024',
+            size_multiple=1,
+        ),
+        ModelSpec(
+            'mobilefuse',
+            mobilefuse,
+            'MobileFuse (depthwise-separable two-stream, blending module)',
+            'Perreault et al., MobileFuse: multimodal image fusion at the edge',
+            size_multiple=8,
+        ),
+        ModelSpec(
+            'aenetv2',
+            aenetv2_gcb,
+            'AE-Netv2-GCB (conv, group conv + channel shuffle, conv)',
+            'Fang et al., AE-Netv2, 2021',
+            size_multiple=1,
+        ),
+        ModelSpec(
+            'mmdrfuse_teacher',
+            mmdrfuse_teacher,
+            'MMDRFuse teacher (dense block, 64 channels)',
+            'Deng et al., MMDRFuse, ACM MM 2024',
+            size_multiple=1,
+            shipped=False,
+        ),
     )
 }
 
@@ -45,7 +67,7 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+        raise KeyError(f'unknown model {name!r}; known: {", ".join(MODELS)}') from None
 
 
 def build_model(name: str) -> nn.Module:

@@ -16,22 +16,29 @@ zero and skip took every edge in our first searches, DARTS' collapse); if the de
 predicted above the target, edges are downgraded greedily, zero and skip allowed (each time the
 swap that saves the most milliseconds per unit of lost alpha) until it fits.
 """
+
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+import time
 from typing import Callable, Iterator, Sequence
 
+from fusion_ros.models.hafnas import (
+    Architecture,
+    derive,
+    derive_from,
+    DerivedNet,
+    inherit_weights,
+    SearchSpace,
+    SuperNet,
+)
+from fusion_ros.training.data import Pair, PatchDataset
+from fusion_ros.training.losses import fusion_scd, intensity_gradient_loss
 import numpy as np
 import torch
 
-from fusion_ros.models.hafnas import (Architecture, DerivedNet, SearchSpace, SuperNet, derive, derive_from,
-                                      inherit_weights)
-from fusion_ros.training.data import Pair, PatchDataset
-from fusion_ros.training.losses import fusion_scd, intensity_gradient_loss
-
 from .config import SearchConfig
-from .latency import LatencyTable, edge_cost_matrix, expected_ms, predict_ms
+from .latency import edge_cost_matrix, expected_ms, LatencyTable, predict_ms
 
 Progress = Callable[[str, int, dict], None]
 
@@ -52,8 +59,12 @@ def batches(pairs: Sequence[Pair], cfg: SearchConfig, seed: int) -> Iterator[tor
     epoch = 0
     while True:
         order = rng.permutation(len(ds))
-        for i in range(0, len(order) - cfg.batch_size + 1 if len(order) >= cfg.batch_size else 1, cfg.batch_size):
-            yield torch.stack([ds[int(j)] for j in order[i:i + cfg.batch_size]])
+        for i in range(
+            0,
+            len(order) - cfg.batch_size + 1 if len(order) >= cfg.batch_size else 1,
+            cfg.batch_size,
+        ):
+            yield torch.stack([ds[int(j)] for j in order[i: i + cfg.batch_size]])
         epoch += 1
         ds.resample(epoch)
 
@@ -72,11 +83,20 @@ class SearchResult:
     def probabilities(self) -> dict[str, dict[str, float]]:
         p = self.supernet.probabilities().detach()
         ops = self.supernet.space.ops
-        return {k: {o: round(float(v), 4) for o, v in zip(ops, row)} for (k, _), row in zip(self.supernet.space.edges(), p)}
+        return {
+            k: {o: round(float(v), 4) for o, v in zip(ops, row)}
+            for (k, _), row in zip(self.supernet.space.edges(), p)
+        }
 
 
-def search(cfg: SearchConfig, w_pairs: Sequence[Pair], a_pairs: Sequence[Pair], table: LatencyTable,
-           budget_ms: float, progress: Progress | None = None) -> SearchResult:
+def search(
+    cfg: SearchConfig,
+    w_pairs: Sequence[Pair],
+    a_pairs: Sequence[Pair],
+    table: LatencyTable,
+    budget_ms: float,
+    progress: Progress | None = None,
+) -> SearchResult:
     """Bilevel search: weights on `w_pairs`, architecture on `a_pairs`, expected latency from `table`."""
     torch.manual_seed(cfg.seed)
     t0 = time.monotonic()
@@ -95,20 +115,27 @@ def search(cfg: SearchConfig, w_pairs: Sequence[Pair], a_pairs: Sequence[Pair], 
         w_loss = fusion_loss(net(xb), xb, cfg)
         w_loss.backward()
         w_opt.step()
-        row = {"step": step, "w_loss": float(w_loss.detach())}
+        row = {'step': step, 'w_loss': float(w_loss.detach())}
         if step >= cfg.warmup_steps:
             row.update(_arch_step(net, a_opt, next(a_iter), cfg, table, costs, target))
         else:
-            row["expected_ms"] = float(expected_ms(net.probabilities().detach(), table, costs))
+            row['expected_ms'] = float(expected_ms(net.probabilities().detach(), table, costs))
         history.append(row)
         if progress:
-            progress("search", step + 1, row)
+            progress('search', step + 1, row)
     arch, downgrades = fit_budget(net.space, net.alphas, table, target)
     return SearchResult(arch, derive(net), net, history, downgrades, time.monotonic() - t0)
 
 
-def _arch_step(net: SuperNet, a_opt: torch.optim.Optimizer, xv: torch.Tensor, cfg: SearchConfig,
-               table: LatencyTable, costs, target: float) -> dict[str, float]:
+def _arch_step(
+    net: SuperNet,
+    a_opt: torch.optim.Optimizer,
+    xv: torch.Tensor,
+    cfg: SearchConfig,
+    table: LatencyTable,
+    costs,
+    target: float,
+) -> dict[str, float]:
     """One architecture step: fusion loss on the architecture split + the hinge latency penalty."""
     a_opt.zero_grad()
     net.zero_grad(set_to_none=True)
@@ -119,11 +146,16 @@ def _arch_step(net: SuperNet, a_opt: torch.optim.Optimizer, xv: torch.Tensor, cf
     for p in net.weight_parameters():  # only alpha moves in this step
         p.grad = None
     a_opt.step()
-    return {"a_loss": float(quality.detach()), "expected_ms": float(lat.detach()), "penalty": float(penalty.detach())}
+    return {
+        'a_loss': float(quality.detach()),
+        'expected_ms': float(lat.detach()),
+        'penalty': float(penalty.detach()),
+    }
 
 
-def fit_budget(space: SearchSpace, alphas: torch.Tensor, table: LatencyTable, target_ms: float
-               ) -> tuple[Architecture, list[str]]:
+def fit_budget(
+    space: SearchSpace, alphas: torch.Tensor, table: LatencyTable, target_ms: float
+) -> tuple[Architecture, list[str]]:
     """The arg-max architecture (`derive_from`), downgraded edge by edge (zero allowed) until its
     predicted latency <= target."""
     arch = derive_from(space, alphas)
@@ -145,16 +177,23 @@ def fit_budget(space: SearchSpace, alphas: torch.Tensor, table: LatencyTable, ta
                 if best is None or score > best[0]:
                     best = (score, key, op, cand)
         if best is None:
-            log.append(f"cannot reach {target_ms:.2f} ms: the bare skeleton is predicted at {table.skeleton_ms:.2f} ms")
+            log.append(
+                f'cannot reach {target_ms:.2f} ms: the bare skeleton is predicted at {table.skeleton_ms:.2f} ms'
+            )
             break
         _, key, op, cand = best
         arch = Architecture(arch.space, {**arch.choice, key: cand})
-        log.append(f"{key}: {op} -> {cand} (predicted {predict_ms(arch, table):.2f} ms)")
+        log.append(f'{key}: {op} -> {cand} (predicted {predict_ms(arch, table):.2f} ms)')
     return arch, log
 
 
-def retrain(arch: Architecture, supernet: SuperNet | None, pairs: Sequence[Pair], cfg: SearchConfig,
-            progress: Progress | None = None) -> tuple[DerivedNet, list[dict]]:
+def retrain(
+    arch: Architecture,
+    supernet: SuperNet | None,
+    pairs: Sequence[Pair],
+    cfg: SearchConfig,
+    progress: Progress | None = None,
+) -> tuple[DerivedNet, list[dict]]:
     """Train the derived net (starting from the supernet's weights of its operators) for
     `retrain_steps` on all search pairs with the same fusion loss."""
     torch.manual_seed(cfg.seed)
@@ -173,7 +212,7 @@ def retrain(arch: Architecture, supernet: SuperNet | None, pairs: Sequence[Pair]
         loss.backward()
         opt.step()
         sched.step()
-        history.append({"step": step, "loss": float(loss.detach())})
+        history.append({'step': step, 'loss': float(loss.detach())})
         if progress:
-            progress("retrain", step + 1, history[-1])
+            progress('retrain', step + 1, history[-1])
     return net.eval(), history

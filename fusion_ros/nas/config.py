@@ -5,6 +5,7 @@ Two built-in configs: `tiny` (seconds, the bundled demo pairs, for tests; not a 
 reads a YAML/JSON file with the same keys (unknown keys are an error: a typo must not silently
 search something else). Test sets (tno, llvip/test, msrs/test, vifb) are refused as sources.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,84 +15,110 @@ from typing import Any
 
 from fusion_ros.models.hafnas import OPS, SearchSpace
 
-TEST_SETS = ("tno", "llvip/test", "msrs/test", "vifb")
+TEST_SETS = ('tno', 'llvip/test', 'msrs/test', 'vifb')
 
 
 @dataclass
 class SearchConfig:
     """Everything a search run needs (times are steps, not epochs: the data sets differ in size)."""
 
-    name: str = "default"
+    name: str = 'default'
     width: int = 12
-    widths: tuple[int, ...] = ()     # if given, the width is chosen among these for the budget
-    skeleton_share: float = 0.6      # ... the widest whose bare skeleton takes <= this share of it
+    widths: tuple[int, ...] = ()  # if given, the width is chosen among these for the budget
+    skeleton_share: float = 0.6  # ... the widest whose bare skeleton takes <= this share of it
     scales: tuple[int, ...] = (1, 2, 3)
     out_cells: int = 1
     ops: tuple[str, ...] = OPS
     train_sources: list[Any] = field(default_factory=list)
     val_sources: list[Any] = field(default_factory=list)  # validation only (never trained on)
-    val_fraction: float = 0.15       # of the training pairs, held out for validation
-    arch_fraction: float = 0.3       # of the rest: the architecture split of the bilevel search
+    val_fraction: float = 0.15  # of the training pairs, held out for validation
+    arch_fraction: float = 0.3  # of the rest: the architecture split of the bilevel search
     max_side: int = 640
     val_max_side: int = 320
     limit_pairs: int | None = None
-    crop: int = 64                   # HAF-NAS trains on 64x64 patches
+    crop: int = 64  # HAF-NAS trains on 64x64 patches
     patches_per_pair: int = 16
     batch_size: int = 8
-    warmup_steps: int = 60           # weights only, before the architecture moves
+    warmup_steps: int = 60  # weights only, before the architecture moves
     search_steps: int = 240
     retrain_steps: int = 300
     w_lr: float = 1e-3
     a_lr: float = 3e-3
     retrain_lr: float = 1e-3
-    latency_weight: float = 2.0      # lambda of the hinge latency penalty
-    budget_margin: float = 0.9       # search and derive for margin x budget (measurement noise)
-    w_int: float = 2.0               # the MobileFuse fine-tune loss, for another blending network
+    latency_weight: float = 2.0  # lambda of the hinge latency penalty
+    budget_margin: float = 0.9  # search and derive for margin x budget (measurement noise)
+    w_int: float = 2.0  # the MobileFuse fine-tune loss, for another blending network
     w_grad: float = 6.0
     w_scd: float = 0.08
-    repeats: int = 30                # timed runs per latency-table entry (minimum kept)
-    val_metrics: list[str] = field(default_factory=lambda: ["EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf",
-                                                            "SSIM", "CC"])
+    repeats: int = 30  # timed runs per latency-table entry (minimum kept)
+    val_metrics: list[str] = field(
+        default_factory=lambda: ['EN', 'SD', 'SF', 'AG', 'MI', 'SCD', 'VIF', 'Qabf', 'SSIM', 'CC']
+    )
     seed: int = 0
-    num_threads: int = 1             # torch threads: on a loaded 2-core machine two OpenMP threads
-                                     # spin-waited a supernet step from 1.5 s to 34 s
+    num_threads: int = 1  # torch threads: on a loaded 2-core machine two OpenMP threads
+    # spin-waited a supernet step from 1.5 s to 34 s
 
     def space(self, width: int | None = None) -> SearchSpace:
-        return SearchSpace(width=width or self.width, scales=tuple(self.scales), out_cells=self.out_cells, ops=tuple(self.ops))
+        return SearchSpace(
+            width=width or self.width,
+            scales=tuple(self.scales),
+            out_cells=self.out_cells,
+            ops=tuple(self.ops),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["scales"], d["ops"], d["widths"] = list(self.scales), list(self.ops), list(self.widths)
+        d['scales'], d['ops'], d['widths'] = list(self.scales), list(self.ops), list(self.widths)
         return d
 
 
 BUILTIN: dict[str, dict[str, Any]] = {
-    "tiny": {
-        "name": "tiny", "width": 4, "train_sources": [{"source": "demo"}], "limit_pairs": 6, "max_side": 128,
-        "val_max_side": 96, "val_fraction": 0.34, "arch_fraction": 0.5, "crop": 32, "patches_per_pair": 2,
-        "batch_size": 4, "warmup_steps": 2, "search_steps": 6, "retrain_steps": 4, "repeats": 3,
-        "val_metrics": ["EN", "SD", "SF", "AG"], "num_threads": 1,
+    'tiny': {
+        'name': 'tiny',
+        'width': 4,
+        'train_sources': [{'source': 'demo'}],
+        'limit_pairs': 6,
+        'max_side': 128,
+        'val_max_side': 96,
+        'val_fraction': 0.34,
+        'arch_fraction': 0.5,
+        'crop': 32,
+        'patches_per_pair': 2,
+        'batch_size': 4,
+        'warmup_steps': 2,
+        'search_steps': 6,
+        'retrain_steps': 4,
+        'repeats': 3,
+        'val_metrics': ['EN', 'SD', 'SF', 'AG'],
+        'num_threads': 1,
     },
-    "default": {
-        "name": "default", "widths": (4, 8, 16),
-        "train_sources": [{"ir": "llvip/train/ir", "vis": "llvip/train/vi"},
-                          {"ir": "llvip/extra/ir", "vis": "llvip/extra/vi"},
-                          {"ir": "msrs/train_128/ir", "vis": "msrs/train_128/vi", "limit": 240}],
-        "val_sources": [{"ir": "mixed_day/m3fd/ir", "vis": "mixed_day/m3fd/vi"},
-                        {"ir": "mixed_day/fmb/ir", "vis": "mixed_day/fmb/vi"}],
+    'default': {
+        'name': 'default',
+        'widths': (4, 8, 16),
+        'train_sources': [
+            {'ir': 'llvip/train/ir', 'vis': 'llvip/train/vi'},
+            {'ir': 'llvip/extra/ir', 'vis': 'llvip/extra/vi'},
+            {'ir': 'msrs/train_128/ir', 'vis': 'msrs/train_128/vi', 'limit': 240},
+        ],
+        'val_sources': [
+            {'ir': 'mixed_day/m3fd/ir', 'vis': 'mixed_day/m3fd/vi'},
+            {'ir': 'mixed_day/fmb/ir', 'vis': 'mixed_day/fmb/vi'},
+        ],
     },
 }
 
 
 def _check_sources(sources: list[Any]) -> None:
     for spec in sources:
-        text = str(spec).replace("\\", "/")
+        text = str(spec).replace('\\', '/')
         for test in TEST_SETS:
-            if f"'{test}/" in text or f"/{test}/" in text or f"'{test}'" in text:
-                raise ValueError(f"{spec!r} is a test set ({test}); search and validate on training sources only")
+            if f"'{test}/" in text or f'/{test}/' in text or f"'{test}'" in text:
+                raise ValueError(
+                    f'{spec!r} is a test set ({test}); search and validate on training sources only'
+                )
 
 
-def load_search_config(which: str = "default", **overrides: Any) -> SearchConfig:
+def load_search_config(which: str = 'default', **overrides: Any) -> SearchConfig:
     """A built-in config by name, or a YAML/JSON file with SearchConfig keys; then `overrides`."""
     if which in BUILTIN:
         data = dict(BUILTIN[which])
@@ -100,13 +127,15 @@ def load_search_config(which: str = "default", **overrides: Any) -> SearchConfig
 
         path = Path(which)
         if not path.is_file():
-            raise FileNotFoundError(f"no search config {which!r}: use {' or '.join(BUILTIN)} or a YAML file")
-        data = {"name": path.stem, **read_config_file(path)}
+            raise FileNotFoundError(
+                f'no search config {which!r}: use {" or ".join(BUILTIN)} or a YAML file'
+            )
+        data = {'name': path.stem, **read_config_file(path)}
     data.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in dataclasses.fields(SearchConfig)}
     unknown = set(data) - known
     if unknown:
-        raise ValueError(f"unknown search settings {sorted(unknown)}; known: {sorted(known)}")
+        raise ValueError(f'unknown search settings {sorted(unknown)}; known: {sorted(known)}')
     cfg = SearchConfig(**data)
     cfg.scales, cfg.ops, cfg.widths = tuple(cfg.scales), tuple(cfg.ops), tuple(cfg.widths)
     _check_sources(list(cfg.train_sources) + list(cfg.val_sources))

@@ -10,26 +10,33 @@ of the demo stream through the full pipeline, the `inference ms` column of `fusi
 method's output on the validation pairs, aggregated as the average rank over metrics (MobileFuse's
 aggregate; 1 = best) among the searched net, the shipped models and the pixel max/mean baselines.
 """
+
 from __future__ import annotations
 
-import time
 from pathlib import Path
+import time
 from typing import Callable, Sequence
-
-import numpy as np
 
 from fusion_ros.images.folders import resize_max_side
 from fusion_ros.training.data import Pair
+import numpy as np
 
-SHIPPED = ("mmdrfuse", "mobilefuse", "aenetv2")
+SHIPPED = ('mmdrfuse', 'mobilefuse', 'aenetv2')
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "pixel_max": np.maximum,
-    "pixel_mean": lambda a, b: 0.5 * (a + b),
+    'pixel_max': np.maximum,
+    'pixel_mean': lambda a, b: 0.5 * (a + b),
 }
 
 
-def measure_model(model: str | Path, backend: str, threads: int, size: tuple[int, int] = (512, 640),
-                  repeats: int = 30, bench_frames: int = 0, clock: str = "auto") -> dict[str, float]:
+def measure_model(
+    model: str | Path,
+    backend: str,
+    threads: int,
+    size: tuple[int, int] = (512, 640),
+    repeats: int = 30,
+    bench_frames: int = 0,
+    clock: str = 'auto',
+) -> dict[str, float]:
     """Latency of a model name or ONNX path loaded by the runtime: "inference_min_ms" (the latency
     table's statistic and clock), "wall_min_ms"/"wall_p50_ms" (wall clock), and with
     `bench_frames` "bench_p50_ms" (as `fusion-ros bench`)."""
@@ -53,12 +60,18 @@ def measure_model(model: str | Path, backend: str, threads: int, size: tuple[int
         wall.append((time.perf_counter() - t0) * 1e3)
         clocked.append((now() - c0) * 1e3)
     engine.release_binding()
-    result = {"inference_min_ms": float(np.min(clocked)), "clock": name, "wall_min_ms": float(np.min(wall)),
-              "wall_p50_ms": float(np.median(wall)), "threads": engine.threads, "repeats": repeats}
+    result = {
+        'inference_min_ms': float(np.min(clocked)),
+        'clock': name,
+        'wall_min_ms': float(np.min(wall)),
+        'wall_p50_ms': float(np.median(wall)),
+        'threads': engine.threads,
+        'repeats': repeats,
+    }
     if bench_frames:
         from fusion_ros.cli.bench_cmd import bench_pipeline
 
-        result["bench_p50_ms"] = bench_pipeline(str(model), backend, bench_frames)["inference_p50"]
+        result['bench_p50_ms'] = bench_pipeline(str(model), backend, bench_frames)['inference_p50']
     return result
 
 
@@ -66,7 +79,7 @@ def baseline_ms(name: str, size: tuple[int, int] = (512, 640), repeats: int = 30
     """Minimum CPU time of a pixel baseline (numpy, one thread) on float32 planes of `size`."""
     rng = np.random.default_rng(0)
     a, b = rng.random(size, dtype=np.float32), rng.random(size, dtype=np.float32)
-    best = float("inf")
+    best = float('inf')
     for _ in range(repeats):
         t0 = time.thread_time()
         BASELINES[name](a, b)
@@ -77,7 +90,7 @@ def baseline_ms(name: str, size: tuple[int, int] = (512, 640), repeats: int = 30
 def _fuse_onnx(model: str | Path, pairs: Sequence[Pair]) -> list[np.ndarray]:
     from fusion_ros.runtime import load_pipeline
 
-    pipeline = load_pipeline(model, backend="cpu", threads=1)
+    pipeline = load_pipeline(model, backend='cpu', threads=1)
     m = pipeline.card.size_multiple
     outs = []
     for p in pairs:
@@ -87,24 +100,38 @@ def _fuse_onnx(model: str | Path, pairs: Sequence[Pair]) -> list[np.ndarray]:
     return outs
 
 
-def validation_rows(models: dict[str, str | Path], pairs: Sequence[Pair], metrics: Sequence[str],
-                    max_side: int) -> list[dict]:
+def validation_rows(
+    models: dict[str, str | Path], pairs: Sequence[Pair], metrics: Sequence[str], max_side: int
+) -> list[dict]:
     """Per (scene, method) metric rows: every model (name -> registered name or ONNX path) and the
     pixel baselines, scored on the pairs downsized to `max_side` and cropped to a multiple of 8."""
     from fusion_ros.training.trainer import score_images, to_uint8
 
-    small = [Pair(p.name, resize_max_side(p.ir, max_side), resize_max_side(p.vis, max_side)) for p in pairs]
-    small = [Pair(p.name, p.ir[:p.shape[0] // 8 * 8, :p.shape[1] // 8 * 8], p.vis[:p.shape[0] // 8 * 8, :p.shape[1] // 8 * 8])
-             for p in small]
-    fused: dict[str, list[np.ndarray]] = {name: _fuse_onnx(src, small) for name, src in models.items()}
+    small = [
+        Pair(p.name, resize_max_side(p.ir, max_side), resize_max_side(p.vis, max_side))
+        for p in pairs
+    ]
+    small = [
+        Pair(
+            p.name,
+            p.ir[: p.shape[0] // 8 * 8, : p.shape[1] // 8 * 8],
+            p.vis[: p.shape[0] // 8 * 8, : p.shape[1] // 8 * 8],
+        )
+        for p in small
+    ]
+    fused: dict[str, list[np.ndarray]] = {
+        name: _fuse_onnx(src, small) for name, src in models.items()
+    }
     for name, fn in BASELINES.items():
         fused[name] = [fn(p.ir, p.vis) for p in small]
     rows = []
     for method, images in fused.items():
         for p, f in zip(small, images):
             h, w = f.shape
-            scores = score_images(to_uint8(p.ir[:h, :w]), to_uint8(p.vis[:h, :w]), to_uint8(f), metrics)
-            rows.append({"scene": p.name, "method": method, **scores})
+            scores = score_images(
+                to_uint8(p.ir[:h, :w]), to_uint8(p.vis[:h, :w]), to_uint8(f), metrics
+            )
+            rows.append({'scene': p.name, 'method': method, **scores})
     return rows
 
 
@@ -115,29 +142,42 @@ def leaderboard(rows: list[dict], metrics: Sequence[str]):
     return build_leaderboard(rows, present)
 
 
-def pareto_plot(points: dict[str, tuple[float, float]], budget_ms: float | None, path: Path, title: str,
-                highlight: Sequence[str] = ()) -> Path:
+def pareto_plot(
+    points: dict[str, tuple[float, float]],
+    budget_ms: float | None,
+    path: Path,
+    title: str,
+    highlight: Sequence[str] = (),
+) -> Path:
     """Measured latency (x) vs validation average rank (y, best at the top) per method."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     for name, (ms, rank) in points.items():
         hi = name in highlight
-        ax.scatter([max(ms, 1e-2)], [rank], s=70 if hi else 40, c="tab:red" if hi else "tab:blue",
-                   marker="*" if hi else "o", zorder=3)
-        ax.annotate(name, (max(ms, 1e-2), rank), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.scatter(
+            [max(ms, 1e-2)],
+            [rank],
+            s=70 if hi else 40,
+            c='tab:red' if hi else 'tab:blue',
+            marker='*' if hi else 'o',
+            zorder=3,
+        )
+        ax.annotate(
+            name, (max(ms, 1e-2), rank), textcoords='offset points', xytext=(5, 4), fontsize=8
+        )
     if budget_ms:
-        ax.axvline(budget_ms, color="tab:red", ls="--", lw=1, label=f"budget {budget_ms:g} ms")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.set_xscale("log")
+        ax.axvline(budget_ms, color='tab:red', ls='--', lw=1, label=f'budget {budget_ms:g} ms')
+        ax.legend(loc='lower right', fontsize=8)
+    ax.set_xscale('log')
     ax.invert_yaxis()
-    ax.set_xlabel("measured inference latency at 640x512 (ms, log scale)")
-    ax.set_ylabel("validation average rank (1 = best)")
+    ax.set_xlabel('measured inference latency at 640x512 (ms, log scale)')
+    ax.set_ylabel('validation average rank (1 = best)')
     ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which='both', alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

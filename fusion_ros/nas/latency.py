@@ -19,24 +19,31 @@ minus the per-call cost. A network then costs
 (`predict_ms`); during the search the same sum is taken in expectation under the softmax operator
 weights (`expected_ms`, differentiable in the architecture parameters).
 """
+
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import datetime as dt
 import json
 import os
+from pathlib import Path
 import platform
 import tempfile
 import time
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
+import warnings
 
+from fusion_ros.models.hafnas import (
+    Architecture,
+    DerivedNet,
+    FREE_OPS,
+    make_op,
+    SearchSpace,
+    uniform_architecture,
+)
 import numpy as np
 import torch
 from torch import nn
-
-from fusion_ros.models.hafnas import FREE_OPS, Architecture, DerivedNet, SearchSpace, make_op, uniform_architecture
 
 TABLE_VERSION = 1
 
@@ -52,54 +59,84 @@ class LatencyTable:
     skeleton_ms: float
     call_ms: float
     device: dict = field(default_factory=dict)
-    models_ms: dict[str, float] = field(default_factory=dict)  # whole networks timed with the table
+    models_ms: dict[str, float] = field(
+        default_factory=dict
+    )  # whole networks timed with the table
 
     def op_ms(self, op: str, scale: int) -> float:
-        return 0.0 if op in FREE_OPS else self.ops[f"{op}@{scale}"]
+        return 0.0 if op in FREE_OPS else self.ops[f'{op}@{scale}']
 
     def add_ms(self, scale: int) -> float:
         return self.adds[str(scale)]
 
     def to_dict(self) -> dict:
-        return {"version": TABLE_VERSION, "space": self.space.to_dict(), "size": list(self.size), "ops": self.ops,
-                "adds": self.adds, "skeleton_ms": self.skeleton_ms, "call_ms": self.call_ms, "device": self.device,
-                "models_ms": self.models_ms}
+        return {
+            'version': TABLE_VERSION,
+            'space': self.space.to_dict(),
+            'size': list(self.size),
+            'ops': self.ops,
+            'adds': self.adds,
+            'skeleton_ms': self.skeleton_ms,
+            'call_ms': self.call_ms,
+            'device': self.device,
+            'models_ms': self.models_ms,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LatencyTable":
-        if data.get("version") != TABLE_VERSION:
-            raise ValueError(f"latency table version {data.get('version')!r}, expected {TABLE_VERSION}")
-        return cls(SearchSpace.from_dict(data["space"]), tuple(data["size"]), dict(data["ops"]), dict(data["adds"]),
-                   float(data["skeleton_ms"]), float(data["call_ms"]), dict(data.get("device", {})),
-                   dict(data.get("models_ms", {})))
+    def from_dict(cls, data: dict) -> 'LatencyTable':
+        if data.get('version') != TABLE_VERSION:
+            raise ValueError(
+                f'latency table version {data.get("version")!r}, expected {TABLE_VERSION}'
+            )
+        return cls(
+            SearchSpace.from_dict(data['space']),
+            tuple(data['size']),
+            dict(data['ops']),
+            dict(data['adds']),
+            float(data['skeleton_ms']),
+            float(data['call_ms']),
+            dict(data.get('device', {})),
+            dict(data.get('models_ms', {})),
+        )
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        path.write_text(json.dumps(self.to_dict(), indent=2) + '\n')
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LatencyTable":
+    def load(cls, path: str | os.PathLike) -> 'LatencyTable':
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 # --- prediction ------------------------------------------------------------------------------
 
-def cell_terms(arch: Architecture, cell: str, scale: int, table: LatencyTable) -> list[tuple[str, float]]:
+
+def cell_terms(
+    arch: Architecture, cell: str, scale: int, table: LatencyTable
+) -> list[tuple[str, float]]:
     """(what, ms) for every cost one derived cell adds to the skeleton."""
     c = arch.cell_choice(cell)
     terms: list[tuple[str, float]] = []
-    if c["e2"] != "zero":
-        terms += [(f"{cell}.e2 {c['e2']}@{scale}", table.op_ms(c["e2"], scale)), (f"{cell} add@{scale}", table.add_ms(scale))]
-    if c["e1"] != "zero":  # then e3 is not zero either (Architecture normalises the n1 path)
-        terms += [(f"{cell}.e1 {c['e1']}@{scale}", table.op_ms(c["e1"], scale)),
-                  (f"{cell}.e3 {c['e3']}@{scale}", table.op_ms(c["e3"], scale)), (f"{cell} add@{scale}", table.add_ms(scale))]
+    if c['e2'] != 'zero':
+        terms += [
+            (f'{cell}.e2 {c["e2"]}@{scale}', table.op_ms(c['e2'], scale)),
+            (f'{cell} add@{scale}', table.add_ms(scale)),
+        ]
+    if c['e1'] != 'zero':  # then e3 is not zero either (Architecture normalises the n1 path)
+        terms += [
+            (f'{cell}.e1 {c["e1"]}@{scale}', table.op_ms(c['e1'], scale)),
+            (f'{cell}.e3 {c["e3"]}@{scale}', table.op_ms(c['e3'], scale)),
+            (f'{cell} add@{scale}', table.add_ms(scale)),
+        ]
     return terms
 
 
 def predict_terms(arch: Architecture, table: LatencyTable) -> list[tuple[str, float]]:
     """Every term of the predicted latency of a derived net, skeleton first."""
-    terms = [("skeleton (stem, pooling, aggregation, blend head, one ORT call)", table.skeleton_ms)]
+    terms = [
+        ('skeleton (stem, pooling, aggregation, blend head, one ORT call)', table.skeleton_ms)
+    ]
     for cell, scale in arch.space.cells():
         terms += cell_terms(arch, cell, scale, table)
     return terms
@@ -113,20 +150,25 @@ def predict_ms(arch: Architecture, table: LatencyTable) -> float:
 def edge_cost_matrix(table: LatencyTable) -> tuple[torch.Tensor, torch.Tensor]:
     """([edges, ops] op ms, [edges] add ms at the edge's scale) in the SearchSpace edge order."""
     space = table.space
-    ops = torch.tensor([[table.op_ms(o, s) for o in space.ops] for _, s in space.edges()], dtype=torch.float32)
+    ops = torch.tensor(
+        [[table.op_ms(o, s) for o in space.ops] for _, s in space.edges()], dtype=torch.float32
+    )
     adds = torch.tensor([table.add_ms(s) for _, s in space.edges()], dtype=torch.float32)
     return ops, adds
 
 
-def expected_ms(probs: torch.Tensor, table: LatencyTable, costs: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> torch.Tensor:
+def expected_ms(
+    probs: torch.Tensor,
+    table: LatencyTable,
+    costs: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Expected latency under per-edge operator probabilities [edges, ops] (differentiable).
 
     Per cell, with z_e = P(edge e is zero) and c_e = sum_o P(o) ms(o): e2 costs c2 plus an add
     with probability 1 - z2; the n1 path costs c1 (1 - z3) + c3 (1 - z1) plus an add with
     probability (1 - z1)(1 - z3). Equals `predict_ms` for one-hot probabilities."""
     op_ms, add_ms = costs if costs is not None else edge_cost_matrix(table)
-    zero = table.space.ops.index("zero") if "zero" in table.space.ops else None
+    zero = table.space.ops.index('zero') if 'zero' in table.space.ops else None
     c = (probs * op_ms).sum(-1).view(-1, 3)
     nz = (1.0 - probs[:, zero]) if zero is not None else torch.ones(probs.shape[0])
     nz = nz.view(-1, 3)
@@ -138,20 +180,29 @@ def expected_ms(probs: torch.Tensor, table: LatencyTable, costs: tuple[torch.Ten
 
 # --- measurement -----------------------------------------------------------------------------
 
+
 class _Add(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
 
 
 def _export(module: nn.Module, inputs: tuple[torch.Tensor, ...], path: Path) -> None:
-    names = [f"x{i}" for i in range(len(inputs))]
+    names = [f'x{i}' for i in range(len(inputs))]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), inputs, str(path), input_names=names, output_names=["y"],
-                          opset_version=17, do_constant_folding=True, dynamo=False)
+        warnings.simplefilter('ignore')
+        torch.onnx.export(
+            module.eval(),
+            inputs,
+            str(path),
+            input_names=names,
+            output_names=['y'],
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
 
 
-CLOCKS = ("auto", "cpu", "wall")
+CLOCKS = ('auto', 'cpu', 'wall')
 
 
 def clock_function(clock: str, threads: int) -> tuple[str, Callable[[], float]]:
@@ -161,35 +212,46 @@ def clock_function(clock: str, threads: int) -> tuple[str, Callable[[], float]]:
     with a core to itself (measured here under load: 24 ms CPU time for a 69-90 ms wall-clock run;
     on an idle core the two agree). "auto" = "cpu" with one thread, else "wall"."""
     if clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {CLOCKS}, got {clock!r}")
-    if clock == "auto":
-        clock = "cpu" if threads == 1 else "wall"
-    if clock == "cpu" and threads != 1:
-        raise ValueError("the cpu clock times one inference thread: use it with threads=1 (or clock 'wall')")
-    return clock, (time.thread_time if clock == "cpu" else time.perf_counter)
+        raise ValueError(f'clock must be one of {CLOCKS}, got {clock!r}')
+    if clock == 'auto':
+        clock = 'cpu' if threads == 1 else 'wall'
+    if clock == 'cpu' and threads != 1:
+        raise ValueError(
+            "the cpu clock times one inference thread: use it with threads=1 (or clock 'wall')"
+        )
+    return clock, (time.thread_time if clock == 'cpu' else time.perf_counter)
 
 
 class TimedSession:
     """One ONNX Runtime session with its inputs and output bound once (as the runtime's
     `OnnxEngine.run_into` does); `best(n)` runs it n times and keeps the fastest run seen so far."""
 
-    def __init__(self, path: Path, feeds: dict[str, np.ndarray], providers: list, threads: int,
-                 clock: str = "auto") -> None:
+    def __init__(
+        self,
+        path: Path,
+        feeds: dict[str, np.ndarray],
+        providers: list,
+        threads: int,
+        clock: str = 'auto',
+    ) -> None:
+        from fusion_ros.runtime.engine import _session_options  # the node's session settings
         import onnxruntime as ort
 
-        from fusion_ros.runtime.engine import _session_options  # the node's session settings
-
-        self.session = ort.InferenceSession(str(path), _session_options(threads), providers=providers)
+        self.session = ort.InferenceSession(
+            str(path), _session_options(threads), providers=providers
+        )
         self.binding = self.session.io_binding()
         self._keep = dict(feeds)
         for name, value in feeds.items():
             self.binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value))
         out_meta = self.session.get_outputs()[0]
-        self._keep["__out"] = np.empty_like(self.session.run([out_meta.name], feeds)[0])
-        self.binding.bind_ortvalue_output(out_meta.name, ort.OrtValue.ortvalue_from_numpy(self._keep["__out"]))
+        self._keep['__out'] = np.empty_like(self.session.run([out_meta.name], feeds)[0])
+        self.binding.bind_ortvalue_output(
+            out_meta.name, ort.OrtValue.ortvalue_from_numpy(self._keep['__out'])
+        )
         self.session.run_with_iobinding(self.binding)  # warm-up
         self.clock, self._now = clock_function(clock, threads)
-        self.min_ms = float("inf")
+        self.min_ms = float('inf')
 
     def best(self, repeats: int) -> float:
         for _ in range(repeats):
@@ -199,56 +261,92 @@ class TimedSession:
         return self.min_ms
 
 
-def time_onnx(path: Path, feeds: dict[str, np.ndarray], providers: list, threads: int, repeats: int,
-              clock: str = "auto") -> float:
+def time_onnx(
+    path: Path,
+    feeds: dict[str, np.ndarray],
+    providers: list,
+    threads: int,
+    repeats: int,
+    clock: str = 'auto',
+) -> float:
     """Minimum milliseconds of one IO-bound run over `repeats` runs after a warm-up."""
     return TimedSession(path, feeds, providers, threads, clock).best(repeats)
 
 
-def _sessions(space: SearchSpace, size: tuple[int, int], providers: list, threads: int, clock: str, workdir: Path,
-              progress: Callable[[str], None] | None, models: dict[str, Path] | None = None) -> dict[str, TimedSession]:
+def _sessions(
+    space: SearchSpace,
+    size: tuple[int, int],
+    providers: list,
+    threads: int,
+    clock: str,
+    workdir: Path,
+    progress: Callable[[str], None] | None,
+    models: dict[str, Path] | None = None,
+) -> dict[str, TimedSession]:
     """Export and open every table entry: "call", "<op>@<scale>", "add@<scale>", "skeleton", and
     "model:<name>" for each finished network in `models` (ONNX with the project's I/O)."""
     rng = np.random.default_rng(0)
     h, w = size
-    todo: list[tuple[str, nn.Module, tuple]] = [("call", nn.ReLU(), ((1, space.width, 8, 8),))]
+    todo: list[tuple[str, nn.Module, tuple]] = [('call', nn.ReLU(), ((1, space.width, 8, 8),))]
     for scale in sorted(set(s for _, s in space.edges())):
         shape = (1, space.width, h >> scale, w >> scale)
         for op in (o for o in space.ops if o not in FREE_OPS):
-            todo.append((f"{op}@{scale}", make_op(op, space.width), (shape,)))
-            todo.append((f"{op}x2@{scale}", nn.Sequential(make_op(op, space.width), make_op(op, space.width)), (shape,)))
-        todo.append((f"add@{scale}", _Add(), (shape, shape)))
-    todo.append(("skeleton", DerivedNet(uniform_architecture(space, "zero")), ((1, 2, h, w),)))
+            todo.append((f'{op}@{scale}', make_op(op, space.width), (shape,)))
+            todo.append(
+                (
+                    f'{op}x2@{scale}',
+                    nn.Sequential(make_op(op, space.width), make_op(op, space.width)),
+                    (shape,),
+                )
+            )
+        todo.append((f'add@{scale}', _Add(), (shape, shape)))
+    todo.append(('skeleton', DerivedNet(uniform_architecture(space, 'zero')), ((1, 2, h, w),)))
     sessions = {}
     for key, module, shapes in todo:
         inputs = tuple(torch.from_numpy(rng.random(s, dtype=np.float32)) for s in shapes)
-        path = workdir / f"{key.replace('@', '_at_')}.onnx"
+        path = workdir / f'{key.replace("@", "_at_")}.onnx'
         _export(module, inputs, path)
-        feeds = {f"x{i}": t.numpy() for i, t in enumerate(inputs)}
+        feeds = {f'x{i}': t.numpy() for i, t in enumerate(inputs)}
         sessions[key] = TimedSession(path, feeds, providers, threads, clock)
         if progress:
             progress(key)
     x = rng.random((1, 2, h, w), dtype=np.float32)
     for name, path in (models or {}).items():
-        sessions[f"model:{name}"] = TimedSession(Path(path), {"input": x}, providers, threads, clock)
+        sessions[f'model:{name}'] = TimedSession(
+            Path(path), {'input': x}, providers, threads, clock
+        )
     return sessions
 
 
 def device_description(backend: str, providers: list, threads: int) -> dict:
+    from fusion_ros.cli.bench_cmd import cpu_name
     import onnxruntime as ort
 
-    from fusion_ros.cli.bench_cmd import cpu_name
+    return {
+        'cpu': cpu_name(),
+        'cores': os.cpu_count(),
+        'machine': platform.machine(),
+        'backend': backend,
+        'providers': [p if isinstance(p, str) else p[0] for p in providers],
+        'threads': threads,
+        'onnxruntime': ort.__version__,
+        'torch': torch.__version__,
+        'measured': dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds'),
+        'load_average': os.getloadavg() if hasattr(os, 'getloadavg') else None,
+    }
 
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "machine": platform.machine(), "backend": backend,
-            "providers": [p if isinstance(p, str) else p[0] for p in providers], "threads": threads,
-            "onnxruntime": ort.__version__, "torch": torch.__version__,
-            "measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
-
-def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,
-                  repeats: int = 30, progress: Callable[[str], None] | None = None, rounds: int = 3,
-                  clock: str = "auto", models: dict[str, Path] | None = None) -> LatencyTable:
+def measure_table(
+    space: SearchSpace,
+    size: tuple[int, int] = (512, 640),
+    backend: str = 'cpu',
+    threads: int = 1,
+    repeats: int = 30,
+    progress: Callable[[str], None] | None = None,
+    rounds: int = 3,
+    clock: str = 'auto',
+    models: dict[str, Path] | None = None,
+) -> LatencyTable:
     """Time every operator, the add and the skeleton at the deploy size `size` (H, W): `rounds`
     passes over all entries of `repeats // rounds` runs each, so that a burst of load from other
     processes cannot hit one entry's every run; each entry keeps its minimum. `clock`: see
@@ -260,35 +358,52 @@ def measure_table(space: SearchSpace, size: tuple[int, int] = (512, 640), backen
     h, w = size
     m = space.size_multiple
     if h % m or w % m:
-        raise ValueError(f"size {w}x{h} must be a multiple of {m} (the search space's size multiple)")
+        raise ValueError(
+            f"size {w}x{h} must be a multiple of {m} (the search space's size multiple)"
+        )
     providers, _ = _resolve(backend)
     entries = _provider_entries(providers)
-    with tempfile.TemporaryDirectory(prefix="hafnas_lut_") as tmp:
+    with tempfile.TemporaryDirectory(prefix='hafnas_lut_') as tmp:
         sessions = _sessions(space, size, entries, threads, clock, Path(tmp), progress, models)
         for _ in range(max(1, rounds)):
             ms = {key: s.best(max(1, repeats // max(1, rounds))) for key, s in sessions.items()}
-    models_ms = {k.split(":", 1)[1]: ms.pop(k) for k in list(ms) if k.startswith("model:")}
-    call = ms.pop("call")
-    skeleton = ms.pop("skeleton")
-    adds = {k.split("@")[1]: max(0.0, v - call) for k, v in ms.items() if k.startswith("add@")}
+    models_ms = {k.split(':', 1)[1]: ms.pop(k) for k in list(ms) if k.startswith('model:')}
+    call = ms.pop('call')
+    skeleton = ms.pop('skeleton')
+    adds = {k.split('@')[1]: max(0.0, v - call) for k, v in ms.items() if k.startswith('add@')}
     # an operator's cost inside a network: the second copy of a chain of two (the first one also
     # pays the graph's entry and exit: the call and any layout reorders a network pays once)
-    ops = {k: max(0.0, ms[k.replace("@", "x2@")] - v) for k, v in ms.items() if "x2@" not in k and not k.startswith("add@")}
+    ops = {
+        k: max(0.0, ms[k.replace('@', 'x2@')] - v)
+        for k, v in ms.items()
+        if 'x2@' not in k and not k.startswith('add@')
+    }
     device = device_description(backend, entries, threads) | {
-        "repeats": repeats, "rounds": rounds, "clock": sessions["call"].clock,
-        "statistic": "min over all runs; per-call cost subtracted from ops/adds"}
+        'repeats': repeats,
+        'rounds': rounds,
+        'clock': sessions['call'].clock,
+        'statistic': 'min over all runs; per-call cost subtracted from ops/adds',
+    }
     return LatencyTable(space, (h, w), ops, adds, skeleton, call, device, models_ms)
 
 
-def skeleton_ms(space: SearchSpace, size: tuple[int, int] = (512, 640), backend: str = "cpu", threads: int = 1,
-                repeats: int = 30, clock: str = "auto") -> float:
+def skeleton_ms(
+    space: SearchSpace,
+    size: tuple[int, int] = (512, 640),
+    backend: str = 'cpu',
+    threads: int = 1,
+    repeats: int = 30,
+    clock: str = 'auto',
+) -> float:
     """Minimum time of the bare skeleton (every edge zero) of `space` at `size`: what any network of
     this width costs before its searched operators."""
     from fusion_ros.runtime.engine import _provider_entries, _resolve
 
     x = np.random.default_rng(0).random((1, 2, *size), dtype=np.float32)
-    with tempfile.TemporaryDirectory(prefix="hafnas_skel_") as tmp:
-        path = Path(tmp) / "skeleton.onnx"
-        _export(DerivedNet(uniform_architecture(space, "zero")), (torch.from_numpy(x),), path)
-        timed = TimedSession(path, {"x0": x}, _provider_entries(_resolve(backend)[0]), threads, clock)
+    with tempfile.TemporaryDirectory(prefix='hafnas_skel_') as tmp:
+        path = Path(tmp) / 'skeleton.onnx'
+        _export(DerivedNet(uniform_architecture(space, 'zero')), (torch.from_numpy(x),), path)
+        timed = TimedSession(
+            path, {'x0': x}, _provider_entries(_resolve(backend)[0]), threads, clock
+        )
         return timed.best(repeats)

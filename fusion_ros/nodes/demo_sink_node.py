@@ -4,22 +4,22 @@ It is the demo's stand-in for a downstream consumer (a detector, a ground statio
 every arrival's capture stamp and receive time, the latest `/diagnostics` from the fusion node, and
 the fused images whose stamps the demo asked for (to draw mosaics).
 """
+
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+import threading
 
+from diagnostic_msgs.msg import DiagnosticArray
+from fusion_ros.runtime import decode_image
 import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, Image
-
-from fusion_ros.runtime import decode_image
 
 
 @dataclass
@@ -52,24 +52,30 @@ class DemoSinkNode(Node):
     """Subscribes to `fused/image_raw`, `fused/camera_info` and `/diagnostics`."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__("demo_sink", **kwargs)
+        super().__init__('demo_sink', **kwargs)
         qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         overrides = QoSOverridingOptions.with_default_policies()
         self.record = SinkRecord()
         self.lock = threading.Lock()
         self.keep_stamps: set[int] = set()
-        self.create_subscription(Image, "fused/image_raw", self._on_image, qos, qos_overriding_options=overrides)
-        self.create_subscription(CameraInfo, "fused/camera_info", self._on_info, qos)
-        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
+        self.create_subscription(
+            Image, 'fused/image_raw', self._on_image, qos, qos_overriding_options=overrides
+        )
+        self.create_subscription(CameraInfo, 'fused/camera_info', self._on_info, qos)
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10)
 
     def _on_image(self, msg: Image) -> None:
         receive_ns = self.get_clock().now().nanoseconds
         stamp_ns = Time.from_msg(msg.header.stamp).nanoseconds
-        arrival = Arrival(stamp_ns, receive_ns, msg.header.frame_id, msg.encoding, msg.width, msg.height)
+        arrival = Arrival(
+            stamp_ns, receive_ns, msg.header.frame_id, msg.encoding, msg.width, msg.height
+        )
         with self.lock:
             self.record.arrivals.append(arrival)
             if stamp_ns in self.keep_stamps:
-                image = decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian)
+                image = decode_image(
+                    msg.encoding, msg.height, msg.width, msg.step, msg.data, msg.is_bigendian
+                )
                 self.record.kept_images[stamp_ns] = image.copy()
 
     def _on_info(self, msg: CameraInfo) -> None:
@@ -78,20 +84,33 @@ class DemoSinkNode(Node):
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if "fusion" not in status.name:
+            if 'fusion' not in status.name:
                 continue
             entry = {kv.key: kv.value for kv in status.values}
-            entry.update({"_name": status.name, "_level": str(int.from_bytes(bytes(status.level), "little")
-                                                              if isinstance(status.level, bytes) else status.level),
-                          "_message": status.message, "_hardware_id": status.hardware_id})
+            entry.update(
+                {
+                    '_name': status.name,
+                    '_level': str(
+                        int.from_bytes(bytes(status.level), 'little')
+                        if isinstance(status.level, bytes)
+                        else status.level
+                    ),
+                    '_message': status.message,
+                    '_hardware_id': status.hardware_id,
+                }
+            )
             with self.lock:
                 self.record.diagnostics.append(entry)
 
     def snapshot(self) -> SinkRecord:
         """A consistent copy of what has been recorded so far."""
         with self.lock:
-            return SinkRecord(list(self.record.arrivals), self.record.camera_infos,
-                              dict(self.record.kept_images), list(self.record.diagnostics))
+            return SinkRecord(
+                list(self.record.arrivals),
+                self.record.camera_infos,
+                dict(self.record.kept_images),
+                list(self.record.diagnostics),
+            )
 
     def reset(self) -> None:
         with self.lock:
@@ -109,11 +128,13 @@ def main(args: list[str] | None = None) -> None:
         arrivals = node.snapshot().arrivals
         if arrivals:
             lat = np.array([a.latency_ms for a in arrivals])
-            print(f"received {len(arrivals)} fused frames, latency p50 {np.percentile(lat, 50):.1f} ms, "
-                  f"p95 {np.percentile(lat, 95):.1f} ms")
+            print(
+                f'received {len(arrivals)} fused frames, latency p50 {np.percentile(lat, 50):.1f} ms, '
+                f'p95 {np.percentile(lat, 95):.1f} ms'
+            )
         node.destroy_node()
         rclpy.try_shutdown()
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

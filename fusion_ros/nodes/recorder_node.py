@@ -20,17 +20,18 @@ Run:
   fusion-ros record OUT --topic /fused/image_raw --topic /diagnostics [--storage mcap]
   recorder_node OUT --topic /fused/image_raw:sensor_msgs/msg/Image [--ros-args -p use_sim_time:=true]
 """
+
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, field
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from fusion_ros.bags.io import STORAGES, BagError, BagWriter, normalize_type
+from fusion_ros.bags.io import BagError, BagWriter, normalize_type, STORAGES
 from fusion_ros.ros.process import log_line, ros_message_class, run_in_process, split_ros_args
 from fusion_ros.ros.qos import qos_profile
 
@@ -39,8 +40,8 @@ from fusion_ros.ros.qos import qos_profile
 class RecordConfig:
     output: str
     topics: List[str] = field(default_factory=list)  # "TOPIC" or "TOPIC:TYPE"
-    storage: str = "sqlite3"
-    qos: str = "auto"  # auto | reliable | best_effort
+    storage: str = 'sqlite3'
+    qos: str = 'auto'  # auto | reliable | best_effort
     depth: int = 100
     duration: float = 0.0  # seconds; 0 = until stopped
     max_messages: int = 0  # stop after this many messages in all; 0 = no limit
@@ -50,12 +51,12 @@ class RecordConfig:
 
 def parse_topic_spec(spec: str) -> Tuple[str, Optional[str]]:
     """'/a/b' -> ('/a/b', None); '/a/b:Image' -> ('/a/b', 'sensor_msgs/msg/Image')."""
-    topic, _, msgtype = spec.partition(":")
+    topic, _, msgtype = spec.partition(':')
     topic = topic.strip()
     if not topic:
-        raise ValueError(f"empty topic in {spec!r}")
-    if not topic.startswith("/"):
-        topic = "/" + topic
+        raise ValueError(f'empty topic in {spec!r}')
+    if not topic.startswith('/'):
+        topic = '/' + topic
     return topic, (normalize_type(msgtype) if msgtype.strip() else None)
 
 
@@ -80,14 +81,16 @@ class Recorder:
         self.timer = node.create_timer(0.1, self._discover)
 
     def _reliability(self, topic: str) -> str:
-        if self.config.qos != "auto":
+        if self.config.qos != 'auto':
             return self.config.qos
         from rclpy.qos import ReliabilityPolicy
 
         infos = self.node.get_publishers_info_by_topic(topic)
-        if infos and all(i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos):
-            return "best_effort"
-        return "reliable"
+        if infos and all(
+            i.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for i in infos
+        ):
+            return 'best_effort'
+        return 'reliable'
 
     def _discover(self) -> None:
         if self.pending:
@@ -98,7 +101,7 @@ class Recorder:
                     if not types:
                         continue
                     if len(types) > 1:
-                        self.log(f"record: {topic} has several types {types}; using {types[0]}")
+                        self.log(f'record: {topic} has several types {types}; using {types[0]}')
                     msgtype = types[0]
                 self._subscribe(topic, msgtype)
                 del self.pending[topic]
@@ -106,16 +109,20 @@ class Recorder:
             n = sub.get_publisher_count()
             if n != self.matched.get(topic, 0):
                 self.matched[topic] = n
-                self.log(f"record: {topic} matched {n} publisher(s)")
+                self.log(f'record: {topic} matched {n} publisher(s)')
 
     def _subscribe(self, topic: str, msgtype: str) -> None:
         cls = ros_message_class(msgtype)
         self.writer.add_topic(topic, msgtype)
         reliability = self._reliability(topic)
         self.subscriptions[topic] = self.node.create_subscription(
-            cls, topic, lambda data, t=topic: self._on_message(t, data),
-            qos_profile(reliability, self.config.depth), raw=True)
-        self.log(f"record: subscribed to {topic} ({msgtype}, {reliability})")
+            cls,
+            topic,
+            lambda data, t=topic: self._on_message(t, data),
+            qos_profile(reliability, self.config.depth),
+            raw=True,
+        )
+        self.log(f'record: subscribed to {topic} ({msgtype}, {reliability})')
 
     def _on_message(self, topic: str, data: bytes) -> None:
         now = self.node.get_clock().now().nanoseconds
@@ -130,13 +137,14 @@ class Recorder:
                 self.first_ns = now
 
     def status(self) -> str:
-        counts = ", ".join(f"{t} {self.writer.counts.get(t, 0)}" for t in self.subscriptions)
-        waiting = f"; waiting for {', '.join(self.pending)}" if self.pending else ""
-        return f"record: {self.count} messages ({counts or 'none yet'}){waiting}"
+        counts = ', '.join(f'{t} {self.writer.counts.get(t, 0)}' for t in self.subscriptions)
+        waiting = f'; waiting for {", ".join(self.pending)}' if self.pending else ''
+        return f'record: {self.count} messages ({counts or "none yet"}){waiting}'
 
 
-def record(config: RecordConfig, *, context=None, stop: Optional[threading.Event] = None,
-           log=print) -> Dict[str, int]:
+def record(
+    config: RecordConfig, *, context=None, stop: Optional[threading.Event] = None, log=print
+) -> Dict[str, int]:
     """Record until ``stop`` is set (or duration / max_messages); returns counts per topic.
 
     Needs ``rclpy.init(context=context)`` done by the caller. The bag is closed cleanly whatever
@@ -146,14 +154,14 @@ def record(config: RecordConfig, *, context=None, stop: Optional[threading.Event
     from rclpy.executors import SingleThreadedExecutor
 
     if not config.topics:
-        raise ValueError("record: no topics given (--topic TOPIC[:TYPE])")
+        raise ValueError('record: no topics given (--topic TOPIC[:TYPE])')
     if config.storage not in STORAGES:
-        raise ValueError(f"storage must be one of {', '.join(STORAGES)}")
+        raise ValueError(f'storage must be one of {", ".join(STORAGES)}')
     for spec in config.topics:
         parse_topic_spec(spec)  # errors before anything is created
     stop = stop or threading.Event()
     writer = BagWriter(config.output, storage=config.storage, overwrite=config.overwrite).open()
-    node = rclpy.create_node("recorder", context=context)
+    node = rclpy.create_node('recorder', context=context)
     executor = SingleThreadedExecutor(context=context)
     recorder = None
     try:
@@ -188,58 +196,95 @@ def record(config: RecordConfig, *, context=None, stop: Optional[threading.Event
 
 # ----------------------------------------------------------------------------- command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("output", nargs="?", help="output rosbag2 folder (must not exist)")
-    parser.add_argument("--topic", "-t", dest="topics", action="append", default=[],
-                        metavar="TOPIC[:TYPE]",
-                        help="topic to record (repeatable); TYPE like Image, CompressedImage, "
-                             "CameraInfo, DiagnosticArray or sensor_msgs/msg/Image subscribes "
-                             "at once, otherwise the type is discovered from the graph")
-    parser.add_argument("--storage", "-s", choices=STORAGES, default="sqlite3")
-    parser.add_argument("--qos", choices=("auto", "reliable", "best_effort"), default="auto",
-                        help="subscription reliability (auto: follow the publishers)")
-    parser.add_argument("--depth", type=int, default=100, help="subscription history depth")
-    parser.add_argument("--duration", type=float, default=0.0, metavar="SECONDS",
-                        help="stop after this long (default: until Ctrl-C / SIGTERM)")
-    parser.add_argument("--max-messages", type=int, default=0, help="stop after N messages")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    parser.add_argument("--use-sim-time", action="store_true",
-                        help="log times from /clock (use_sim_time:=true)")
-    parser.add_argument("--status-period", type=float, default=5.0, metavar="SECONDS",
-                        help="print a status line this often (0: never)")
+    parser.add_argument('output', nargs='?', help='output rosbag2 folder (must not exist)')
+    parser.add_argument(
+        '--topic',
+        '-t',
+        dest='topics',
+        action='append',
+        default=[],
+        metavar='TOPIC[:TYPE]',
+        help='topic to record (repeatable); TYPE like Image, CompressedImage, '
+        'CameraInfo, DiagnosticArray or sensor_msgs/msg/Image subscribes '
+        'at once, otherwise the type is discovered from the graph',
+    )
+    parser.add_argument('--storage', '-s', choices=STORAGES, default='sqlite3')
+    parser.add_argument(
+        '--qos',
+        choices=('auto', 'reliable', 'best_effort'),
+        default='auto',
+        help='subscription reliability (auto: follow the publishers)',
+    )
+    parser.add_argument('--depth', type=int, default=100, help='subscription history depth')
+    parser.add_argument(
+        '--duration',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='stop after this long (default: until Ctrl-C / SIGTERM)',
+    )
+    parser.add_argument('--max-messages', type=int, default=0, help='stop after N messages')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
+    parser.add_argument(
+        '--use-sim-time', action='store_true', help='log times from /clock (use_sim_time:=true)'
+    )
+    parser.add_argument(
+        '--status-period',
+        type=float,
+        default=5.0,
+        metavar='SECONDS',
+        help='print a status line this often (0: never)',
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> RecordConfig:
-    return RecordConfig(output=args.output, topics=list(args.topics), storage=args.storage,
-                        qos=args.qos, depth=args.depth, duration=args.duration,
-                        max_messages=args.max_messages, overwrite=args.overwrite,
-                        status_period=args.status_period)
+    return RecordConfig(
+        output=args.output,
+        topics=list(args.topics),
+        storage=args.storage,
+        qos=args.qos,
+        depth=args.depth,
+        duration=args.duration,
+        max_messages=args.max_messages,
+        overwrite=args.overwrite,
+        status_period=args.status_period,
+    )
 
 
-def run_config(config: RecordConfig, ros_args: Sequence[str] = (), use_sim_time: bool = False) -> int:
+def run_config(
+    config: RecordConfig, ros_args: Sequence[str] = (), use_sim_time: bool = False
+) -> int:
     """Init rclpy, record with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
     if not config.output:
-        print("record: no output bag given", file=sys.stderr)
+        print('record: no output bag given', file=sys.stderr)
         return 2
-    ros_args = list(ros_args) + (["-p", "use_sim_time:=true"] if use_sim_time else [])
-    counts, stopped_by = run_in_process("recorder_node", "record", ros_args, lambda stop: record(
-        config, stop=stop, log=log_line), (BagError, ValueError))
+    ros_args = list(ros_args) + (['-p', 'use_sim_time:=true'] if use_sim_time else [])
+    counts, stopped_by = run_in_process(
+        'recorder_node',
+        'record',
+        ros_args,
+        lambda stop: record(config, stop=stop, log=log_line),
+        (BagError, ValueError),
+    )
     if counts is None:
         return 1
-    why = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}.get(stopped_by, "limit reached")
-    per_topic = ", ".join(f"{t} {n}" for t, n in counts.items()) or "no topics"
-    log_line(f"record: stopped ({why}); wrote {sum(counts.values())} messages ({per_topic}) to "
-             f"{config.output}")
+    why = {signal.SIGINT: 'SIGINT', signal.SIGTERM: 'SIGTERM'}.get(stopped_by, 'limit reached')
+    per_topic = ', '.join(f'{t} {n}' for t, n in counts.items()) or 'no topics'
+    log_line(
+        f'record: stopped ({why}); wrote {sum(counts.values())} messages ({per_topic}) to '
+        f'{config.output}'
+    )
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``recorder_node OUT --topic T [...] [--ros-args ...]`` (console script)."""
     argv, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="recorder_node", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog='recorder_node', description=__doc__.split('\n')[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     return run_config(config_from_args(args), ros_args, use_sim_time=args.use_sim_time)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

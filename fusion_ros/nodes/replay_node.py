@@ -19,22 +19,27 @@ Run:
   replay_node BAG [same options] [--ros-args -r __ns:=/robot ...]
   replay_node --ros-args -p bag:=/path/run1 -p rate:=0.5     (parameters, e.g. from a launch file)
 """
+
 from __future__ import annotations
 
 import argparse
-import os
+from collections import deque
+from dataclasses import dataclass, field
 import queue
 import signal
 import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Deque, Dict, List, Optional, Sequence
 
-from fusion_ros.bags.io import (BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE)
-from fusion_ros.ros.process import (log_line, parse_remaps, ros_message_class, run_in_process,
-                                    split_ros_args)
+from fusion_ros.bags.io import BagError, BagReader, CAMERA_INFO, CLOCK, COMPRESSED_IMAGE, IMAGE
+from fusion_ros.ros.process import (
+    log_line,
+    parse_remaps,
+    ros_message_class,
+    run_in_process,
+    split_ros_args,
+)
 from fusion_ros.ros.qos import qos_profile
 
 DEFAULT_TOPIC_TYPES = (IMAGE, COMPRESSED_IMAGE, CAMERA_INFO)
@@ -52,7 +57,7 @@ class ReplayConfig:
     remap: Dict[str, str] = field(default_factory=dict)
     clock: bool = True
     clock_hz: float = 100.0
-    reliability: str = "reliable"
+    reliability: str = 'reliable'
     depth: int = 10
     wait_for_subscribers: float = 0.0  # seconds to wait for a subscriber on every topic
     delay: float = 0.0  # seconds between discovery and the first message
@@ -81,18 +86,28 @@ class ReplayStats:
         import numpy as np
 
         late = np.asarray(list(self.lateness_ms))
-        return {"p50_ms": float(np.percentile(late, 50)), "p99_ms": float(np.percentile(late, 99)),
-                "max_ms": float(late.max()), "mean_ms": float(late.mean())}
+        return {
+            'p50_ms': float(np.percentile(late, 50)),
+            'p99_ms': float(np.percentile(late, 99)),
+            'max_ms': float(late.max()),
+            'mean_ms': float(late.mean()),
+        }
 
     def summary(self, rate: float) -> str:
         t = self.timing()
-        timing = (f"; publish time vs schedule: p50 {t['p50_ms']:.2f} ms, p99 {t['p99_ms']:.2f} ms, "
-                  f"max {t['max_ms']:.2f} ms" if t else "")
-        per_topic = ", ".join(f"{k} {v}" for k, v in sorted(self.published.items()))
-        return (f"{'interrupted: ' if self.interrupted else ''}published {self.total} messages "
-                f"({per_topic}) in {self.wall_s:.2f} s (bag span {self.bag_span_s:.2f} s at rate "
-                f"{rate:g}{', ' + str(self.loops) + ' loops' if self.loops > 1 else ''}), "
-                f"{self.clock_messages} /clock{timing}")
+        timing = (
+            f'; publish time vs schedule: p50 {t["p50_ms"]:.2f} ms, p99 {t["p99_ms"]:.2f} ms, '
+            f'max {t["max_ms"]:.2f} ms'
+            if t
+            else ''
+        )
+        per_topic = ', '.join(f'{k} {v}' for k, v in sorted(self.published.items()))
+        return (
+            f'{"interrupted: " if self.interrupted else ""}published {self.total} messages '
+            f'({per_topic}) in {self.wall_s:.2f} s (bag span {self.bag_span_s:.2f} s at rate '
+            f'{rate:g}{", " + str(self.loops) + " loops" if self.loops > 1 else ""}), '
+            f'{self.clock_messages} /clock{timing}'
+        )
 
 
 def select_topics(bag: BagReader, config: ReplayConfig) -> Dict[str, str]:
@@ -101,17 +116,21 @@ def select_topics(bag: BagReader, config: ReplayConfig) -> Dict[str, str]:
     if config.topics:
         missing = [t for t in config.topics if t not in topics]
         if missing:
-            raise BagError(f"{bag.path}: no topic {', '.join(missing)} (topics: {', '.join(topics)})")
+            raise BagError(
+                f'{bag.path}: no topic {", ".join(missing)} (topics: {", ".join(topics)})'
+            )
         chosen = {t: topics[t].msgtype for t in config.topics}
     elif config.all_topics:
         chosen = {t: i.msgtype for t, i in topics.items()}
     else:
         chosen = {t: i.msgtype for t, i in topics.items() if i.msgtype in DEFAULT_TOPIC_TYPES}
     if config.clock:
-        chosen = {t: ty for t, ty in chosen.items() if not (ty == CLOCK and t == "/clock")}
+        chosen = {t: ty for t, ty in chosen.items() if not (ty == CLOCK and t == '/clock')}
     if not chosen:
-        raise BagError(f"{bag.path}: nothing to replay (no Image/CompressedImage/CameraInfo topic; "
-                       "name topics with --topics or use --all-topics)")
+        raise BagError(
+            f'{bag.path}: nothing to replay (no Image/CompressedImage/CameraInfo topic; '
+            'name topics with --topics or use --all-topics)'
+        )
     return chosen
 
 
@@ -120,11 +139,18 @@ class _Prefetch(threading.Thread):
 
     END = object()
 
-    def __init__(self, bag: BagReader, topics: List[str], start_ns: int, loop: bool,
-                 size: int, stop: threading.Event) -> None:
-        super().__init__(name="replay_prefetch", daemon=True)
+    def __init__(
+        self,
+        bag: BagReader,
+        topics: List[str],
+        start_ns: int,
+        loop: bool,
+        size: int,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name='replay_prefetch', daemon=True)
         self.bag, self.topics, self.start_ns, self.loop = bag, topics, start_ns, loop
-        self.queue: "queue.Queue" = queue.Queue(maxsize=max(1, size))
+        self.queue: 'queue.Queue' = queue.Queue(maxsize=max(1, size))
         self.stop = stop
         self.error: Optional[BaseException] = None
 
@@ -170,7 +196,9 @@ class _Prefetch(threading.Thread):
                     return self.END
 
 
-def make_replay_node(config: ReplayConfig, topics: Dict[str, str], context=None, node_name="replay"):
+def make_replay_node(
+    config: ReplayConfig, topics: Dict[str, str], context=None, node_name='replay'
+):
     """The rclpy node with one publisher per (remapped) topic, plus /clock."""
     import rclpy
 
@@ -181,14 +209,14 @@ def make_replay_node(config: ReplayConfig, topics: Dict[str, str], context=None,
         try:
             cls = ros_message_class(msgtype)
         except ValueError as exc:
-            node.get_logger().warning(f"skipping {topic}: {exc}")
+            node.get_logger().warning(f'skipping {topic}: {exc}')
             continue
         publishers[topic] = node.create_publisher(cls, config.remap.get(topic, topic), qos)
     clock_pub = None
     if config.clock:
         from rosgraph_msgs.msg import Clock
 
-        clock_pub = node.create_publisher(Clock, "/clock", qos_profile("reliable", 10))
+        clock_pub = node.create_publisher(Clock, '/clock', qos_profile('reliable', 10))
     return node, publishers, clock_pub
 
 
@@ -247,8 +275,15 @@ class _Pacer:
             self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
 
 
-def _publish_all(prefetch: "_Prefetch", publishers: dict, pacer: _Pacer, stats: ReplayStats,
-                 stop: threading.Event, bar, loop: bool) -> None:
+def _publish_all(
+    prefetch: '_Prefetch',
+    publishers: dict,
+    pacer: _Pacer,
+    stats: ReplayStats,
+    stop: threading.Event,
+    bar,
+    loop: bool,
+) -> None:
     """Publish the prefetched messages, each when it is due, until the end or ``stop``."""
     while not stop.is_set():
         item = prefetch.get()
@@ -276,28 +311,36 @@ def _progress_bar(config: ReplayConfig, count: int):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=count, desc=f"replay x{config.rate:g}", unit="msg", dynamic_ncols=True,
-                file=sys.stderr)
+    return tqdm(
+        total=count,
+        desc=f'replay x{config.rate:g}',
+        unit='msg',
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
 
 
 def _start_offset_ns(bag: BagReader, config: ReplayConfig) -> int:
     if not bag.message_count:
-        raise BagError(f"{bag.path}: the bag is empty")
+        raise BagError(f'{bag.path}: the bag is empty')
     start_ns = bag.start_ns + int(round(config.start_offset * 1e9))
     if start_ns > bag.end_ns:
-        raise BagError(f"{bag.path}: --start-offset {config.start_offset} s is past the end of "
-                       f"the bag ({bag.duration_ns / 1e9:.2f} s)")
+        raise BagError(
+            f'{bag.path}: --start-offset {config.start_offset} s is past the end of '
+            f'the bag ({bag.duration_ns / 1e9:.2f} s)'
+        )
     return start_ns
 
 
-def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event] = None,
-           log=print) -> ReplayStats:
+def replay(
+    config: ReplayConfig, *, context=None, stop: Optional[threading.Event] = None, log=print
+) -> ReplayStats:
     """Replay ``config.bag`` until it ends (or forever with ``loop``) or ``stop`` is set.
 
     Needs ``rclpy.init(context=context)`` done by the caller; creates and destroys its node.
     """
     if config.rate <= 0:
-        raise ValueError(f"rate must be > 0, got {config.rate}")
+        raise ValueError(f'rate must be > 0, got {config.rate}')
     stop = stop or threading.Event()
     stats = ReplayStats()
     with BagReader(config.bag) as bag:
@@ -307,8 +350,10 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
         every_pub = [*publishers.values(), *([clock_pub] if clock_pub else [])]
         try:
             for topic, pub in publishers.items():
-                log(f"replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> "
-                    f"{pub.topic_name}")
+                log(
+                    f'replay: {topic} ({topics[topic]}, {bag.topics[topic].count} msgs) -> '
+                    f'{pub.topic_name}'
+                )
             _wait_for_subscribers(config, every_pub, stop, log)
             if config.delay > 0:
                 stop.wait(config.delay)
@@ -317,7 +362,9 @@ def replay(config: ReplayConfig, *, context=None, stop: Optional[threading.Event
                 return stats
             stats.published = {pub.topic_name: 0 for pub in publishers.values()}
             bar = _progress_bar(config, sum(bag.topics[t].count for t in publishers))
-            prefetch = _Prefetch(bag, list(publishers), start_ns, config.loop, config.prefetch, stop)
+            prefetch = _Prefetch(
+                bag, list(publishers), start_ns, config.loop, config.prefetch, stop
+            )
             prefetch.start()
             pacer = _Pacer(clock_pub, config, stats)
             t_start = time.monotonic()
@@ -352,11 +399,15 @@ def _wait_for_acks(publishers: list, log) -> None:
     for pub in publishers:
         left = max(0.0, deadline - time.monotonic())
         if not pub.wait_for_all_acked(Duration(nanoseconds=int(left * 1e9))):
-            log(f"replay: {pub.topic_name}: not every subscriber acknowledged the last messages "
-                f"within {ACK_TIMEOUT_S:g} s")
+            log(
+                f'replay: {pub.topic_name}: not every subscriber acknowledged the last messages '
+                f'within {ACK_TIMEOUT_S:g} s'
+            )
 
 
-def _wait_for_subscribers(config: ReplayConfig, publishers: list, stop: threading.Event, log) -> None:
+def _wait_for_subscribers(
+    config: ReplayConfig, publishers: list, stop: threading.Event, log
+) -> None:
     """Wait until every topic, /clock included, has a subscriber (or the timeout passes)."""
     if config.wait_for_subscribers <= 0:
         return
@@ -366,91 +417,162 @@ def _wait_for_subscribers(config: ReplayConfig, publishers: list, stop: threadin
         if not waiting:
             return
         if time.monotonic() > deadline:
-            log(f"replay: no subscriber on {', '.join(waiting)} after "
-                f"{config.wait_for_subscribers:g} s; starting anyway")
+            log(
+                f'replay: no subscriber on {", ".join(waiting)} after '
+                f'{config.wait_for_subscribers:g} s; starting anyway'
+            )
             return
         stop.wait(0.05)
 
 
 # ----------------------------------------------------------------------------- command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bag", nargs="?", help="rosbag2 folder (or .db3/.mcap file)")
-    parser.add_argument("--rate", "-r", type=float, default=1.0,
-                        help="playback speed factor (0.5 = half speed)")
-    parser.add_argument("--loop", "-l", action="store_true", help="replay forever")
-    parser.add_argument("--start-offset", type=float, default=0.0, metavar="SECONDS",
-                        help="start this many seconds into the bag")
-    parser.add_argument("--topics", nargs="+", metavar="TOPIC",
-                        help="topics to publish (default: every Image, CompressedImage and "
-                             "CameraInfo topic)")
-    parser.add_argument("--all-topics", action="store_true",
-                        help="publish every topic whose type is importable")
-    parser.add_argument("--remap", action="append", default=[], metavar="/OLD:=/NEW",
-                        help="publish bag topic /OLD as /NEW (repeatable)")
-    parser.add_argument("--no-clock", dest="clock", action="store_false",
-                        help="do not publish /clock")
-    parser.add_argument("--clock-hz", type=float, default=100.0,
-                        help="/clock rate between messages (a /clock also precedes each message)")
-    parser.add_argument("--qos", choices=("reliable", "best_effort"), default="reliable",
-                        help="publisher reliability (reliable: no frame lost between processes)")
-    parser.add_argument("--depth", type=int, default=10, help="publisher history depth")
-    parser.add_argument("--wait-for-subscribers", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to this long for a subscriber on every topic before starting")
-    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
-                        help="sleep this long before the first message")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar")
+    parser.add_argument('bag', nargs='?', help='rosbag2 folder (or .db3/.mcap file)')
+    parser.add_argument(
+        '--rate', '-r', type=float, default=1.0, help='playback speed factor (0.5 = half speed)'
+    )
+    parser.add_argument('--loop', '-l', action='store_true', help='replay forever')
+    parser.add_argument(
+        '--start-offset',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='start this many seconds into the bag',
+    )
+    parser.add_argument(
+        '--topics',
+        nargs='+',
+        metavar='TOPIC',
+        help='topics to publish (default: every Image, CompressedImage and CameraInfo topic)',
+    )
+    parser.add_argument(
+        '--all-topics', action='store_true', help='publish every topic whose type is importable'
+    )
+    parser.add_argument(
+        '--remap',
+        action='append',
+        default=[],
+        metavar='/OLD:=/NEW',
+        help='publish bag topic /OLD as /NEW (repeatable)',
+    )
+    parser.add_argument(
+        '--no-clock', dest='clock', action='store_false', help='do not publish /clock'
+    )
+    parser.add_argument(
+        '--clock-hz',
+        type=float,
+        default=100.0,
+        help='/clock rate between messages (a /clock also precedes each message)',
+    )
+    parser.add_argument(
+        '--qos',
+        choices=('reliable', 'best_effort'),
+        default='reliable',
+        help='publisher reliability (reliable: no frame lost between processes)',
+    )
+    parser.add_argument('--depth', type=int, default=10, help='publisher history depth')
+    parser.add_argument(
+        '--wait-for-subscribers',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='wait up to this long for a subscriber on every topic before starting',
+    )
+    parser.add_argument(
+        '--delay',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='sleep this long before the first message',
+    )
+    parser.add_argument(
+        '--no-progress', dest='progress', action='store_false', help='no progress bar'
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> ReplayConfig:
-    return ReplayConfig(bag=args.bag, rate=args.rate, loop=args.loop, start_offset=args.start_offset,
-                        topics=args.topics, all_topics=args.all_topics,
-                        remap=parse_remaps(args.remap), clock=args.clock, clock_hz=args.clock_hz,
-                        reliability=args.qos, depth=args.depth,
-                        wait_for_subscribers=args.wait_for_subscribers, delay=args.delay,
-                        progress=args.progress)
+    return ReplayConfig(
+        bag=args.bag,
+        rate=args.rate,
+        loop=args.loop,
+        start_offset=args.start_offset,
+        topics=args.topics,
+        all_topics=args.all_topics,
+        remap=parse_remaps(args.remap),
+        clock=args.clock,
+        clock_hz=args.clock_hz,
+        reliability=args.qos,
+        depth=args.depth,
+        wait_for_subscribers=args.wait_for_subscribers,
+        delay=args.delay,
+        progress=args.progress,
+    )
 
 
 def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig:
     """Read ``-p name:=value`` parameters (bag, rate, loop, start_offset, topics, remap, clock,
     clock_hz, qos, depth, wait_for_subscribers, delay) with a throwaway node."""
-    if not any(a in ("-p", "--param", "--params-file") for a in ros_args):
+    if not any(a in ('-p', '--param', '--params-file') for a in ros_args):
         return config
     import rclpy
     from rclpy.context import Context
 
     ctx = Context()
-    rclpy.init(args=["replay_node", "--ros-args", *ros_args], context=ctx,
-               signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    rclpy.init(
+        args=['replay_node', '--ros-args', *ros_args],
+        context=ctx,
+        signal_handler_options=rclpy.signals.SignalHandlerOptions.NO,
+    )
     try:
-        node = rclpy.create_node("replay", context=ctx, allow_undeclared_parameters=True,
-                                 automatically_declare_parameters_from_overrides=True)
-        values = {p.name: p.value for p in node.get_parameters_by_prefix("").values()} \
-            if hasattr(node, "get_parameters_by_prefix") else {}
+        node = rclpy.create_node(
+            'replay',
+            context=ctx,
+            allow_undeclared_parameters=True,
+            automatically_declare_parameters_from_overrides=True,
+        )
+        values = (
+            {p.name: p.value for p in node.get_parameters_by_prefix('').values()}
+            if hasattr(node, 'get_parameters_by_prefix')
+            else {}
+        )
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=ctx)
-    simple = {"bag": str, "rate": float, "loop": bool, "start_offset": float, "clock": bool,
-              "clock_hz": float, "depth": int, "wait_for_subscribers": float, "delay": float}
+    simple = {
+        'bag': str,
+        'rate': float,
+        'loop': bool,
+        'start_offset': float,
+        'clock': bool,
+        'clock_hz': float,
+        'depth': int,
+        'wait_for_subscribers': float,
+        'delay': float,
+    }
     for name, cast in simple.items():
         if name in values and values[name] is not None:
             setattr(config, name, cast(values[name]))
-    if values.get("qos"):
-        config.reliability = str(values["qos"])
-    if values.get("topics"):
-        config.topics = list(values["topics"])
-    if values.get("remap"):
-        config.remap.update(parse_remaps(list(values["remap"])))
+    if values.get('qos'):
+        config.reliability = str(values['qos'])
+    if values.get('topics'):
+        config.topics = list(values['topics'])
+    if values.get('remap'):
+        config.remap.update(parse_remaps(list(values['remap'])))
     return config
 
 
 def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
     """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
     if not config.bag:
-        print("replay: no bag given (positional BAG or -p bag:=PATH)", file=sys.stderr)
+        print('replay: no bag given (positional BAG or -p bag:=PATH)', file=sys.stderr)
         return 2
-    stats, stopped_by = run_in_process("replay_node", "replay", ros_args, lambda stop: replay(
-        config, stop=stop, log=log_line), (BagError, ValueError))
+    stats, stopped_by = run_in_process(
+        'replay_node',
+        'replay',
+        ros_args,
+        lambda stop: replay(config, stop=stop, log=log_line),
+        (BagError, ValueError),
+    )
     if stats is None:
         return 1
     log_line(stats.summary(config.rate))
@@ -460,7 +582,7 @@ def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """``replay_node BAG [options] [--ros-args ...]`` (console script)."""
     argv, ros_args = split_ros_args(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="replay_node", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog='replay_node', description=__doc__.split('\n')[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
@@ -470,5 +592,5 @@ def main(argv: Optional[List[str]] = None) -> int:
     return run_config(config, ros_args)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -21,31 +21,35 @@ Published (node name `train_node`, so topics are `/train_node/...` unless remapp
   training patch every `sample_period_steps` steps (upscaled with nearest neighbour to >= 192 px
   high), for rqt_image_view / rviz.
 """
+
 from __future__ import annotations
 
+from pathlib import Path
 import threading
 import time
 import traceback
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 
-NODE_NAME = "train_node"
+NODE_NAME = 'train_node'
 SAMPLE_MIN_HEIGHT = 192
 
 
 def _mosaic(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> np.ndarray:
     """visible | thermal | fused, uint8, upscaled by an integer factor to >= SAMPLE_MIN_HEIGHT."""
-    tiles = [np.clip(np.rint(np.asarray(a, np.float32) * 255.0), 0, 255).astype(np.uint8) for a in (vis, ir, fused)]
+    tiles = [
+        np.clip(np.rint(np.asarray(a, np.float32) * 255.0), 0, 255).astype(np.uint8)
+        for a in (vis, ir, fused)
+    ]
     gap = np.full((tiles[0].shape[0], 2), 255, np.uint8)
     m = np.concatenate([tiles[0], gap, tiles[1], gap, tiles[2]], axis=1)
     k = max(1, -(-SAMPLE_MIN_HEIGHT // m.shape[0]))
@@ -55,64 +59,142 @@ def _mosaic(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> np.ndarray:
 class TrainNode(Node):
     """Owns one training run; `finished` is set when it has ended (successfully or not)."""
 
-    def __init__(self, cfg=None, *, out_dir: str | Path | None = None, export_dir: str | Path | None = None,
-                 resume: bool | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        cfg=None,
+        *,
+        out_dir: str | Path | None = None,
+        export_dir: str | Path | None = None,
+        resume: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        ro = {"read_only": True}
-        self.declare_parameter("model", "mmdrfuse", ParameterDescriptor(
-            description="network to train: mmdrfuse, mobilefuse or aenetv2", **ro))
-        self.declare_parameter("config", "default", ParameterDescriptor(
-            description="training config: default, tiny, or a YAML/JSON file path", **ro))
-        self.declare_parameter("ir_dir", "", ParameterDescriptor(
-            description="infrared training folder (with vis_dir; empty = the config's data)", **ro))
-        self.declare_parameter("vis_dir", "", ParameterDescriptor(
-            description="visible training folder matching ir_dir (file stems pair the images)", **ro))
-        self.declare_parameter("out_dir", "", ParameterDescriptor(
-            description="run folder for checkpoints, weights and summary (empty = runs/<model>)", **ro))
-        self.declare_parameter("export_dir", "", ParameterDescriptor(
-            description="where <model>.onnx and its card go (empty = <out_dir>/export)", **ro))
-        self.declare_parameter("resume", False, ParameterDescriptor(
-            description="continue from the run folder's checkpoints", **ro))
-        self.declare_parameter("max_minutes", 0.0, ParameterDescriptor(
-            description="time budget in minutes (0 = the config's)",
-            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=10080.0, step=0.0)], **ro))
-        self.declare_parameter("sample_period_steps", 25, ParameterDescriptor(
-            description="publish a sample mosaic every N optimiser steps (0 = never)",
-            integer_range=[IntegerRange(from_value=0, to_value=1_000_000, step=1)], **ro))
-        self.declare_parameter("wait_for_subscribers_s", 0.0, ParameterDescriptor(
-            description="before training, wait up to this long for a subscriber of ~/loss/total",
-            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=600.0, step=0.0)], **ro))
-        p = {name: self.get_parameter(name).value for name in (
-            "model", "config", "ir_dir", "vis_dir", "out_dir", "export_dir", "resume", "max_minutes",
-            "sample_period_steps", "wait_for_subscribers_s")}
+        ro = {'read_only': True}
+        self.declare_parameter(
+            'model',
+            'mmdrfuse',
+            ParameterDescriptor(
+                description='network to train: mmdrfuse, mobilefuse or aenetv2', **ro
+            ),
+        )
+        self.declare_parameter(
+            'config',
+            'default',
+            ParameterDescriptor(
+                description='training config: default, tiny, or a YAML/JSON file path', **ro
+            ),
+        )
+        self.declare_parameter(
+            'ir_dir',
+            '',
+            ParameterDescriptor(
+                description="infrared training folder (with vis_dir; empty = the config's data)",
+                **ro,
+            ),
+        )
+        self.declare_parameter(
+            'vis_dir',
+            '',
+            ParameterDescriptor(
+                description='visible training folder matching ir_dir (file stems pair the images)',
+                **ro,
+            ),
+        )
+        self.declare_parameter(
+            'out_dir',
+            '',
+            ParameterDescriptor(
+                description='run folder for checkpoints, weights and summary (empty = runs/<model>)',
+                **ro,
+            ),
+        )
+        self.declare_parameter(
+            'export_dir',
+            '',
+            ParameterDescriptor(
+                description='where <model>.onnx and its card go (empty = <out_dir>/export)', **ro
+            ),
+        )
+        self.declare_parameter(
+            'resume',
+            False,
+            ParameterDescriptor(description="continue from the run folder's checkpoints", **ro),
+        )
+        self.declare_parameter(
+            'max_minutes',
+            0.0,
+            ParameterDescriptor(
+                description="time budget in minutes (0 = the config's)",
+                floating_point_range=[
+                    FloatingPointRange(from_value=0.0, to_value=10080.0, step=0.0)
+                ],
+                **ro,
+            ),
+        )
+        self.declare_parameter(
+            'sample_period_steps',
+            25,
+            ParameterDescriptor(
+                description='publish a sample mosaic every N optimiser steps (0 = never)',
+                integer_range=[IntegerRange(from_value=0, to_value=1_000_000, step=1)],
+                **ro,
+            ),
+        )
+        self.declare_parameter(
+            'wait_for_subscribers_s',
+            0.0,
+            ParameterDescriptor(
+                description='before training, wait up to this long for a subscriber of ~/loss/total',
+                floating_point_range=[
+                    FloatingPointRange(from_value=0.0, to_value=600.0, step=0.0)
+                ],
+                **ro,
+            ),
+        )
+        p = {
+            name: self.get_parameter(name).value
+            for name in (
+                'model',
+                'config',
+                'ir_dir',
+                'vis_dir',
+                'out_dir',
+                'export_dir',
+                'resume',
+                'max_minutes',
+                'sample_period_steps',
+                'wait_for_subscribers_s',
+            )
+        }
         if cfg is None:
             from fusion_ros.training.config import load_config
 
-            overrides: dict[str, Any] = {"max_minutes": p["max_minutes"] or None}
-            if p["ir_dir"] or p["vis_dir"]:
-                if not (p["ir_dir"] and p["vis_dir"]):
-                    raise ValueError("set both ir_dir and vis_dir")
-                overrides["train_sources"] = [{"ir": p["ir_dir"], "vis": p["vis_dir"]}]
-            cfg = load_config(p["model"], p["config"], **overrides)
-        cfg = cfg.replace(sample_every=int(p["sample_period_steps"]))
+            overrides: dict[str, Any] = {'max_minutes': p['max_minutes'] or None}
+            if p['ir_dir'] or p['vis_dir']:
+                if not (p['ir_dir'] and p['vis_dir']):
+                    raise ValueError('set both ir_dir and vis_dir')
+                overrides['train_sources'] = [{'ir': p['ir_dir'], 'vis': p['vis_dir']}]
+            cfg = load_config(p['model'], p['config'], **overrides)
+        cfg = cfg.replace(sample_every=int(p['sample_period_steps']))
         self.cfg = cfg
-        self.out_dir = Path(out_dir or p["out_dir"] or f"runs/{cfg.model}")
-        self.export_dir = export_dir or p["export_dir"] or None
-        self.resume = bool(p["resume"] if resume is None else resume)
-        self.wait_for_subscribers_s = float(p["wait_for_subscribers_s"])
+        self.out_dir = Path(out_dir or p['out_dir'] or f'runs/{cfg.model}')
+        self.export_dir = export_dir or p['export_dir'] or None
+        self.resume = bool(p['resume'] if resume is None else resume)
+        self.wait_for_subscribers_s = float(p['wait_for_subscribers_s'])
 
         self.qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.loss_pubs: dict[str, Any] = {}
-        self.loss_pubs["total"] = self.create_publisher(Float32, "~/loss/total", self.qos)
-        self.sample_pub = self.create_publisher(Image, "~/sample/image", QoSProfile(
-            depth=2, reliability=ReliabilityPolicy.RELIABLE))
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.loss_pubs['total'] = self.create_publisher(Float32, '~/loss/total', self.qos)
+        self.sample_pub = self.create_publisher(
+            Image, '~/sample/image', QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+        )
+        self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._lock = threading.Lock()
         self.stop_requested = threading.Event()
         self.finished = threading.Event()
         self.result: dict[str, Any] | None = None
         self.error: str | None = None
-        self.stage = ""
+        self.stage = ''
         self.step = 0
         self.total_steps = 0
         self.epoch = 0
@@ -134,35 +216,49 @@ class TrainNode(Node):
         with self._lock:
             self.step, self.last_losses = step, dict(losses)
         for name, value in losses.items():
-            key = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+            key = ''.join(c if c.isalnum() or c == '_' else '_' for c in name)
             pub = self.loss_pubs.get(key)
             if pub is None:
                 try:
-                    pub = self.loss_pubs[key] = self.create_publisher(Float32, f"~/loss/{key}", self.qos)
+                    pub = self.loss_pubs[key] = self.create_publisher(
+                        Float32, f'~/loss/{key}', self.qos
+                    )
                 except Exception:
                     continue
             self._safe(pub.publish, Float32(data=float(value)))
         self.publish_status()
 
-    def publish_sample(self, step: int, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> None:
+    def publish_sample(
+        self, step: int, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray
+    ) -> None:
         mosaic = _mosaic(ir, vis, fused)
         msg = Image()
         msg.header.stamp = self.get_clock().now().to_msg()
-        msg.header.frame_id = "train_sample"
+        msg.header.frame_id = 'train_sample'
         msg.height, msg.width = int(mosaic.shape[0]), int(mosaic.shape[1])
-        msg.encoding, msg.is_bigendian, msg.step = "mono8", 0, int(mosaic.shape[1])
+        msg.encoding, msg.is_bigendian, msg.step = 'mono8', 0, int(mosaic.shape[1])
         msg.data = mosaic.tobytes()
         self._safe(self.sample_pub.publish, msg)
         self.samples_published += 1
 
     def publish_status(self, level: int = 0, message: str | None = None) -> None:
         with self._lock:
-            values = {"model": self.cfg.model, "recipe": self.cfg.recipe, "config": self.cfg.name,
-                      "stage": self.stage, "step": self.step, "total_steps": self.total_steps, "epoch": self.epoch,
-                      **{f"loss_{k}": f"{v:.6g}" for k, v in self.last_losses.items()},
-                      **{f"val_{k}": f"{v:.6g}" for k, v in self.val_metrics.items()}}
-        status = DiagnosticStatus(name=f"{NODE_NAME}: training", hardware_id=self.get_fully_qualified_name(),
-                                  message=message or f"{self.stage} step {self.step}/{self.total_steps}")
+            values = {
+                'model': self.cfg.model,
+                'recipe': self.cfg.recipe,
+                'config': self.cfg.name,
+                'stage': self.stage,
+                'step': self.step,
+                'total_steps': self.total_steps,
+                'epoch': self.epoch,
+                **{f'loss_{k}': f'{v:.6g}' for k, v in self.last_losses.items()},
+                **{f'val_{k}': f'{v:.6g}' for k, v in self.val_metrics.items()},
+            }
+        status = DiagnosticStatus(
+            name=f'{NODE_NAME}: training',
+            hardware_id=self.get_fully_qualified_name(),
+            message=message or f'{self.stage} step {self.step}/{self.total_steps}',
+        )
         status.level = bytes([level])
         status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
         arr = DiagnosticArray()
@@ -179,9 +275,15 @@ class TrainNode(Node):
         class RosHooks(TrainingHooks):
             def on_stage(self, stage, info):
                 with node._lock:
-                    node.stage, node.total_steps, node.epoch = stage, int(info.get("total_steps", 0)), 0
-                node.get_logger().info(f"stage {stage}: {info.get('total_steps')} steps "
-                                       f"({info.get('samples')} patches, batch {info.get('batch_size')})")
+                    node.stage, node.total_steps, node.epoch = (
+                        stage,
+                        int(info.get('total_steps', 0)),
+                        0,
+                    )
+                node.get_logger().info(
+                    f'stage {stage}: {info.get("total_steps")} steps '
+                    f'({info.get("samples")} patches, batch {info.get("batch_size")})'
+                )
 
             def on_step(self, step, losses):
                 node.publish_losses(step, losses)
@@ -192,8 +294,8 @@ class TrainNode(Node):
             def on_epoch_end(self, epoch, val_metrics):
                 with node._lock:
                     node.epoch, node.val_metrics = epoch, dict(val_metrics)
-                shown = " ".join(f"{k}={v:.4g}" for k, v in val_metrics.items())
-                node.get_logger().info(f"{node.stage} epoch {epoch} done {shown}")
+                shown = ' '.join(f'{k}={v:.4g}' for k, v in val_metrics.items())
+                node.get_logger().info(f'{node.stage} epoch {epoch} done {shown}')
                 node.publish_status()
 
             def should_stop(self):
@@ -203,7 +305,7 @@ class TrainNode(Node):
 
     def start(self) -> None:
         """Start training in a worker thread (returns at once)."""
-        self._worker = threading.Thread(target=self._run, name="training", daemon=True)
+        self._worker = threading.Thread(target=self._run, name='training', daemon=True)
         self._worker.start()
 
     def request_stop(self) -> None:
@@ -212,7 +314,7 @@ class TrainNode(Node):
     def _wait_for_subscribers(self) -> None:
         deadline = time.monotonic() + self.wait_for_subscribers_s
         while time.monotonic() < deadline and not self.stop_requested.is_set():
-            if self.loss_pubs["total"].get_subscription_count() > 0:
+            if self.loss_pubs['total'].get_subscription_count() > 0:
                 time.sleep(0.3)  # let the remaining subscriptions match too
                 return
             time.sleep(0.05)
@@ -223,16 +325,25 @@ class TrainNode(Node):
         try:
             if self.wait_for_subscribers_s > 0:
                 self._wait_for_subscribers()
-            self.get_logger().info(f"training {self.cfg.model} with {self.cfg.name or 'a custom config'} "
-                                   f"-> {self.out_dir}")
-            self.result = run_training(self.cfg, self.hooks(), out_dir=self.out_dir, export_dir=self.export_dir,
-                                       resume=self.resume)
-            stopped = bool(self.result["summary"].get("stopped_early"))
-            self.publish_status(1 if stopped else 0, "stopped early; exported" if stopped else "finished; exported")
-            self.get_logger().info(f"exported {self.result['onnx']}")
+            self.get_logger().info(
+                f'training {self.cfg.model} with {self.cfg.name or "a custom config"} '
+                f'-> {self.out_dir}'
+            )
+            self.result = run_training(
+                self.cfg,
+                self.hooks(),
+                out_dir=self.out_dir,
+                export_dir=self.export_dir,
+                resume=self.resume,
+            )
+            stopped = bool(self.result['summary'].get('stopped_early'))
+            self.publish_status(
+                1 if stopped else 0, 'stopped early; exported' if stopped else 'finished; exported'
+            )
+            self.get_logger().info(f'exported {self.result["onnx"]}')
         except Exception as exc:  # report, never hang the node
-            self.error = f"{type(exc).__name__}: {exc}"
-            self.get_logger().error("training failed:\n" + traceback.format_exc())
+            self.error = f'{type(exc).__name__}: {exc}'
+            self.get_logger().error('training failed:\n' + traceback.format_exc())
             self.publish_status(2, self.error)
         finally:
             self.finished.set()
@@ -242,7 +353,9 @@ class TrainNode(Node):
             self._worker.join(timeout)
 
 
-def spin_until_finished(node: TrainNode, executor: SingleThreadedExecutor, grace_s: float = 120.0) -> int:
+def spin_until_finished(
+    node: TrainNode, executor: SingleThreadedExecutor, grace_s: float = 120.0
+) -> int:
     """Spin until training ends; Ctrl-C stops it cleanly (checkpoint + export). Exit code."""
     node.start()
     try:
@@ -254,7 +367,9 @@ def spin_until_finished(node: TrainNode, executor: SingleThreadedExecutor, grace
     return 0 if node.error is None and node.finished.is_set() else 1
 
 
-def run_train_node(cfg, out_dir=None, export_dir=None, resume: bool = False, args: list[str] | None = None) -> int:
+def run_train_node(
+    cfg, out_dir=None, export_dir=None, resume: bool = False, args: list[str] | None = None
+) -> int:
     """`fusion-ros train --ros`: one training run inside a TrainNode (owns rclpy.init)."""
     rclpy.init(args=args)
     node = TrainNode(cfg, out_dir=out_dir, export_dir=export_dir, resume=resume)
@@ -289,7 +404,7 @@ def main(args: list[str] | None = None) -> int:
     return code
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     import sys
 
     sys.exit(main())

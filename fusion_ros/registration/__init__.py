@@ -5,7 +5,8 @@ calibration board) estimate the homography the fusion node's `homography` parame
 thermal pixel -> visible pixel, row-major); `write_params` writes it as a ROS 2 params file,
 `check_picture` draws the before/after edge overlay; `alignment_score` scores a warped pair.
 """
-from fusion_ros.registration.geometry import RegistrationError, corner_error
-from fusion_ros.registration.targetfree import PairEstimate, Registration, register_pairs
 
-__all__ = ["RegistrationError", "Registration", "PairEstimate", "register_pairs", "corner_error"]
+from fusion_ros.registration.geometry import corner_error, RegistrationError
+from fusion_ros.registration.targetfree import PairEstimate, register_pairs, Registration
+
+__all__ = ['RegistrationError', 'Registration', 'PairEstimate', 'register_pairs', 'corner_error']

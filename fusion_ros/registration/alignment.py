@@ -6,20 +6,20 @@ up with the visible edges better, and the edge correlation there; a scene withou
 (night sky, fog, lens cap) is *inconclusive* rather than misaligned. `AlignmentMonitor` turns a
 stream of checks into OK / WARN with a hold time, for /diagnostics.
 """
+
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
+import math
 
 import cv2
-import numpy as np
-
 from fusion_ros.registration.blocks import subpixel_peak
 from fusion_ros.registration.features import edge_image, to_gray
 from fusion_ros.registration.geometry import pixel_scale
+import numpy as np
 
-WARN_MESSAGE = "thermal/visible alignment degraded: re-run fusion-ros register"
+WARN_MESSAGE = 'thermal/visible alignment degraded: re-run fusion-ros register'
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,14 @@ class AlignmentCheck:
         return float(math.hypot(*self.shift_px))
 
 
-def alignment_check(visible: np.ndarray, thermal: np.ndarray, homography: np.ndarray,
-                    work_width: int = 320, radius_px: float = 16.0,
-                    min_correlation: float = 0.08) -> AlignmentCheck:
+def alignment_check(
+    visible: np.ndarray,
+    thermal: np.ndarray,
+    homography: np.ndarray,
+    work_width: int = 320,
+    radius_px: float = 16.0,
+    min_correlation: float = 0.08,
+) -> AlignmentCheck:
     """Score one pair under `homography` (raw thermal px -> visible px, the node's parameter)."""
     vh, vw = visible.shape[:2]
     f = min(1.0, work_width / vw)
@@ -43,29 +48,37 @@ def alignment_check(visible: np.ndarray, thermal: np.ndarray, homography: np.nda
     s = pixel_scale(size[0] / vw, size[1] / vh)
     v_small = to_gray(cv2.resize(visible, size, interpolation=cv2.INTER_AREA))
     th_h, th_w = thermal.shape[:2]
-    t_f = min(1.0, 1.5 * size[0] / max(1, th_w))  # shrink a big thermal first (cheap, anti-aliased)
-    t_small = to_gray(cv2.resize(thermal, None, fx=t_f, fy=t_f, interpolation=cv2.INTER_AREA)
-                      if t_f < 1 else thermal)
+    t_f = min(
+        1.0, 1.5 * size[0] / max(1, th_w)
+    )  # shrink a big thermal first (cheap, anti-aliased)
+    t_small = to_gray(
+        cv2.resize(thermal, None, fx=t_f, fy=t_f, interpolation=cv2.INTER_AREA)
+        if t_f < 1
+        else thermal
+    )
     t_scale = pixel_scale(t_small.shape[1] / th_w, t_small.shape[0] / th_h)
     h = s @ np.asarray(homography, np.float64).reshape(3, 3) @ np.linalg.inv(t_scale)
     warped = cv2.warpPerspective(edge_image(t_small), h, size, flags=cv2.INTER_LINEAR)
     valid = cv2.warpPerspective(np.ones(t_small.shape, np.uint8), h, size, flags=cv2.INTER_NEAREST)
     r = max(2, int(math.ceil(radius_px * f)))
     ys, xs = np.nonzero(valid)
-    none = AlignmentCheck((float("nan"), float("nan")), float("nan"), False)
+    none = AlignmentCheck((float('nan'), float('nan')), float('nan'), False)
     if len(xs) == 0:
         return none
     x0, x1 = max(int(xs.min()) + 1, r), min(int(xs.max()) - 1, size[0] - 1 - r)
     y0, y1 = max(int(ys.min()) + 1, r), min(int(ys.max()) - 1, size[1] - 1 - r)
-    tmpl = warped[y0:y1 + 1, x0:x1 + 1]
+    tmpl = warped[y0: y1 + 1, x0: x1 + 1]
     if tmpl.shape[0] < 16 or tmpl.shape[1] < 16 or float(tmpl.std()) < 1e-6:
         return none
-    scores = cv2.matchTemplate(edge_image(v_small)[y0 - r:y1 + 1 + r, x0 - r:x1 + 1 + r], tmpl,
-                               cv2.TM_CCOEFF_NORMED)
+    scores = cv2.matchTemplate(
+        edge_image(v_small)[y0 - r: y1 + 1 + r, x0 - r: x1 + 1 + r], tmpl, cv2.TM_CCOEFF_NORMED
+    )
     px, py, peak = subpixel_peak(scores)
     shift = ((px - r) / f, (py - r) / f)
     on_edge = not (0 < px < 2 * r and 0 < py < 2 * r)
-    return AlignmentCheck((float(shift[0]), float(shift[1])), peak, peak >= min_correlation and not on_edge)
+    return AlignmentCheck(
+        (float(shift[0]), float(shift[1])), peak, peak >= min_correlation and not on_edge
+    )
 
 
 class AlignmentMonitor:
@@ -99,7 +112,7 @@ class AlignmentMonitor:
     def status(self, now_s: float) -> tuple[str, str]:
         """('OK' | 'WARN', message) for a diagnostic status."""
         if self.degraded(now_s):
-            return "WARN", f"{WARN_MESSAGE} (median residual {self.median_px:.1f} px)"
+            return 'WARN', f'{WARN_MESSAGE} (median residual {self.median_px:.1f} px)'
         if self.median_px is None:
-            return "OK", "alignment not judged yet (no common structure seen)"
-        return "OK", f"alignment residual {self.median_px:.1f} px"
+            return 'OK', 'alignment not judged yet (no common structure seen)'
+        return 'OK', f'alignment residual {self.median_px:.1f} px'

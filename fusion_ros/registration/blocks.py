@@ -6,6 +6,7 @@ the rig is fixed, a block's correlation maps of all pairs are *summed* before th
 pair where that block shows sky adds a flat map, a pair with a pole adds a sharp peak. The sub-pixel
 peaks are point correspondences; a robust least-squares homography through them is the update.
 The same correspondences per pair give each pair's own estimate (for the consistency check)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,19 +60,26 @@ def _block_grid(mask: np.ndarray, block: int, radius: int) -> list[tuple[int, in
     return out
 
 
-def match_blocks(thermal_edges: Sequence[np.ndarray], visible_edges: Sequence[np.ndarray],
-                 h: np.ndarray, radius: int) -> Matches:
+def match_blocks(
+    thermal_edges: Sequence[np.ndarray],
+    visible_edges: Sequence[np.ndarray],
+    h: np.ndarray,
+    radius: int,
+) -> Matches:
     """Block correspondences of all pairs at warp h (all images at one pyramid level, h in it)."""
     vh, vw = visible_edges[0].shape
     block = max(24, vw // BLOCKS_ACROSS)
     warped = [cv2.warpPerspective(t, h, (vw, vh), flags=cv2.INTER_LINEAR) for t in thermal_edges]
-    mask = cv2.warpPerspective(np.ones_like(thermal_edges[0]), h, (vw, vh), flags=cv2.INTER_LINEAR) > 0.999
+    mask = (
+        cv2.warpPerspective(np.ones_like(thermal_edges[0]), h, (vw, vh), flags=cv2.INTER_LINEAR)
+        > 0.999
+    )
     th_pts, vis_pts, scores, per_pair = [], [], [], []
     for x, y in _block_grid(mask, block, radius):
         total, maps = None, []
         for wt, ve in zip(warped, visible_edges):
-            tmpl = wt[y:y + block, x:x + block]
-            window = ve[y - radius:y + block + radius, x - radius:x + block + radius]
+            tmpl = wt[y: y + block, x: x + block]
+            window = ve[y - radius: y + block + radius, x - radius: x + block + radius]
             ok = float(tmpl.std()) > 1e-4 and float(window.std()) > 1e-4
             m = cv2.matchTemplate(window, tmpl, cv2.TM_CCOEFF_NORMED) if ok else None
             maps.append(m)
@@ -92,8 +100,12 @@ def match_blocks(thermal_edges: Sequence[np.ndarray], visible_edges: Sequence[np
     if len(th):
         q = np.c_[th, np.ones(len(th))] @ inv.T
         th = q[:, :2] / q[:, 2:3]
-    return Matches(th, np.array(vis_pts).reshape(-1, 2), np.array(scores),
-                   np.array(per_pair).reshape(len(th_pts), len(warped), 2).transpose(1, 0, 2))
+    return Matches(
+        th,
+        np.array(vis_pts).reshape(-1, 2),
+        np.array(scores),
+        np.array(per_pair).reshape(len(th_pts), len(warped), 2).transpose(1, 0, 2),
+    )
 
 
 def _own_peak(m: np.ndarray | None, centre: np.ndarray, radius: int) -> tuple[float, float]:
@@ -105,12 +117,15 @@ def _own_peak(m: np.ndarray | None, centre: np.ndarray, radius: int) -> tuple[fl
     return (centre[0] + px - radius, centre[1] + py - radius)
 
 
-def fit_homography(thermal: np.ndarray, visible: np.ndarray, threshold: float) -> np.ndarray | None:
+def fit_homography(
+    thermal: np.ndarray, visible: np.ndarray, threshold: float
+) -> np.ndarray | None:
     """Robust (RANSAC, then least squares on the inliers) homography; None if under-determined."""
     if len(thermal) < 6:
         return None
-    h, inliers = cv2.findHomography(thermal, visible, cv2.RANSAC, threshold, maxIters=2000,
-                                    confidence=0.999)
+    h, inliers = cv2.findHomography(
+        thermal, visible, cv2.RANSAC, threshold, maxIters=2000, confidence=0.999
+    )
     if h is None:
         return None
     keep = inliers.ravel().astype(bool)

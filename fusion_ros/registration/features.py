@@ -2,6 +2,7 @@
 not their sign or strength (a person is bright in thermal and dark in visible, a painted line is
 invisible in thermal). So both images become normalised gradient magnitudes, compressed so that the
 few very strong visible texture edges do not dominate the correlation."""
+
 from __future__ import annotations
 
 import cv2

@@ -3,6 +3,7 @@ top-left pixel), shared by the estimators, the bench and the check picture.
 
 Every homography here maps thermal pixel coordinates to visible pixel coordinates, the fusion node's
 `homography` parameter convention (`cv2.warpPerspective(thermal, H, visible_size)`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,32 +65,51 @@ def scale_spread(h: np.ndarray, thermal_wh: tuple[int, int]) -> float:
     return float((w.max() / max(w.min(), 1e-12)) ** 1.5)
 
 
-def check_plausible(h: np.ndarray, thermal_wh: tuple[int, int], visible_wh: tuple[int, int],
-                    max_scale_spread: float | None = None) -> None:
+def check_plausible(
+    h: np.ndarray,
+    thermal_wh: tuple[int, int],
+    visible_wh: tuple[int, int],
+    max_scale_spread: float | None = None,
+) -> None:
     """Raise RegistrationError unless h maps the thermal frame to a sane quadrilateral that overlaps
     the visible frame (finite, convex, same handedness, area 1/25..25x the visible frame) and,
     with `max_scale_spread`, magnifies no corner more than that many times another (side-by-side
     cameras looking the same way give a nearly affine homography)."""
     h = np.asarray(h, dtype=np.float64)
     if not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-12:
-        raise RegistrationError("estimate is degenerate (non-finite or singular homography)")
+        raise RegistrationError('estimate is degenerate (non-finite or singular homography)')
     q = transform(h, corners(*thermal_wh))
     if not np.all(np.isfinite(q)):
-        raise RegistrationError("estimate sends a thermal corner to infinity (degenerate perspective)")
+        raise RegistrationError(
+            'estimate sends a thermal corner to infinity (degenerate perspective)'
+        )
     edges = np.roll(q, -1, axis=0) - q
-    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    turns = (
+        edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1]
+        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    )
     if not (np.all(turns > 0) or np.all(turns < 0)) or turns[0] < 0:
-        raise RegistrationError("estimate folds or mirrors the thermal frame (not a convex, "
-                                "same-handedness quadrilateral)")
-    area = 0.5 * abs(float(np.dot(q[:, 0], np.roll(q[:, 1], -1)) - np.dot(q[:, 1], np.roll(q[:, 0], -1))))
+        raise RegistrationError(
+            'estimate folds or mirrors the thermal frame (not a convex, '
+            'same-handedness quadrilateral)'
+        )
+    area = 0.5 * abs(
+        float(np.dot(q[:, 0], np.roll(q[:, 1], -1)) - np.dot(q[:, 1], np.roll(q[:, 0], -1)))
+    )
     vis_area = float(visible_wh[0] * visible_wh[1])
     if not vis_area / 25.0 <= area <= vis_area * 25.0:
-        raise RegistrationError(f"estimate maps the thermal frame to {area / vis_area:.3g}x the visible "
-                                "area (outside 1/25..25): not a plausible rig")
+        raise RegistrationError(
+            f'estimate maps the thermal frame to {area / vis_area:.3g}x the visible '
+            'area (outside 1/25..25): not a plausible rig'
+        )
     if max_scale_spread is not None and scale_spread(h, thermal_wh) > max_scale_spread:
-        raise RegistrationError(f"estimate bends the thermal frame strongly (magnification varies "
-                                f"{scale_spread(h, thermal_wh):.2f}x across it, more than "
-                                f"{max_scale_spread:g}x): not a plausible side-by-side rig")
+        raise RegistrationError(
+            f'estimate bends the thermal frame strongly (magnification varies '
+            f'{scale_spread(h, thermal_wh):.2f}x across it, more than '
+            f'{max_scale_spread:g}x): not a plausible side-by-side rig'
+        )
     lo, hi = q.min(axis=0), q.max(axis=0)
     if hi[0] < 0 or hi[1] < 0 or lo[0] > visible_wh[0] - 1 or lo[1] > visible_wh[1] - 1:
-        raise RegistrationError("estimate puts the thermal frame entirely outside the visible frame")
+        raise RegistrationError(
+            'estimate puts the thermal frame entirely outside the visible frame'
+        )

@@ -1,18 +1,23 @@
 """Synthetic renders with an exactly known thermal->visible homography, for tests and the bench's
 control row: a calibration board seen by both cameras, and a pseudo-thermal image made from a
 visible one (inverted, gamma-curved, blurred, noisy: a different appearance, the same geometry)."""
+
 from __future__ import annotations
 
 import cv2
-import numpy as np
-
 from fusion_ros.registration.geometry import pixel_scale
+import numpy as np
 
 SUPERSAMPLE = 4
 
 
-def board_image(pattern: tuple[int, int], square_px: int = 40, margin: int = 60,
-                canvas: tuple[int, int] | None = None, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+def board_image(
+    pattern: tuple[int, int],
+    square_px: int = 40,
+    margin: int = 60,
+    canvas: tuple[int, int] | None = None,
+    offset: tuple[int, int] = (0, 0),
+) -> np.ndarray:
     """A checkerboard with `pattern` inner corners (cols, rows) and a white margin, placed at
     `offset` on a mid-grey plane of size `canvas` (w, h) (uint8): the same board held at several
     places of one plane."""
@@ -22,41 +27,66 @@ def board_image(pattern: tuple[int, int], square_px: int = 40, margin: int = 60,
         for c in range(cols):
             if (r + c) % 2 == 0:
                 y, x = margin + r * square_px, margin + c * square_px
-                board[y:y + square_px, x:x + square_px] = 0
+                board[y: y + square_px, x: x + square_px] = 0
     return _on_plane(board, canvas, offset)
 
 
-def circles_image(pattern: tuple[int, int], spacing_px: int = 60, radius_px: int = 16,
-                  canvas: tuple[int, int] | None = None, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+def circles_image(
+    pattern: tuple[int, int],
+    spacing_px: int = 60,
+    radius_px: int = 16,
+    canvas: tuple[int, int] | None = None,
+    offset: tuple[int, int] = (0, 0),
+) -> np.ndarray:
     """A symmetric grid of `pattern` (cols, rows) dark circles on white, optionally on a plane."""
     board = np.full(((pattern[1] + 1) * spacing_px, (pattern[0] + 1) * spacing_px), 255, np.uint8)
     for j in range(pattern[1]):
         for i in range(pattern[0]):
-            cv2.circle(board, ((i + 1) * spacing_px, (j + 1) * spacing_px), radius_px, 0, -1,
-                       lineType=cv2.LINE_AA)
+            cv2.circle(
+                board,
+                ((i + 1) * spacing_px, (j + 1) * spacing_px),
+                radius_px,
+                0,
+                -1,
+                lineType=cv2.LINE_AA,
+            )
     return _on_plane(board, canvas, offset)
 
 
-def _on_plane(board: np.ndarray, canvas: tuple[int, int] | None, offset: tuple[int, int]) -> np.ndarray:
+def _on_plane(
+    board: np.ndarray, canvas: tuple[int, int] | None, offset: tuple[int, int]
+) -> np.ndarray:
     if canvas is None:
         return board
     plane = np.full((canvas[1], canvas[0]), 128, np.uint8)
     x, y = offset
-    plane[y:y + board.shape[0], x:x + board.shape[1]] = board
+    plane[y: y + board.shape[0], x: x + board.shape[1]] = board
     return plane
 
 
-def render_view(plane: np.ndarray, h: np.ndarray, size: tuple[int, int], background: int = 128) -> np.ndarray:
+def render_view(
+    plane: np.ndarray, h: np.ndarray, size: tuple[int, int], background: int = 128
+) -> np.ndarray:
     """The plane image seen through homography h (plane px -> view px), anti-aliased by
     supersampling (uint8)."""
     s = SUPERSAMPLE
-    big = cv2.warpPerspective(plane, pixel_scale(s) @ h, (size[0] * s, size[1] * s),
-                              flags=cv2.INTER_LINEAR, borderValue=background)
+    big = cv2.warpPerspective(
+        plane,
+        pixel_scale(s) @ h,
+        (size[0] * s, size[1] * s),
+        flags=cv2.INTER_LINEAR,
+        borderValue=background,
+    )
     return cv2.resize(big, size, interpolation=cv2.INTER_AREA)
 
 
-def as_thermal(image: np.ndarray, rng: np.random.Generator, contrast: float = 0.35,
-               blur: float = 1.2, noise: float = 2.0) -> np.ndarray:
+def as_thermal(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    contrast: float = 0.35,
+    blur: float = 1.2,
+    noise: float = 2.0,
+) -> np.ndarray:
     """A visible-looking grey or BGR image restyled as a thermal one: inverted, low contrast,
     gamma-curved, blurred and noisy (uint8)."""
     g = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

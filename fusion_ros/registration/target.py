@@ -7,31 +7,31 @@ With camera_info intrinsics the points are undistorted first, and the homography
 *rectified* thermal pixels to rectified visible pixels. A homography is exact for the board's
 plane only: hold the board at the working distance, or far away (parallax shrinks with distance).
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Sequence
 
 import cv2
+from fusion_ros.registration.blocks import fit_homography
+from fusion_ros.registration.geometry import check_plausible, RegistrationError, transform
+from fusion_ros.registration.targetfree import PairEstimate, Registration
 import numpy as np
 
-from fusion_ros.registration.blocks import fit_homography
-from fusion_ros.registration.geometry import RegistrationError, check_plausible, transform
-from fusion_ros.registration.targetfree import PairEstimate, Registration
-
-KINDS = ("checkerboard", "circles")
+KINDS = ('checkerboard', 'circles')
 
 
 def parse_pattern(text: str) -> tuple[int, int]:
     """'COLSxROWS' -> (cols, rows): inner corners of a checkerboard, or circles of a grid."""
     try:
-        cols, rows = (int(v) for v in text.lower().split("x"))
+        cols, rows = (int(v) for v in text.lower().split('x'))
     except ValueError:
-        raise ValueError(f"pattern {text!r} is not COLSxROWS, e.g. 9x6") from None
+        raise ValueError(f'pattern {text!r} is not COLSxROWS, e.g. 9x6') from None
     if cols < 2 or rows < 2:
-        raise ValueError(f"pattern {text!r} needs at least 2x2 points")
+        raise ValueError(f'pattern {text!r} needs at least 2x2 points')
     return cols, rows
 
 
@@ -46,7 +46,7 @@ class Intrinsics:
 
     def undistort(self, points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
-        if self.model == "equidistant":
+        if self.model == 'equidistant':
             return cv2.fisheye.undistortPoints(pts, self.k, self.d[:4], P=self.k).reshape(-1, 2)
         return cv2.undistortPoints(pts, self.k, self.d, P=self.k).reshape(-1, 2)
 
@@ -56,18 +56,31 @@ def load_camera_info(path: Path) -> Intrinsics:
     import yaml
 
     data = yaml.safe_load(Path(path).read_text()) or {}
-    k = data.get("camera_matrix", {}).get("data") if isinstance(data.get("camera_matrix"), dict) else None
-    k = k if k is not None else data.get("k", data.get("K"))
-    d = data.get("distortion_coefficients", {}).get("data") \
-        if isinstance(data.get("distortion_coefficients"), dict) else None
-    d = d if d is not None else data.get("d", data.get("D", []))
+    k = (
+        data.get('camera_matrix', {}).get('data')
+        if isinstance(data.get('camera_matrix'), dict)
+        else None
+    )
+    k = k if k is not None else data.get('k', data.get('K'))
+    d = (
+        data.get('distortion_coefficients', {}).get('data')
+        if isinstance(data.get('distortion_coefficients'), dict)
+        else None
+    )
+    d = d if d is not None else data.get('d', data.get('D', []))
     if k is None or len(k) != 9:
-        raise ValueError(f"{path}: no 3x3 camera_matrix / k in this camera_info YAML")
-    model = str(data.get("distortion_model", "plumb_bob"))
-    size = (int(data.get("image_width", data.get("width", 0))),
-            int(data.get("image_height", data.get("height", 0))))
-    return Intrinsics(np.asarray(k, np.float64).reshape(3, 3), np.asarray(d or [0.0] * 5, np.float64),
-                      model, size)
+        raise ValueError(f'{path}: no 3x3 camera_matrix / k in this camera_info YAML')
+    model = str(data.get('distortion_model', 'plumb_bob'))
+    size = (
+        int(data.get('image_width', data.get('width', 0))),
+        int(data.get('image_height', data.get('height', 0))),
+    )
+    return Intrinsics(
+        np.asarray(k, np.float64).reshape(3, 3),
+        np.asarray(d or [0.0] * 5, np.float64),
+        model,
+        size,
+    )
 
 
 def normalise_contrast(image: np.ndarray) -> np.ndarray:
@@ -85,19 +98,30 @@ def detect_board(image: np.ndarray, kind: str, pattern: tuple[int, int]) -> np.n
     """Sub-pixel board points (N x 2, row-major) or None; tries both polarities."""
     gray = normalise_contrast(image)
     for img in (gray, 255 - gray):
-        if kind == "checkerboard":
-            ok, pts = cv2.findChessboardCornersSB(img, pattern, flags=cv2.CALIB_CB_NORMALIZE_IMAGE
-                                                  | cv2.CALIB_CB_EXHAUSTIVE | cv2.CALIB_CB_ACCURACY)
+        if kind == 'checkerboard':
+            ok, pts = cv2.findChessboardCornersSB(
+                img,
+                pattern,
+                flags=cv2.CALIB_CB_NORMALIZE_IMAGE
+                | cv2.CALIB_CB_EXHAUSTIVE
+                | cv2.CALIB_CB_ACCURACY,
+            )
             if not ok:
-                ok, pts = cv2.findChessboardCorners(img, pattern, flags=cv2.CALIB_CB_ADAPTIVE_THRESH
-                                                    | cv2.CALIB_CB_NORMALIZE_IMAGE)
+                ok, pts = cv2.findChessboardCorners(
+                    img, pattern, flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE
+                )
                 if ok:
-                    pts = cv2.cornerSubPix(img, pts, (5, 5), (-1, -1),
-                                           (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-3))
-        elif kind == "circles":
+                    pts = cv2.cornerSubPix(
+                        img,
+                        pts,
+                        (5, 5),
+                        (-1, -1),
+                        (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-3),
+                    )
+        elif kind == 'circles':
             ok, pts = cv2.findCirclesGrid(img, pattern, flags=cv2.CALIB_CB_SYMMETRIC_GRID)
         else:
-            raise ValueError(f"target kind {kind!r} is not one of {', '.join(KINDS)}")
+            raise ValueError(f'target kind {kind!r} is not one of {", ".join(KINDS)}')
         if ok and pts is not None:
             return np.asarray(pts, np.float64).reshape(-1, 2)
     return None
@@ -111,19 +135,28 @@ def _same_order(thermal: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return thermal
 
 
-def register_target(thermals: Sequence[np.ndarray], visibles: Sequence[np.ndarray], kind: str,
-                    pattern: tuple[int, int], square_mm: float | None = None,
-                    names: Sequence[str] | None = None, thermal_info: Intrinsics | None = None,
-                    visible_info: Intrinsics | None = None) -> Registration:
+def register_target(
+    thermals: Sequence[np.ndarray],
+    visibles: Sequence[np.ndarray],
+    kind: str,
+    pattern: tuple[int, int],
+    square_mm: float | None = None,
+    names: Sequence[str] | None = None,
+    thermal_info: Intrinsics | None = None,
+    visible_info: Intrinsics | None = None,
+) -> Registration:
     """Homography from board points found in both images of each pair (all pairs together)."""
-    names = list(names) if names is not None else [f"pair{k:03d}" for k in range(len(thermals))]
+    names = list(names) if names is not None else [f'pair{k:03d}' for k in range(len(thermals))]
     estimates, th_all, vis_all, owners = [], [], [], []
     for name, ir, vis in zip(names, thermals, visibles):
         e = PairEstimate(name)
         t_pts, v_pts = detect_board(ir, kind, pattern), detect_board(vis, kind, pattern)
         if t_pts is None or v_pts is None:
-            e.error = f"{kind} {pattern[0]}x{pattern[1]} not found in the " + \
-                ("thermal" if t_pts is None else "visible") + " image"
+            e.error = (
+                f'{kind} {pattern[0]}x{pattern[1]} not found in the '
+                + ('thermal' if t_pts is None else 'visible')
+                + ' image'
+            )
         else:
             t_pts = thermal_info.undistort(t_pts) if thermal_info else t_pts
             v_pts = visible_info.undistort(v_pts) if visible_info else v_pts
@@ -134,23 +167,36 @@ def register_target(thermals: Sequence[np.ndarray], visibles: Sequence[np.ndarra
             e.blocks = len(t_pts)
         estimates.append(e)
     if not owners:
-        raise RegistrationError("the board was found in no pair: " +
-                                "; ".join(f"{e.name}: {e.error}" for e in estimates)[:500])
+        raise RegistrationError(
+            'the board was found in no pair: '
+            + '; '.join(f'{e.name}: {e.error}' for e in estimates)[:500]
+        )
     h = fit_homography(np.vstack(th_all), np.vstack(vis_all), threshold=3.0)
     if h is None:
-        raise RegistrationError("board points do not fit one homography")
+        raise RegistrationError('board points do not fit one homography')
     t_wh = (thermals[0].shape[1], thermals[0].shape[0])
     v_wh = (visibles[0].shape[1], visibles[0].shape[0])
     for e, t_pts, v_pts in zip(owners, th_all, vis_all):
         e.homography = fit_homography(t_pts, v_pts, threshold=3.0)
         e.deviation = float(np.sqrt(np.mean(np.sum((transform(h, t_pts) - v_pts) ** 2, axis=1))))
         e.inlier = e.deviation <= 2.0
-        e.error = None if e.inlier else f"board points {e.deviation:.2f} px rms off the fit (parallax?)"
+        e.error = (
+            None if e.inlier else f'board points {e.deviation:.2f} px rms off the fit (parallax?)'
+        )
     if sum(e.inlier for e in owners) < math.ceil(0.5 * len(owners)):
-        raise RegistrationError("board views disagree (rms residuals " +
-                                ", ".join(f"{e.deviation:.1f}" for e in owners) + " px): boards at "
-                                "very different distances cannot share one homography")
+        raise RegistrationError(
+            'board views disagree (rms residuals '
+            + ', '.join(f'{e.deviation:.1f}' for e in owners)
+            + ' px): boards at '
+            'very different distances cannot share one homography'
+        )
     check_plausible(h, t_wh, v_wh)
-    size = f", {square_mm:g} mm squares" if square_mm else ""
-    return Registration(h, t_wh, v_wh, f"target ({kind} {pattern[0]}x{pattern[1]}{size})", estimates,
-                        sum(len(t) for t in th_all))
+    size = f', {square_mm:g} mm squares' if square_mm else ''
+    return Registration(
+        h,
+        t_wh,
+        v_wh,
+        f'target ({kind} {pattern[0]}x{pattern[1]}{size})',
+        estimates,
+        sum(len(t) for t in th_all),
+    )

@@ -17,25 +17,30 @@ diagnostic_updater needed) whose KeyValues are machine-friendly:
   ``errors_<kind>`` and ``last_error``;
 * ``<input>_age_s``: seconds since the last message of each input.
 """
+
 from __future__ import annotations
 
-import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
+import threading
+import time
 from typing import Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+import numpy as np
 
 OK = 0
 WARN = 1
 ERROR = 2
 STALE = 3
-_LEVEL_BYTES = {OK: DiagnosticStatus.OK, WARN: DiagnosticStatus.WARN,
-                ERROR: DiagnosticStatus.ERROR, STALE: DiagnosticStatus.STALE}
+_LEVEL_BYTES = {
+    OK: DiagnosticStatus.OK,
+    WARN: DiagnosticStatus.WARN,
+    ERROR: DiagnosticStatus.ERROR,
+    STALE: DiagnosticStatus.STALE,
+}
 
-STAGES = ("sync_wait", "decode", "preprocess", "inference", "postprocess", "publish", "end_to_end")
+STAGES = ('sync_wait', 'decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
 _MAX_SAMPLES = 100_000  # hard cap per window, whatever the rate
 
 
@@ -111,26 +116,27 @@ class HealthConfig:
     latency_budget_ms: float = 50.0
     input_timeout_s: float = 2.0
     bad_input_hold_s: float = 5.0
-    sync_slop_s: float = 0.0          # named in the "nothing pairs" error (0: not known)
-    stall_s: float = 1.0              # no output for this long while pairs arrive: a stall
-    rate_tolerance: float = 0.2       # OK needs output >= (1 - this) x the pair rate
+    sync_slop_s: float = 0.0  # named in the "nothing pairs" error (0: not known)
+    stall_s: float = 1.0  # no output for this long while pairs arrive: a stall
+    rate_tolerance: float = 0.2  # OK needs output >= (1 - this) x the pair rate
 
 
 @dataclass
 class _ErrorLog:
     counts: Dict[str, int] = field(default_factory=dict)
     total: int = 0
-    last_kind: str = ""
-    last_message: str = ""
+    last_kind: str = ''
+    last_message: str = ''
     last_time: Optional[float] = None  # of the last bad-input error
-    last_bad_input: str = ""
+    last_bad_input: str = ''
 
 
 class FusionDiagnostics:
     """Everything the fusion node measures, and its DiagnosticStatus."""
 
-    def __init__(self, inputs: Sequence[str], window_s: float = 10.0,
-                 clock=time.monotonic) -> None:
+    def __init__(
+        self, inputs: Sequence[str], window_s: float = 10.0, clock=time.monotonic
+    ) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self.inputs = list(inputs)
@@ -145,15 +151,19 @@ class FusionDiagnostics:
         self.sync_dropped: Dict[str, int] = {i: 0 for i in self.inputs}
         self.pair_rate = RateMeter(window_s)
         self.last_stamp_s: Dict[str, float] = {}
-        self.busy: Optional[Tuple[str, float]] = None    # (stage, since) while a frame is in a stage
-        self.conditions: Dict[str, Tuple[int, str]] = {}  # other monitors' verdicts, e.g. alignment
-        self.pipeline_error: str = ""
+        self.busy: Optional[Tuple[str, float]] = None  # (stage, since) while a frame is in a stage
+        self.conditions: Dict[
+            str, Tuple[int, str]
+        ] = {}  # other monitors' verdicts, e.g. alignment
+        self.pipeline_error: str = ''
 
     def now(self) -> float:
         return self._clock()
 
     # ---------------------------------------------------------------- recording
-    def record_input(self, name: str, now: Optional[float] = None, stamp_s: Optional[float] = None) -> None:
+    def record_input(
+        self, name: str, now: Optional[float] = None, stamp_s: Optional[float] = None
+    ) -> None:
         """A message arrived on input ``name`` (its header stamp, if given, names the offset
         between the cameras when nothing pairs)."""
         with self._lock:
@@ -170,7 +180,7 @@ class FusionDiagnostics:
         with self._lock:
             self.busy = None
 
-    def set_condition(self, name: str, level: int, message: str = "") -> None:
+    def set_condition(self, name: str, level: int, message: str = '') -> None:
         """Another monitor's verdict (e.g. the alignment check): WARN/ERROR add their message to
         the status; OK clears it."""
         with self._lock:
@@ -201,8 +211,9 @@ class FusionDiagnostics:
             for name, n in zip(self.inputs, dropped_by_input):
                 self.sync_dropped[name] = int(n)
 
-    def record_error(self, kind: str, message: str, now: Optional[float] = None,
-                     bad_input: bool = True) -> None:
+    def record_error(
+        self, kind: str, message: str, now: Optional[float] = None, bad_input: bool = True
+    ) -> None:
         """Count an error of ``kind``. ``bad_input`` errors (a dropped frame pair) raise the
         level for ``bad_input_hold_s``; others (e.g. a model that failed to load, which has its
         own ERROR through set_pipeline_error) are only counted and shown in ``last_error``."""
@@ -213,7 +224,7 @@ class FusionDiagnostics:
             log.last_kind, log.last_message = kind, message
             if bad_input:
                 log.last_time = self.now() if now is None else now
-                log.last_bad_input = f"bad input ({kind}): {message}"
+                log.last_bad_input = f'bad input ({kind}): {message}'
 
     def set_pipeline_error(self, message: str) -> None:
         """Non-empty: no model is loaded (reason); empty: a model is running."""
@@ -221,109 +232,149 @@ class FusionDiagnostics:
             self.pipeline_error = message
 
     # ---------------------------------------------------------------- reporting
-    def _input_problems(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
-                        ) -> List[Tuple[int, str]]:
+    def _input_problems(
+        self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+    ) -> List[Tuple[int, str]]:
         """WARN while no camera has spoken yet (start-up); ERROR for a camera silent > timeout."""
         problems: List[Tuple[int, str]] = []
         if all(m.last is None for m in self.input_rates.values()):
-            values += [(f"{name}_age_s", "never") for name in self.input_rates]
-            return [(WARN, f"waiting for cameras ({', '.join(self.input_rates)}): no message yet")]
+            values += [(f'{name}_age_s', 'never') for name in self.input_rates]
+            return [(WARN, f'waiting for cameras ({", ".join(self.input_rates)}): no message yet')]
         for name, meter in self.input_rates.items():
             age = now - (meter.last if meter.last is not None else self.start)
-            values.append((f"{name}_age_s", f"{age:.2f}" if meter.last is not None else "never"))
+            values.append((f'{name}_age_s', f'{age:.2f}' if meter.last is not None else 'never'))
             if age > config.input_timeout_s:
-                what = "no message yet" if meter.last is None else f"no message for {age:.1f} s"
-                problems.append((ERROR, f"{name} camera silent ({what})"))
+                what = 'no message yet' if meter.last is None else f'no message for {age:.1f} s'
+                problems.append((ERROR, f'{name} camera silent ({what})'))
         return problems
 
-    def _flow_problems(self, config: HealthConfig, now: float, out_rate: float) -> List[Tuple[int, str]]:
+    def _flow_problems(
+        self, config: HealthConfig, now: float, out_rate: float
+    ) -> List[Tuple[int, str]]:
         """Both cameras talk, yet nothing pairs / nothing comes out / less comes out than pairs in."""
         meters = list(self.input_rates.values())
         if any(m.last is None or now - m.last > config.input_timeout_s for m in meters):
-            return []                                   # a silent camera is reported on its own
-        both_since = max(m.first for m in meters)      # type: ignore[type-var]
+            return []  # a silent camera is reported on its own
+        both_since = max(m.first for m in meters)  # type: ignore[type-var]
         last_pair = self.pair_rate.last if self.pair_rate.last is not None else both_since
         if now - max(last_pair, both_since) > config.input_timeout_s:
             return [(ERROR, self._no_pair_text(config, now - max(last_pair, both_since)))]
         last_out = self.output_rate.last if self.output_rate.last is not None else both_since
-        if now - last_pair < config.stall_s and now - last_out > config.stall_s and \
-                now - both_since > config.input_timeout_s:
-            busy = f": {self.busy[0]} running for {now - self.busy[1]:.1f} s" if self.busy else ""
-            return [(ERROR, f"stalled: pairs arrive but no fused frame for {now - last_out:.1f} s{busy}")]
+        if (
+            now - last_pair < config.stall_s
+            and now - last_out > config.stall_s
+            and now - both_since > config.input_timeout_s
+        ):
+            busy = f': {self.busy[0]} running for {now - self.busy[1]:.1f} s' if self.busy else ''
+            return [
+                (
+                    ERROR,
+                    f'stalled: pairs arrive but no fused frame for {now - last_out:.1f} s{busy}',
+                )
+            ]
         pair_rate = self.pair_rate.rate(now)
         if pair_rate > 1.0 and out_rate < (1.0 - config.rate_tolerance) * pair_rate:
-            return [(WARN, f"fusing {out_rate:.1f} of {pair_rate:.1f} pairs/s: the model is slower than the "
-                           f"cameras (frames skipped; try a lighter model or process_scale)")]
+            return [
+                (
+                    WARN,
+                    f'fusing {out_rate:.1f} of {pair_rate:.1f} pairs/s: the model is slower than the '
+                    f'cameras (frames skipped; try a lighter model or process_scale)',
+                )
+            ]
         return []
 
     def _no_pair_text(self, config: HealthConfig, for_s: float) -> str:
         names = list(self.input_rates)
-        text = f"both cameras publish but nothing pairs for {for_s:.1f} s"
+        text = f'both cameras publish but nothing pairs for {for_s:.1f} s'
         if all(n in self.last_stamp_s for n in names[:2]):
             offset_ms = (self.last_stamp_s[names[1]] - self.last_stamp_s[names[0]]) * 1e3
-            text += f": {names[1]} stamps are {offset_ms:+.0f} ms from {names[0]}"
+            text += f': {names[1]} stamps are {offset_ms:+.0f} ms from {names[0]}'
         if config.sync_slop_s > 0:
-            text += f", sync_slop is {config.sync_slop_s * 1e3:.0f} ms (raise sync_slop if the cameras are not synchronised)"
+            text += f', sync_slop is {config.sync_slop_s * 1e3:.0f} ms (raise sync_slop if the cameras are not synchronised)'
         return text
 
-    def _stage_values(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
-                      ) -> List[Tuple[int, str]]:
+    def _stage_values(
+        self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+    ) -> List[Tuple[int, str]]:
         e2e = None
         for stage, stat in self.stages.items():
             summary = stat.summary(now)
             if summary is None:
                 continue
             _, p50, p95, mx = summary
-            values += [(f"{stage}_p50_ms", f"{p50:.2f}"), (f"{stage}_p95_ms", f"{p95:.2f}"),
-                       (f"{stage}_max_ms", f"{mx:.2f}")]
-            if stage == "end_to_end":
+            values += [
+                (f'{stage}_p50_ms', f'{p50:.2f}'),
+                (f'{stage}_p95_ms', f'{p95:.2f}'),
+                (f'{stage}_max_ms', f'{mx:.2f}'),
+            ]
+            if stage == 'end_to_end':
                 e2e = p95
         if e2e is not None and e2e > config.latency_budget_ms:
-            return [(WARN, f"p95 end-to-end latency {e2e:.1f} ms over budget {config.latency_budget_ms:.1f} ms")]
+            return [
+                (
+                    WARN,
+                    f'p95 end-to-end latency {e2e:.1f} ms over budget {config.latency_budget_ms:.1f} ms',
+                )
+            ]
         return []
 
-    def _error_values(self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
-                      ) -> List[Tuple[int, str]]:
+    def _error_values(
+        self, config: HealthConfig, now: float, values: List[Tuple[str, str]]
+    ) -> List[Tuple[int, str]]:
         log = self.errors
-        values.append(("errors_total", str(log.total)))
-        values += [(f"errors_{kind}", str(n)) for kind, n in sorted(log.counts.items())]
-        values.append(("last_error", log.last_message))
+        values.append(('errors_total', str(log.total)))
+        values += [(f'errors_{kind}', str(n)) for kind, n in sorted(log.counts.items())]
+        values.append(('last_error', log.last_message))
         if log.last_time is None or now - log.last_time > config.bad_input_hold_s:
             return []
         # Some frames bad but output continues: WARN; nothing fused for input_timeout: ERROR.
-        out_recent = self.output_rate.last is not None and self.output_rate.last >= now - config.input_timeout_s
+        out_recent = (
+            self.output_rate.last is not None
+            and self.output_rate.last >= now - config.input_timeout_s
+        )
         return [(WARN if out_recent else ERROR, log.last_bad_input)]
 
-    def evaluate(self, config: HealthConfig, now: Optional[float] = None
-                 ) -> Tuple[int, str, List[Tuple[str, str]]]:
+    def evaluate(
+        self, config: HealthConfig, now: Optional[float] = None
+    ) -> Tuple[int, str, List[Tuple[str, str]]]:
         """(level, message, key/values) describing the node right now."""
         with self._lock:
             now = self.now() if now is None else now
             values: List[Tuple[str, str]] = []
             problems: List[Tuple[int, str]] = []
             if self.pipeline_error:
-                problems.append((ERROR, f"no model loaded: {self.pipeline_error}"))
+                problems.append((ERROR, f'no model loaded: {self.pipeline_error}'))
             problems += self._input_problems(config, now, values)
             problems += self._stage_values(config, now, values)
             for name, meter in self.input_rates.items():
-                values.append((f"rate_{name}_hz", f"{meter.rate(now):.2f}"))
+                values.append((f'rate_{name}_hz', f'{meter.rate(now):.2f}'))
             out_rate = self.output_rate.rate(now)
             problems += self._flow_problems(config, now, out_rate)
-            values += [("rate_output_hz", f"{out_rate:.2f}"), ("rate_pairs_hz", f"{self.pair_rate.rate(now):.2f}"),
-                       ("frames_published", str(self.output_rate.count)), ("pairs_synced", str(self.pairs_synced))]
-            values += [(f"sync_dropped_{name}", str(n)) for name, n in self.sync_dropped.items()]
-            values.append(("frames_skipped", str(self.frames_skipped)))
+            values += [
+                ('rate_output_hz', f'{out_rate:.2f}'),
+                ('rate_pairs_hz', f'{self.pair_rate.rate(now):.2f}'),
+                ('frames_published', str(self.output_rate.count)),
+                ('pairs_synced', str(self.pairs_synced)),
+            ]
+            values += [(f'sync_dropped_{name}', str(n)) for name, n in self.sync_dropped.items()]
+            values.append(('frames_skipped', str(self.frames_skipped)))
             problems += self._error_values(config, now, values)
             problems += list(self.conditions.values())
             if problems:
                 level = max(p[0] for p in problems)
-                message = "; ".join(m for _, m in sorted(problems, key=lambda p: -p[0]))
+                message = '; '.join(m for _, m in sorted(problems, key=lambda p: -p[0]))
             else:
-                level, message = OK, f"fusing at {out_rate:.1f} Hz"
+                level, message = OK, f'fusing at {out_rate:.1f} Hz'
             return level, message, values
 
-    def status(self, name: str, hardware_id: str, config: HealthConfig,
-               extra: Sequence[Tuple[str, str]] = (), now: Optional[float] = None) -> DiagnosticStatus:
+    def status(
+        self,
+        name: str,
+        hardware_id: str,
+        config: HealthConfig,
+        extra: Sequence[Tuple[str, str]] = (),
+        now: Optional[float] = None,
+    ) -> DiagnosticStatus:
         level, message, values = self.evaluate(config, now)
         status = DiagnosticStatus()
         status.level = _LEVEL_BYTES[level]

@@ -10,6 +10,7 @@ refuse a second switch instead of queueing it.
 
 No ROS here: the node passes its callbacks in (ros glue stays in the node).
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,14 +23,17 @@ Values = Dict[str, Any]
 class ModelSwitch:
     """One background model load at a time (see the module docstring)."""
 
-    def __init__(self, load: Callable[[Values], Any],
-                 install: Callable[[Any, Values, float], None],
-                 failed: Callable[[Values, Values, str], None]) -> None:
+    def __init__(
+        self,
+        load: Callable[[Values], Any],
+        install: Callable[[Any, Values, float], None],
+        failed: Callable[[Values, Values, str], None],
+    ) -> None:
         self._load, self._install, self._failed = load, install, failed
         self._lock = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._generation = 0
-        self.loading: str = ""  # the model being loaded, "" when idle
+        self.loading: str = ''  # the model being loaded, "" when idle
 
     @property
     def busy(self) -> bool:
@@ -40,11 +44,15 @@ class ModelSwitch:
         """Load ``values`` on a new thread; ``previous`` is what ``failed`` restores."""
         with self._lock:
             if self._thread is not None:
-                raise RuntimeError(f"model {self.loading!r} is still loading")
+                raise RuntimeError(f'model {self.loading!r} is still loading')
             generation = self._generation
-            self.loading = str(values.get("model", ""))
-            self._thread = threading.Thread(target=self._run, args=(values, previous, generation),
-                                            name="model_loader", daemon=True)
+            self.loading = str(values.get('model', ''))
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(values, previous, generation),
+                name='model_loader',
+                daemon=True,
+            )
             thread = self._thread
         thread.start()
 
@@ -61,7 +69,7 @@ class ModelSwitch:
 
     def _run(self, values: Values, previous: Values, generation: int) -> None:
         started = time.perf_counter()
-        pipeline, error = None, ""
+        pipeline, error = None, ''
         try:
             pipeline = self._load(values)
         except Exception as exc:  # missing file, corrupt ONNX, provider failure ...
@@ -76,4 +84,4 @@ class ModelSwitch:
                 self._install(pipeline, values, load_ms)
         finally:  # busy until the result is handed over: a second switch cannot overtake it
             with self._lock:
-                self._thread, self.loading = None, ""
+                self._thread, self.loading = None, ''

@@ -1,41 +1,42 @@
 """Process plumbing shared by the stand-alone nodes (replay, record): Ctrl-C handling, remap
 arguments and message classes by type name. Nodes import this, never each other."""
+
 from __future__ import annotations
 
+from contextlib import contextmanager
 import importlib
 import signal
 import sys
 import threading
-from contextlib import contextmanager
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 
 def ros_message_class(msgtype: str):
     """'sensor_msgs/msg/Image' -> the rclpy message class sensor_msgs.msg.Image."""
-    parts = msgtype.split("/")
+    parts = msgtype.split('/')
     if len(parts) != 3:
-        raise ValueError(f"not a ROS 2 message type: {msgtype!r}")
+        raise ValueError(f'not a ROS 2 message type: {msgtype!r}')
     try:
-        return getattr(importlib.import_module(f"{parts[0]}.{parts[1]}"), parts[2])
+        return getattr(importlib.import_module(f'{parts[0]}.{parts[1]}'), parts[2])
     except (ImportError, AttributeError) as exc:
-        raise ValueError(f"message type {msgtype} is not importable here ({exc})") from exc
+        raise ValueError(f'message type {msgtype} is not importable here ({exc})') from exc
 
 
 def parse_remaps(items: Sequence[str]) -> Dict[str, str]:
     """['/old:=/new', ...] -> {'/old': '/new'}."""
     out: Dict[str, str] = {}
     for item in items or ():
-        if ":=" not in item:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
-        old, new = (s.strip() for s in item.split(":=", 1))
+        if ':=' not in item:
+            raise ValueError(f'remap {item!r}: expected /old:=/new')
+        old, new = (s.strip() for s in item.split(':=', 1))
         if not old or not new:
-            raise ValueError(f"remap {item!r}: expected /old:=/new")
+            raise ValueError(f'remap {item!r}: expected /old:=/new')
         out[_absolute(old)] = _absolute(new)
     return out
 
 
 def _absolute(topic: str) -> str:
-    return topic if topic.startswith("/") else "/" + topic
+    return topic if topic.startswith('/') else '/' + topic
 
 
 class StopFlag:
@@ -46,7 +47,7 @@ class StopFlag:
         self.signal: Optional[int] = None
         self._old: Dict[int, Any] = {}
 
-    def __enter__(self) -> "StopFlag":
+    def __enter__(self) -> 'StopFlag':
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old[sig] = signal.signal(sig, self._handle)
@@ -85,8 +86,8 @@ def stop_once_on_signals() -> None:
 def split_ros_args(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
     """(our arguments, the ROS arguments after ``--ros-args``)."""
     argv = list(argv)
-    if "--ros-args" in argv:
-        i = argv.index("--ros-args")
+    if '--ros-args' in argv:
+        i = argv.index('--ros-args')
         return argv[:i], argv[i + 1:]
     return argv, []
 
@@ -96,15 +97,16 @@ def ros_process(name: str, ros_args: Sequence[str] = ()) -> Iterator[StopFlag]:
     """rclpy for a stand-alone node process: the shipped Fast DDS profile, rclpy.init with only
     ``ros_args`` (never sys.argv: rcl would take our '--remap /a:=/b' for deprecated ROS remap
     rules), our own SIGINT/SIGTERM handling (the StopFlag it yields), rclpy shut down at the end."""
+    from fusion_ros.ros.qos import use_fastdds_profile
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
-    from fusion_ros.ros.qos import use_fastdds_profile
-
     use_fastdds_profile()
     ros_args = list(ros_args)
-    rclpy.init(args=[name, "--ros-args", *ros_args] if ros_args else [name],
-               signal_handler_options=SignalHandlerOptions.NO)
+    rclpy.init(
+        args=[name, '--ros-args', *ros_args] if ros_args else [name],
+        signal_handler_options=SignalHandlerOptions.NO,
+    )
     try:
         with StopFlag() as flag:
             yield flag
@@ -117,14 +119,18 @@ def log_line(text: str) -> None:
     print(text, flush=True)
 
 
-def run_in_process(node_name: str, label: str, ros_args: Sequence[str],
-                   work: Callable[[threading.Event], Any],
-                   errors: Tuple[type, ...]) -> Tuple[Any, Optional[int]]:
+def run_in_process(
+    node_name: str,
+    label: str,
+    ros_args: Sequence[str],
+    work: Callable[[threading.Event], Any],
+    errors: Tuple[type, ...],
+) -> Tuple[Any, Optional[int]]:
     """``work(stop_event)`` inside :func:`ros_process`: (its result, the signal that stopped it).
     An exception of ``errors`` (bad input) is printed as ``label: message`` and gives (None, None)."""
     with ros_process(node_name, ros_args) as flag:
         try:
             return work(flag.event), flag.signal
         except errors as exc:
-            print(f"{label}: {exc}", file=sys.stderr)
+            print(f'{label}: {exc}', file=sys.stderr)
             return None, None

@@ -15,6 +15,7 @@ The Fast DDS profile choice (the shipped config/fastdds.xml, a 32 MiB shared-mem
 ~1 MB frames, unless the environment names another) is :func:`use_fastdds_profile`, used by every
 process this package starts; launch/fuse.launch.py makes the same choice in launch terms.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,12 @@ DIAGNOSTICS_DEPTH = 10
 
 def image_qos(depth: int = IMAGE_DEPTH) -> QoSProfile:
     """Reliable, volatile, keep-last ``depth``: images in and out."""
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
-                      reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=depth,
+        reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.VOLATILE,
+    )
 
 
 def camera_info_qos() -> QoSProfile:
@@ -52,11 +57,12 @@ def overrides() -> QoSOverridingOptions:
     return QoSOverridingOptions.with_default_policies()
 
 
-FASTDDS_PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
+FASTDDS_PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
 
 
-def use_fastdds_profile(env: Optional[MutableMapping[str, str]] = None, *,
-                        replace: bool = False) -> Optional[Path]:
+def use_fastdds_profile(
+    env: Optional[MutableMapping[str, str]] = None, *, replace: bool = False
+) -> Optional[Path]:
     """Point ``env`` (default ``os.environ``; set it before rclpy.init()) at the shipped Fast DDS
     profile unless it already names one (or ``replace``). Returns the profile in effect, None when
     none is (the shipped file is missing)."""
@@ -74,7 +80,12 @@ def use_fastdds_profile(env: Optional[MutableMapping[str, str]] = None, *,
 def qos_profile(reliability: str, depth: int) -> QoSProfile:
     """KEEP_LAST/VOLATILE with ``reliability`` "reliable" or "best_effort" (the replay and record
     nodes' --qos choice)."""
-    rel = {"reliable": ReliabilityPolicy.RELIABLE,
-           "best_effort": ReliabilityPolicy.BEST_EFFORT}[reliability.replace("-", "_")]
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(depth), reliability=rel,
-                      durability=DurabilityPolicy.VOLATILE)
+    rel = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}[
+        reliability.replace('-', '_')
+    ]
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=int(depth),
+        reliability=rel,
+        durability=DurabilityPolicy.VOLATILE,
+    )

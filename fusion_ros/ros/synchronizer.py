@@ -11,10 +11,11 @@ The restart when stamps jump back and the counters that span restarts live in
 within ``slop`` wins, output at once) and ignores ``inter_message_lower_bound``; its dropped
 messages are derived from its queues (received - paired - waiting).
 """
+
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+import threading
 from typing import Any, Callable, List, Optional
 
 from fusion_ros.sync import RestartingSynchronizer, StampWatch
@@ -35,7 +36,7 @@ def message_filters_available() -> bool:
         import message_filters
     except ImportError:
         return False
-    return hasattr(message_filters, "ApproximateTimeSynchronizer")
+    return hasattr(message_filters, 'ApproximateTimeSynchronizer')
 
 
 class PairSynchronizer:
@@ -47,21 +48,31 @@ class PairSynchronizer:
     time jump and the counters are :mod:`fusion_ros.sync`'s; this class only adapts.
     """
 
-    def __init__(self, queue_size: int, slop_s: float,
-                 callback: Callable[[StampedMessage, StampedMessage], None], *,
-                 inter_message_lower_bound_s: float = 0.0, backend: str = "auto") -> None:
-        if backend not in ("auto", "message_filters", "fusion_ros"):
+    def __init__(
+        self,
+        queue_size: int,
+        slop_s: float,
+        callback: Callable[[StampedMessage, StampedMessage], None],
+        *,
+        inter_message_lower_bound_s: float = 0.0,
+        backend: str = 'auto',
+    ) -> None:
+        if backend not in ('auto', 'message_filters', 'fusion_ros'):
             raise ValueError(f"unknown synchronizer backend '{backend}'")
-        if backend == "auto":
-            backend = "message_filters" if message_filters_available() else "fusion_ros"
+        if backend == 'auto':
+            backend = 'message_filters' if message_filters_available() else 'fusion_ros'
         self.backend = backend
         self._callback = callback
         self._lock = threading.Lock()
         self._own: Optional[RestartingSynchronizer] = None
         self._mf = None
-        if backend == "fusion_ros":
-            self._own = RestartingSynchronizer(queue_size, slop_s, callback,
-                                               inter_message_lower_bound_s=inter_message_lower_bound_s)
+        if backend == 'fusion_ros':
+            self._own = RestartingSynchronizer(
+                queue_size,
+                slop_s,
+                callback,
+                inter_message_lower_bound_s=inter_message_lower_bound_s,
+            )
         else:
             self._mf_watch = StampWatch()
             self._mf_resets = 0
@@ -109,7 +120,9 @@ class PairSynchronizer:
                 self._mf_watch.clear()
                 self._rebuild_mf(*self._mf_config)
 
-    def reconfigure(self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float) -> None:
+    def reconfigure(
+        self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float
+    ) -> None:
         """New settings (a parameter change): pending messages are dropped, counters continue."""
         with self._lock:
             if self._own is not None:
@@ -139,8 +152,10 @@ class PairSynchronizer:
         if self._own is not None:
             return self._own.stats.dropped
         waiting = [len(q) for q in self._mf.queues]
-        return [self._mf_dropped_base[i] + self._mf_received[i] - self._mf_paired - waiting[i]
-                for i in range(2)]
+        return [
+            self._mf_dropped_base[i] + self._mf_received[i] - self._mf_paired - waiting[i]
+            for i in range(2)
+        ]
 
     @property
     def dropped(self) -> int:

@@ -11,6 +11,7 @@ width*channels*bytes included): the result may be a read-only view of the messag
 it before modifying it or keeping it after the message is gone. Big-endian 16-bit data and odd,
 unaligned strides are converted (one copy).
 """
+
 from __future__ import annotations
 
 import array as _array
@@ -19,25 +20,32 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import FusionInputError, ImageTooLargeError, UnsupportedEncodingError, quote
+from .errors import FusionInputError, ImageTooLargeError, quote, UnsupportedEncodingError
 
 # encoding -> (channels, dtype)
 _LAYOUT: dict[str, tuple[int, np.dtype]] = {
-    "mono8": (1, np.dtype(np.uint8)),
-    "8UC1": (1, np.dtype(np.uint8)),
-    "mono16": (1, np.dtype(np.uint16)),
-    "16UC1": (1, np.dtype(np.uint16)),
-    "bgr8": (3, np.dtype(np.uint8)),
-    "rgb8": (3, np.dtype(np.uint8)),
-    "8UC3": (3, np.dtype(np.uint8)),   # no colour order stated: treated as bgr8 (OpenCV's order)
-    "bgra8": (4, np.dtype(np.uint8)),
-    "rgba8": (4, np.dtype(np.uint8)),
+    'mono8': (1, np.dtype(np.uint8)),
+    '8UC1': (1, np.dtype(np.uint8)),
+    'mono16': (1, np.dtype(np.uint16)),
+    '16UC1': (1, np.dtype(np.uint16)),
+    'bgr8': (3, np.dtype(np.uint8)),
+    'rgb8': (3, np.dtype(np.uint8)),
+    '8UC3': (3, np.dtype(np.uint8)),  # no colour order stated: treated as bgr8 (OpenCV's order)
+    'bgra8': (4, np.dtype(np.uint8)),
+    'rgba8': (4, np.dtype(np.uint8)),
 }
 SUPPORTED_ENCODINGS: tuple[str, ...] = tuple(_LAYOUT)
 
 # What the fused image is published as, for each visible encoding (alpha is dropped on input).
-_FUSED_ENCODING = {"mono8": "mono8", "8UC1": "mono8", "bgr8": "bgr8", "8UC3": "bgr8", "rgb8": "rgb8",
-                   "bgra8": "bgr8", "rgba8": "rgb8"}
+_FUSED_ENCODING = {
+    'mono8': 'mono8',
+    '8UC1': 'mono8',
+    'bgr8': 'bgr8',
+    '8UC3': 'bgr8',
+    'rgb8': 'rgb8',
+    'bgra8': 'bgr8',
+    'rgba8': 'rgb8',
+}
 
 
 # Frames above this many pixels are refused before anything is allocated or decoded: a hostile or
@@ -50,29 +58,37 @@ _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0
 
 def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
     if max_pixels and width * height > max_pixels:
-        raise ImageTooLargeError(f"{what} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of "
-                               f"{max_pixels / 1e6:.1f} MP (max_image_pixels); refused before decoding")
+        raise ImageTooLargeError(
+            f'{what} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of '
+            f'{max_pixels / 1e6:.1f} MP (max_image_pixels); refused before decoding'
+        )
 
 
 def compressed_size(buf: np.ndarray) -> tuple[int, int] | None:
     """(width, height) from a PNG or JPEG header without decoding, or None when the header is not
     found (OpenCV then decides). PNG: the IHDR chunk; JPEG: the first start-of-frame marker."""
     head = bytes(buf[:24])
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24 and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    if not head.startswith(b"\xff\xd8"):
+    if head.startswith(b'\x89PNG\r\n\x1a\n') and len(head) >= 24 and head[12:16] == b'IHDR':
+        return int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')
+    if not head.startswith(b'\xff\xd8'):
         return None
-    data, i, end = buf, 2, min(buf.size, 1 << 20)   # SOF sits in the first few kB; never scan more than 1 MB
+    data, i, end = (
+        buf,
+        2,
+        min(buf.size, 1 << 20),
+    )  # SOF sits in the first few kB; never scan more than 1 MB
     while i + 9 <= end:
         if data[i] != 0xFF:
             return None
         marker = int(data[i + 1])
-        if marker == 0xFF:          # fill byte
+        if marker == 0xFF:  # fill byte
             i += 1
             continue
         if marker in _JPEG_SOF:
-            return int(data[i + 7]) << 8 | int(data[i + 8]), int(data[i + 5]) << 8 | int(data[i + 6])
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:   # markers without a length
+            return int(data[i + 7]) << 8 | int(data[i + 8]), int(data[i + 5]) << 8 | int(
+                data[i + 6]
+            )
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
             i += 2
             continue
         i += 2 + (int(data[i + 2]) << 8 | int(data[i + 3]))
@@ -80,8 +96,10 @@ def compressed_size(buf: np.ndarray) -> tuple[int, int] | None:
 
 
 def _unsupported(encoding: str, name: str) -> FusionInputError:
-    return FusionInputError(f"{name}: unsupported encoding {quote(encoding)}; "
-                            f"supported: {', '.join(SUPPORTED_ENCODINGS)}")
+    return FusionInputError(
+        f'{name}: unsupported encoding {quote(encoding)}; '
+        f'supported: {", ".join(SUPPORTED_ENCODINGS)}'
+    )
 
 
 def _as_bytes_array(data: Any, name: str) -> np.ndarray:
@@ -99,12 +117,23 @@ def _as_bytes_array(data: Any, name: str) -> np.ndarray:
         try:
             return np.asarray(data, dtype=np.uint8)
         except (ValueError, OverflowError) as exc:
-            raise FusionInputError(f"{name}: data is not a sequence of bytes ({exc})") from None
-    raise FusionInputError(f"{name}: data must be bytes-like or a uint8 array, got {type(data).__name__}")
+            raise FusionInputError(f'{name}: data is not a sequence of bytes ({exc})') from None
+    raise FusionInputError(
+        f'{name}: data must be bytes-like or a uint8 array, got {type(data).__name__}'
+    )
 
 
-def decode_image(encoding: str, height: int, width: int, step: int, data: Any, is_bigendian: int = 0,
-                 *, name: str = "image", max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+def decode_image(
+    encoding: str,
+    height: int,
+    width: int,
+    step: int,
+    data: Any,
+    is_bigendian: int = 0,
+    *,
+    name: str = 'image',
+    max_pixels: int = MAX_IMAGE_PIXELS,
+) -> np.ndarray:
     """The pixels of a sensor_msgs/Image as HxW (mono) or HxWxC (colour) uint8/uint16, zero-copy when possible.
 
     `name` ("visible", "thermal") is used in error messages. Colour channel order is kept as encoded
@@ -117,21 +146,27 @@ def decode_image(encoding: str, height: int, width: int, step: int, data: Any, i
     channels, dtype = _LAYOUT[encoding]
     height, width, step = int(height), int(width), int(step)
     if height <= 0 or width <= 0:
-        raise FusionInputError(f"{name} image is {max(width, 0)}x{max(height, 0)} ({encoding}); nothing to decode")
-    _check_pixels(width, height, max_pixels, f"{name} image ({encoding})")
+        raise FusionInputError(
+            f'{name} image is {max(width, 0)}x{max(height, 0)} ({encoding}); nothing to decode'
+        )
+    _check_pixels(width, height, max_pixels, f'{name} image ({encoding})')
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
-        raise FusionInputError(f"{name}: step {step} is smaller than one row of {encoding} at width {width} "
-                               f"({width} x {channels} channel(s) x {dtype.itemsize} byte(s) = {row_bytes})")
+        raise FusionInputError(
+            f'{name}: step {step} is smaller than one row of {encoding} at width {width} '
+            f'({width} x {channels} channel(s) x {dtype.itemsize} byte(s) = {row_bytes})'
+        )
     buf = _as_bytes_array(data, name)
     needed = step * height
     if buf.size < needed:
-        raise FusionInputError(f"{name}: truncated {encoding} image {width}x{height}: expected {needed} bytes "
-                               f"(step {step} x height {height}), got {buf.size}")
+        raise FusionInputError(
+            f'{name}: truncated {encoding} image {width}x{height}: expected {needed} bytes '
+            f'(step {step} x height {height}), got {buf.size}'
+        )
     rows = buf[:needed].reshape(height, step)[:, :row_bytes]
     if dtype.itemsize == 2:
-        wire = np.dtype(">u2" if is_bigendian else "<u2")
-        aligned = step % 2 == 0 and rows.__array_interface__["data"][0] % 2 == 0
+        wire = np.dtype('>u2' if is_bigendian else '<u2')
+        aligned = step % 2 == 0 and rows.__array_interface__['data'][0] % 2 == 0
         if not aligned:
             rows = np.ascontiguousarray(rows)
         pixels = rows.view(wire)
@@ -149,25 +184,33 @@ def encode_image(array: np.ndarray, encoding: str | None = None) -> tuple[str, i
     HxWx4 uint8 -> bgra8. Rows are packed (step = width * channels * bytes).
     """
     if not isinstance(array, np.ndarray):
-        raise FusionInputError(f"encode_image needs a numpy array, got {type(array).__name__}")
+        raise FusionInputError(f'encode_image needs a numpy array, got {type(array).__name__}')
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     channels = 1 if array.ndim == 2 else (array.shape[2] if array.ndim == 3 else -1)
     if encoding is None:
-        encoding = {(1, np.uint8): "mono8", (1, np.uint16): "mono16", (3, np.uint8): "bgr8",
-                    (4, np.uint8): "bgra8"}.get((channels, array.dtype.type))
+        encoding = {
+            (1, np.uint8): 'mono8',
+            (1, np.uint16): 'mono16',
+            (3, np.uint8): 'bgr8',
+            (4, np.uint8): 'bgra8',
+        }.get((channels, array.dtype.type))
         if encoding is None:
-            raise FusionInputError(f"cannot infer an encoding for a {array.dtype} array of shape {array.shape}")
+            raise FusionInputError(
+                f'cannot infer an encoding for a {array.dtype} array of shape {array.shape}'
+            )
     if encoding not in _LAYOUT:
-        raise _unsupported(encoding, "encode_image")
+        raise _unsupported(encoding, 'encode_image')
     want_channels, want_dtype = _LAYOUT[encoding]
     if channels != want_channels or array.dtype != want_dtype:
-        raise FusionInputError(f"{encoding} needs {want_channels} channel(s) of {want_dtype}; got a {array.dtype} "
-                               f"array of shape {array.shape}")
+        raise FusionInputError(
+            f'{encoding} needs {want_channels} channel(s) of {want_dtype}; got a {array.dtype} '
+            f'array of shape {array.shape}'
+        )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise FusionInputError(f"image is {array.shape[1]}x{array.shape[0]}; nothing to encode")
+        raise FusionInputError(f'image is {array.shape[1]}x{array.shape[0]}; nothing to encode')
     if want_dtype.itemsize == 2:
-        array = array.astype("<u2", copy=False)
+        array = array.astype('<u2', copy=False)
     step = array.shape[1] * want_channels * want_dtype.itemsize
     return encoding, step, array.tobytes()
 
@@ -179,13 +222,15 @@ def prepare_visible(image: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
     order to `FusionPipeline.fuse(..., visible_order=order)` and publish the result as
     `fused_encoding(encoding)`.
     """
-    if encoding in ("bgra8", "rgba8"):
-        code = cv2.COLOR_BGRA2BGR if encoding == "bgra8" else cv2.COLOR_RGBA2RGB
-        return cv2.cvtColor(image, code), ("bgr" if encoding == "bgra8" else "rgb")
+    if encoding in ('bgra8', 'rgba8'):
+        code = cv2.COLOR_BGRA2BGR if encoding == 'bgra8' else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(image, code), ('bgr' if encoding == 'bgra8' else 'rgb')
     if encoding not in _FUSED_ENCODING:
-        raise UnsupportedEncodingError(f"visible: encoding {quote(encoding)} cannot be fused; expected one of "
-                               f"{', '.join(_FUSED_ENCODING)} (8-bit grayscale or colour)")
-    return image, ("rgb" if encoding == "rgb8" else "bgr")
+        raise UnsupportedEncodingError(
+            f'visible: encoding {quote(encoding)} cannot be fused; expected one of '
+            f'{", ".join(_FUSED_ENCODING)} (8-bit grayscale or colour)'
+        )
+    return image, ('rgb' if encoding == 'rgb8' else 'bgr')
 
 
 def fused_encoding(visible_encoding: str) -> str:
@@ -193,36 +238,46 @@ def fused_encoding(visible_encoding: str) -> str:
     try:
         return _FUSED_ENCODING[visible_encoding]
     except KeyError:
-        raise UnsupportedEncodingError(f"visible: encoding {quote(visible_encoding)} cannot be fused; expected one of "
-                               f"{', '.join(_FUSED_ENCODING)}") from None
+        raise UnsupportedEncodingError(
+            f'visible: encoding {quote(visible_encoding)} cannot be fused; expected one of '
+            f'{", ".join(_FUSED_ENCODING)}'
+        ) from None
 
 
 # ---------------------------------------------------------------------------------- compressed
-_CODECS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png"}
+_CODECS = {'jpeg': 'jpeg', 'jpg': 'jpeg', 'png': 'png'}
 
 
 def _parse_format(fmt: str) -> tuple[str | None, str | None]:
     """(original encoding or None, codec or None) from a CompressedImage.format string."""
-    text = (fmt or "").strip()
-    if "compresseddepth" in text.lower():
-        raise FusionInputError(f"compressed format {quote(fmt)} (compressedDepth) is not supported; "
-                               "subscribe to the raw or the 'compressed' (png) transport instead")
+    text = (fmt or '').strip()
+    if 'compresseddepth' in text.lower():
+        raise FusionInputError(
+            f'compressed format {quote(fmt)} (compressedDepth) is not supported; '
+            "subscribe to the raw or the 'compressed' (png) transport instead"
+        )
     original = None
-    head = text.split(";")[0].strip()
-    if ";" in text and head in _LAYOUT:
+    head = text.split(';')[0].strip()
+    if ';' in text and head in _LAYOUT:
         original = head
     codec = None
-    for token in text.replace(";", " ").lower().split():
+    for token in text.replace(';', ' ').lower().split():
         if token in _CODECS:
             codec = _CODECS[token]
     if text and codec is None:
-        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png "
-                               "(e.g. 'jpeg', 'bgr8; jpeg compressed bgr8', 'mono16; png compressed mono16')")
+        raise FusionInputError(
+            f'compressed format {quote(fmt)} is not supported; expected jpeg or png '
+            "(e.g. 'jpeg', 'bgr8; jpeg compressed bgr8', 'mono16; png compressed mono16')"
+        )
     return original, codec
 
 
-def decode_compressed(format: str, data: Any, *, max_pixels: int = MAX_IMAGE_PIXELS  # noqa: A002
-                      ) -> np.ndarray:
+def decode_compressed(
+    format: str,
+    data: Any,
+    *,
+    max_pixels: int = MAX_IMAGE_PIXELS,  # noqa: A002
+) -> np.ndarray:
     """Pixels of a sensor_msgs/CompressedImage (JPEG or PNG) as mono8, mono16 or bgr8.
 
     Colour always comes back in BGR order (image_transport compresses colour as bgr8, also for rgb8
@@ -231,17 +286,19 @@ def decode_compressed(format: str, data: Any, *, max_pixels: int = MAX_IMAGE_PIX
     `max_pixels` pixels (0 = no limit; checked before decoding), raises FusionInputError.
     """
     original, codec = _parse_format(format)
-    buf = _as_bytes_array(data, "compressed image")
-    label = codec or "compressed"
+    buf = _as_bytes_array(data, 'compressed image')
+    label = codec or 'compressed'
     if buf.size == 0:
-        raise FusionInputError(f"compressed image ({quote(format)}) has no data")
+        raise FusionInputError(f'compressed image ({quote(format)}) has no data')
     size = compressed_size(buf)
     if size is not None:
-        _check_pixels(*size, max_pixels, f"compressed {label} image")
+        _check_pixels(*size, max_pixels, f'compressed {label} image')
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
-        raise FusionInputError(f"cannot decode {buf.size} bytes of {label} data (format {quote(format)}): "
-                               f"corrupt, truncated or not an image")
+        raise FusionInputError(
+            f'cannot decode {buf.size} bytes of {label} data (format {quote(format)}): '
+            f'corrupt, truncated or not an image'
+        )
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     if original is not None and _LAYOUT[original][0] == 1 and image.ndim == 3:
@@ -249,8 +306,14 @@ def decode_compressed(format: str, data: Any, *, max_pixels: int = MAX_IMAGE_PIX
     return image
 
 
-def encode_compressed(array: np.ndarray, fmt: str = "jpeg", quality: int = 90, *, encoding: str | None = None,
-                      png_level: int = 3) -> tuple[str, bytes]:
+def encode_compressed(
+    array: np.ndarray,
+    fmt: str = 'jpeg',
+    quality: int = 90,
+    *,
+    encoding: str | None = None,
+    png_level: int = 3,
+) -> tuple[str, bytes]:
     """(format, data) for a sensor_msgs/CompressedImage, with image_transport's format strings.
 
     `encoding` names the array's layout (default: inferred, mono8 / mono16 / bgr8 / bgra8); rgb8 is
@@ -259,44 +322,59 @@ def encode_compressed(array: np.ndarray, fmt: str = "jpeg", quality: int = 90, *
     """
     codec = _CODECS.get(str(fmt).strip().lower())
     if codec is None:
-        raise FusionInputError(f"compressed format {quote(fmt)} is not supported; expected jpeg or png")
+        raise FusionInputError(
+            f'compressed format {quote(fmt)} is not supported; expected jpeg or png'
+        )
     if not isinstance(array, np.ndarray):
-        raise FusionInputError(f"encode_compressed needs a numpy array, got {type(array).__name__}")
+        raise FusionInputError(
+            f'encode_compressed needs a numpy array, got {type(array).__name__}'
+        )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if encoding is None:
         channels = 1 if array.ndim == 2 else array.shape[2]
-        encoding = {(1, np.uint8): "mono8", (1, np.uint16): "mono16", (3, np.uint8): "bgr8",
-                    (4, np.uint8): "bgra8"}.get((channels, array.dtype.type))
+        encoding = {
+            (1, np.uint8): 'mono8',
+            (1, np.uint16): 'mono16',
+            (3, np.uint8): 'bgr8',
+            (4, np.uint8): 'bgra8',
+        }.get((channels, array.dtype.type))
         if encoding is None:
-            raise FusionInputError(f"cannot compress a {array.dtype} array of shape {array.shape}")
+            raise FusionInputError(f'cannot compress a {array.dtype} array of shape {array.shape}')
     if encoding not in _LAYOUT:
-        raise _unsupported(encoding, "encode_compressed")
+        raise _unsupported(encoding, 'encode_compressed')
     channels, dtype = _LAYOUT[encoding]
     if (1 if array.ndim == 2 else array.shape[2]) != channels or array.dtype != dtype:
-        raise FusionInputError(f"{encoding} needs {channels} channel(s) of {dtype}; got {array.dtype} {array.shape}")
+        raise FusionInputError(
+            f'{encoding} needs {channels} channel(s) of {dtype}; got {array.dtype} {array.shape}'
+        )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise FusionInputError(f"image is {array.shape[1]}x{array.shape[0]}; nothing to compress")
+        raise FusionInputError(f'image is {array.shape[1]}x{array.shape[0]}; nothing to compress')
     if channels == 1:
         compressed_as, pixels = encoding, array
-    elif encoding in ("rgb8", "rgba8"):
-        compressed_as, pixels = "bgr8", cv2.cvtColor(array, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGR)
+    elif encoding in ('rgb8', 'rgba8'):
+        compressed_as, pixels = (
+            'bgr8',
+            cv2.cvtColor(array, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGR),
+        )
     elif channels == 4:
-        compressed_as, pixels = "bgr8", cv2.cvtColor(array, cv2.COLOR_BGRA2BGR)
+        compressed_as, pixels = 'bgr8', cv2.cvtColor(array, cv2.COLOR_BGRA2BGR)
     else:
-        compressed_as, pixels = "bgr8", array
-    if codec == "jpeg":
+        compressed_as, pixels = 'bgr8', array
+    if codec == 'jpeg':
         if dtype.itemsize != 1:
-            raise FusionInputError(f"{encoding} is 16-bit and cannot be JPEG-compressed; use png")
+            raise FusionInputError(f'{encoding} is 16-bit and cannot be JPEG-compressed; use png')
         if not 1 <= int(quality) <= 100:
-            raise FusionInputError(f"JPEG quality {quality} is outside 1..100")
-        ok, out = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+            raise FusionInputError(f'JPEG quality {quality} is outside 1..100')
+        ok, out = cv2.imencode('.jpg', pixels, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     else:
         if not 0 <= int(png_level) <= 9:
-            raise FusionInputError(f"PNG compression level {png_level} is outside 0..9")
-        ok, out = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, int(png_level)])
+            raise FusionInputError(f'PNG compression level {png_level} is outside 0..9')
+        ok, out = cv2.imencode('.png', pixels, [cv2.IMWRITE_PNG_COMPRESSION, int(png_level)])
     if not ok:  # pragma: no cover - OpenCV failing on a valid array
-        raise FusionInputError(f"OpenCV could not encode a {pixels.dtype} {pixels.shape} image as {codec}")
-    if compressed_as in ("mono8", "8UC1", "mono16", "16UC1"):
-        compressed_as = "mono8" if dtype.itemsize == 1 else "mono16"
-    return f"{encoding}; {codec} compressed {compressed_as}", out.tobytes()
+        raise FusionInputError(
+            f'OpenCV could not encode a {pixels.dtype} {pixels.shape} image as {codec}'
+        )
+    if compressed_as in ('mono8', '8UC1', 'mono16', '16UC1'):
+        compressed_as = 'mono8' if dtype.itemsize == 1 else 'mono16'
+    return f'{encoding}; {codec} compressed {compressed_as}', out.tobytes()

@@ -1,4 +1,5 @@
 """Exceptions raised by the runtime, with messages written for the person wiring up the cameras."""
+
 from __future__ import annotations
 
 
@@ -33,4 +34,4 @@ def quote(value: object, limit: int = 64) -> str:
     (an encoding, a format) are echoed into logs and /diagnostics, so a 100,000-character field
     must not be copied whole."""
     text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(str(value))} characters)"
+    return text if len(text) <= limit else f'{text[:limit]}... ({len(str(value))} characters)'

@@ -6,6 +6,7 @@ input, so the colour-order rule, the fused encoding and what each stage time cov
 here once. Decoding and encoding messages stay with the callers (``ros/`` for live messages,
 ``bags/`` for recorded ones); they time those stages themselves and pass ``decode_ms`` in.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,29 +17,30 @@ import numpy as np
 from .encodings import fused_encoding, prepare_visible
 
 #: Stage times reported for every fused frame (callers add their own encode/publish stage).
-FRAME_STAGES = ("decode", "preprocess", "inference", "postprocess")
+FRAME_STAGES = ('decode', 'preprocess', 'inference', 'postprocess')
 
 
 def decoded_encoding(array: np.ndarray) -> str:
     """The encoding of a decoded compressed image (colour always decodes to BGR)."""
     if array.ndim == 3:
-        return "bgr8"
-    return "mono16" if array.dtype == np.uint16 else "mono8"
+        return 'bgr8'
+    return 'mono16' if array.dtype == np.uint16 else 'mono8'
 
 
-def visible_input(array: np.ndarray, encoding: str, default_order: str = "bgr"
-                  ) -> tuple[np.ndarray, str, str]:
+def visible_input(
+    array: np.ndarray, encoding: str, default_order: str = 'bgr'
+) -> tuple[np.ndarray, str, str]:
     """(fusion-ready visible array, visible_order, fused encoding) for a decoded visible image.
 
     bgr8/rgb8/mono8 say their order; alpha is dropped; ``8UC3`` states no order, so
     ``default_order`` (the node's visible_order parameter) decides. Raises
     UnsupportedEncodingError for encodings that cannot be fused (e.g. mono16)."""
     image, order = prepare_visible(array, encoding)
-    if encoding == "8UC3":
+    if encoding == '8UC3':
         order = default_order
     if image.ndim == 2:
-        return image, order, "mono8"
-    return image, order, ("rgb8" if order == "rgb" else fused_encoding(encoding))
+        return image, order, 'mono8'
+    return image, order, ('rgb8' if order == 'rgb' else fused_encoding(encoding))
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,15 @@ class FusedFrame:
     stage_ms: dict[str, float]
 
 
-def fuse_frame(pipeline: Any, visible: np.ndarray, visible_encoding: str, thermal: np.ndarray, *,
-               default_order: str = "bgr", decode_ms: float = 0.0) -> FusedFrame:
+def fuse_frame(
+    pipeline: Any,
+    visible: np.ndarray,
+    visible_encoding: str,
+    thermal: np.ndarray,
+    *,
+    default_order: str = 'bgr',
+    decode_ms: float = 0.0,
+) -> FusedFrame:
     """Fuse one decoded pair with ``pipeline`` (a FusionPipeline).
 
     Raises UnsupportedEncodingError for a visible encoding that cannot be fused, FusionInputError
@@ -59,6 +68,13 @@ def fuse_frame(pipeline: Any, visible: np.ndarray, visible_encoding: str, therma
     image, order, encoding = visible_input(visible, visible_encoding, default_order)
     result = pipeline.fuse(image, thermal, visible_order=order)
     times = result.times
-    return FusedFrame(np.asarray(result.image), encoding, {
-        "decode": decode_ms, "preprocess": float(times.preprocess_ms),
-        "inference": float(times.inference_ms), "postprocess": float(times.postprocess_ms)})
+    return FusedFrame(
+        np.asarray(result.image),
+        encoding,
+        {
+            'decode': decode_ms,
+            'preprocess': float(times.preprocess_ms),
+            'inference': float(times.inference_ms),
+            'postprocess': float(times.postprocess_ms),
+        },
+    )

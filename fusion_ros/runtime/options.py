@@ -7,12 +7,13 @@ derives the parameter descriptors and the README its parameter table.
 hand the result to `FusionPipeline.update_options`. An invalid value raises ValueError whose
 message names the option, the bad value and what is allowed (fit for a SetParametersResult reason).
 """
+
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field, fields
 import math
 import os
-from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -39,11 +40,19 @@ class OptionSpec:
     length: Optional[int] = None  # tuples
 
 
-def _option(default: Any, help: str, *, choices: tuple[str, ...] = (),
-            range: Optional[tuple[float, float]] = None, length: Optional[int] = None) -> Any:
+def _option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] = (),
+    range: Optional[tuple[float, float]] = None,
+    length: Optional[int] = None,
+) -> Any:
     """A `ProcessingOptions` field carrying its table row (help, choices, range) as metadata."""
-    return field(default=default, metadata={"help": help, "choices": choices, "range": range,
-                                            "length": length})
+    return field(
+        default=default,
+        metadata={'help': help, 'choices': choices, 'range': range, 'length': length},
+    )
 
 
 def available_cores() -> int:
@@ -56,10 +65,10 @@ def available_cores() -> int:
 
 def _as_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"option {name} must be a number, got {value!r}")
+        raise ValueError(f'option {name} must be a number, got {value!r}')
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"option {name} must be finite, got {value!r}")
+        raise ValueError(f'option {name} must be finite, got {value!r}')
     return value
 
 
@@ -68,52 +77,87 @@ class ProcessingOptions:
     """Settings of the pre/post-processing around the network (defaults suit a live 640x512 pair)."""
 
     visible_order: str = _option(
-        "bgr", "Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed "
-        "images state their own order.", choices=("bgr", "rgb"))
+        'bgr',
+        'Channel order assumed for 8UC3 visible images; bgr8, rgb8, mono8 and compressed '
+        'images state their own order.',
+        choices=('bgr', 'rgb'),
+    )
     thermal_agc: str = _option(
-        "percentile", "Gain control of 16-bit (radiometric) thermal images: percentile (clip at "
-        "agc_low/high_percentile and stretch), minmax, fixed (agc_min..agc_max counts) or none "
-        "(/65535).", choices=("percentile", "minmax", "fixed", "none"))
+        'percentile',
+        'Gain control of 16-bit (radiometric) thermal images: percentile (clip at '
+        'agc_low/high_percentile and stretch), minmax, fixed (agc_min..agc_max counts) or none '
+        '(/65535).',
+        choices=('percentile', 'minmax', 'fixed', 'none'),
+    )
     thermal_agc_8bit: str = _option(
-        "none", "Gain control of 8-bit thermal images: none (/255), percentile, minmax or fixed.",
-        choices=("none", "percentile", "minmax", "fixed"))
+        'none',
+        'Gain control of 8-bit thermal images: none (/255), percentile, minmax or fixed.',
+        choices=('none', 'percentile', 'minmax', 'fixed'),
+    )
     agc_low_percentile: float = _option(
-        1.0, "Percentile of the thermal image mapped to black (thermal_agc=percentile).",
-        range=(0.0, 100.0))
+        1.0,
+        'Percentile of the thermal image mapped to black (thermal_agc=percentile).',
+        range=(0.0, 100.0),
+    )
     agc_high_percentile: float = _option(
-        99.0, "Percentile of the thermal image mapped to white (thermal_agc=percentile); must be "
-        "above agc_low_percentile.", range=(0.0, 100.0))
+        99.0,
+        'Percentile of the thermal image mapped to white (thermal_agc=percentile); must be '
+        'above agc_low_percentile.',
+        range=(0.0, 100.0),
+    )
     agc_min: float = _option(
-        0.0, "Thermal value (raw counts) mapped to black with thermal_agc=fixed.", range=(0.0, 65535.0))
+        0.0,
+        'Thermal value (raw counts) mapped to black with thermal_agc=fixed.',
+        range=(0.0, 65535.0),
+    )
     agc_max: float = _option(
-        65535.0, "Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above "
-        "agc_min.", range=(0.0, 65535.0))
+        65535.0,
+        'Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above '
+        'agc_min.',
+        range=(0.0, 65535.0),
+    )
     agc_smoothing: float = _option(
-        0.0, "Temporal smoothing of the gain limits across frames (weight of the previous limits): "
+        0.0,
+        'Temporal smoothing of the gain limits across frames (weight of the previous limits): '
         "0 = per-frame gain, 0.9 = slow and flicker-free, 1 = keep the first frame's gain.",
-        range=(0.0, 1.0))
+        range=(0.0, 1.0),
+    )
     agc_min_span: float = _option(
-        64.0, "Smallest gain window in 16-bit counts, so a uniform scene is not stretched into noise.",
-        range=(0.0, 65535.0))
+        64.0,
+        'Smallest gain window in 16-bit counts, so a uniform scene is not stretched into noise.',
+        range=(0.0, 65535.0),
+    )
     homography: tuple[float, ...] = _option(
-        IDENTITY_HOMOGRAPHY, "Row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) "
-        "to visible pixel coordinates (e.g. from cv2.findHomography(thermal_pts, visible_pts)); "
-        "identity = cameras already registered.", length=9)
+        IDENTITY_HOMOGRAPHY,
+        'Row-major 3x3 homography mapping raw thermal pixel coordinates (x, y) '
+        'to visible pixel coordinates (e.g. from cv2.findHomography(thermal_pts, visible_pts)); '
+        'identity = cameras already registered.',
+        length=9,
+    )
     size_mismatch: str = _option(
-        "resize", "Thermal size differs from the visible size: resize the thermal image (with a "
-        "homography the warp does it), or reject the pair (counted as an error).",
-        choices=("resize", "reject"))
+        'resize',
+        'Thermal size differs from the visible size: resize the thermal image (with a '
+        'homography the warp does it), or reject the pair (counted as an error).',
+        choices=('resize', 'reject'),
+    )
     process_scale: float = _option(
-        1.0, "Fuse at this fraction of the visible resolution (the fused luminance is upsampled "
-        "back, chroma stays full resolution); lower = faster. 0 = auto: the largest of 1, 0.75, "
-        "0.5, 0.35, 0.25 whose measured pipeline time fits scale_budget_ms (timed on the first "
-        "frames of each size and engine).", range=(0.0, 1.0))
+        1.0,
+        'Fuse at this fraction of the visible resolution (the fused luminance is upsampled '
+        'back, chroma stays full resolution); lower = faster. 0 = auto: the largest of 1, 0.75, '
+        '0.5, 0.35, 0.25 whose measured pipeline time fits scale_budget_ms (timed on the first '
+        'frames of each size and engine).',
+        range=(0.0, 1.0),
+    )
     scale_budget_ms: float = _option(
-        33.0, "Pipeline time per frame that process_scale 0 (auto) must fit (33 ms = 30 Hz).",
-        range=(1.0, 10000.0))
+        33.0,
+        'Pipeline time per frame that process_scale 0 (auto) must fit (33 ms = 30 Hz).',
+        range=(1.0, 10000.0),
+    )
     threads: int = _option(
-        0, "Inference threads (0 = the fastest of 1..cores, timed when the model loads).",
-        range=(0, 256))
+        0,
+        'Inference threads (0 = the fastest of 1..cores, timed when the model loads).',
+        range=(0, 256),
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise types once, here
@@ -121,42 +165,57 @@ class ProcessingOptions:
             value = getattr(self, spec.name)
             if spec.choices:
                 if not isinstance(value, str) or value.strip().lower() not in spec.choices:
-                    raise ValueError(f"option {spec.name}={value!r} is not one of "
-                                     f"{', '.join(spec.choices)}")
+                    raise ValueError(
+                        f'option {spec.name}={value!r} is not one of {", ".join(spec.choices)}'
+                    )
                 set_(self, spec.name, value.strip().lower())
             elif spec.low is not None:
                 if spec.type is int:
                     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                        raise ValueError(f"option {spec.name} must be an integer "
-                                         f"(0 = timed at load), got {value!r}")
+                        raise ValueError(
+                            f'option {spec.name} must be an integer '
+                            f'(0 = timed at load), got {value!r}'
+                        )
                     value = int(value)
                 else:
                     value = _as_float(spec.name, value)
                 if not spec.low <= value <= spec.high:
-                    raise ValueError(f"option {spec.name}={value!r} is out of range "
-                                     f"[{spec.low:g}, {spec.high:g}]")
+                    raise ValueError(
+                        f'option {spec.name}={value!r} is out of range '
+                        f'[{spec.low:g}, {spec.high:g}]'
+                    )
                 set_(self, spec.name, value)
         if 0.0 < self.process_scale < MIN_PROCESS_SCALE:
-            raise ValueError(f"option process_scale={self.process_scale!r} is out of range: 0 (auto) or "
-                             f"{MIN_PROCESS_SCALE:g} .. 1")
+            raise ValueError(
+                f'option process_scale={self.process_scale!r} is out of range: 0 (auto) or '
+                f'{MIN_PROCESS_SCALE:g} .. 1'
+            )
         if self.agc_low_percentile >= self.agc_high_percentile:
-            raise ValueError(f"option agc_low_percentile ({self.agc_low_percentile:g}) must be below "
-                             f"agc_high_percentile ({self.agc_high_percentile:g})")
+            raise ValueError(
+                f'option agc_low_percentile ({self.agc_low_percentile:g}) must be below '
+                f'agc_high_percentile ({self.agc_high_percentile:g})'
+            )
         if self.agc_min >= self.agc_max:
-            raise ValueError(f"option agc_min ({self.agc_min:g}) must be below agc_max ({self.agc_max:g})")
+            raise ValueError(
+                f'option agc_min ({self.agc_min:g}) must be below agc_max ({self.agc_max:g})'
+            )
         h = self.homography
         if isinstance(h, np.ndarray):
             h = h.reshape(-1).tolist()
-        if isinstance(h, (str, bytes)) or not hasattr(h, "__len__") or len(h) != 9:
-            raise ValueError(f"option homography must have exactly 9 numbers (row-major 3x3), "
-                             f"got {self.homography!r}")
-        h = tuple(_as_float("homography", v) for v in h)
+        if isinstance(h, (str, bytes)) or not hasattr(h, '__len__') or len(h) != 9:
+            raise ValueError(
+                f'option homography must have exactly 9 numbers (row-major 3x3), '
+                f'got {self.homography!r}'
+            )
+        h = tuple(_as_float('homography', v) for v in h)
         try:
             check_homography(h)
         except ValueError as exc:
-            raise ValueError(f"option homography {quote(list(h), 120)}: {exc}; use the identity "
-                             "[1,0,0, 0,1,0, 0,0,1] for registered cameras") from None
-        set_(self, "homography", h)
+            raise ValueError(
+                f'option homography {quote(list(h), 120)}: {exc}; use the identity '
+                '[1,0,0, 0,1,0, 0,0,1] for registered cameras'
+            ) from None
+        set_(self, 'homography', h)
 
     # ----------------------------------------------------------------------------------------------
     @property
@@ -174,22 +233,24 @@ class ProcessingOptions:
         """`threads`, with 0 turned into the number of available cores."""
         return self.threads if self.threads > 0 else available_cores()
 
-    def replace(self, **changes: Any) -> "ProcessingOptions":
+    def replace(self, **changes: Any) -> 'ProcessingOptions':
         """A validated copy with some options changed (unknown names raise ValueError)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise ValueError(f"unknown processing option(s) {', '.join(sorted(unknown))}; "
-                             f"known: {', '.join(f.name for f in fields(self))}")
+            raise ValueError(
+                f'unknown processing option(s) {", ".join(sorted(unknown))}; '
+                f'known: {", ".join(f.name for f in fields(self))}'
+            )
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (homography as a list), e.g. to declare ROS parameters or write YAML."""
         d = dataclasses.asdict(self)
-        d["homography"] = list(self.homography)
+        d['homography'] = list(self.homography)
         return d
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "ProcessingOptions":
+    def from_dict(cls, values: Mapping[str, Any]) -> 'ProcessingOptions':
         """Build from a mapping of option names (e.g. ROS parameters); unknown names raise ValueError."""
         return cls().replace(**dict(values))
 
@@ -198,7 +259,7 @@ class ProcessingOptions:
         return tuple(f.name for f in fields(cls))
 
 
-_TYPES = {"str": str, "float": float, "int": int, "tuple[float, ...]": tuple}
+_TYPES = {'str': str, 'float': float, 'int': int, 'tuple[float, ...]': tuple}
 
 
 def option_specs() -> tuple[OptionSpec, ...]:
@@ -209,9 +270,19 @@ def option_specs() -> tuple[OptionSpec, ...]:
 def _specs() -> tuple[OptionSpec, ...]:
     rows = []
     for f in fields(ProcessingOptions):
-        low, high = f.metadata["range"] or (None, None)
-        rows.append(OptionSpec(f.name, _TYPES[str(f.type)], f.default, f.metadata["help"],
-                               f.metadata["choices"], low, high, f.metadata["length"]))
+        low, high = f.metadata['range'] or (None, None)
+        rows.append(
+            OptionSpec(
+                f.name,
+                _TYPES[str(f.type)],
+                f.default,
+                f.metadata['help'],
+                f.metadata['choices'],
+                low,
+                high,
+                f.metadata['length'],
+            )
+        )
     return tuple(rows)
 
 

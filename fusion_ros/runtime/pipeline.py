@@ -15,13 +15,14 @@ The input tensor and output buffer are reused while the frame size stays the sam
 image is always a new array owned by the caller. Inputs are never modified (read-only views of
 message buffers are fine).
 """
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
+from pathlib import Path
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import cv2
@@ -31,13 +32,23 @@ from .engine import OnnxEngine
 from .engine_choice import EngineChoice
 from .errors import FusionInputError
 from .model_card import ModelCard
-from .options import ProcessingOptions, available_cores
+from .options import available_cores, ProcessingOptions
 
-AUTO_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)   # process_scale 0 (auto) picks the largest that fits
-PERCENTILE_SAMPLES = 16384   # about this many pixels (>= it) are looked at to estimate the AGC percentiles
-MIN_PADDED = 4               # tensors are at least this big (reflection padding needs > 1 pixel)
-_AGC_FIELDS = ("thermal_agc", "thermal_agc_8bit", "agc_low_percentile", "agc_high_percentile", "agc_min",
-               "agc_max", "agc_smoothing", "agc_min_span")
+AUTO_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)  # process_scale 0 (auto) picks the largest that fits
+PERCENTILE_SAMPLES = (
+    16384  # about this many pixels (>= it) are looked at to estimate the AGC percentiles
+)
+MIN_PADDED = 4  # tensors are at least this big (reflection padding needs > 1 pixel)
+_AGC_FIELDS = (
+    'thermal_agc',
+    'thermal_agc_8bit',
+    'agc_low_percentile',
+    'agc_high_percentile',
+    'agc_min',
+    'agc_max',
+    'agc_smoothing',
+    'agc_min_span',
+)
 
 
 @dataclass(frozen=True)
@@ -81,23 +92,33 @@ def _cv_ready(a: np.ndarray) -> np.ndarray:
 
 
 def _size(a: np.ndarray) -> str:
-    return f"{a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]}"
+    return f'{a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]}'
 
 
 def check_visible(visible: Any) -> np.ndarray:
     """Validate a visible frame; return it as HxW or HxWx3 uint8 (a view when possible)."""
     if not isinstance(visible, np.ndarray):
-        raise FusionInputError(f"visible must be a numpy array (HxW or HxWx3 uint8), got {type(visible).__name__}")
+        raise FusionInputError(
+            f'visible must be a numpy array (HxW or HxWx3 uint8), got {type(visible).__name__}'
+        )
     if visible.ndim not in (2, 3):
-        raise FusionInputError(f"visible has shape {visible.shape}; expected HxW (mono8) or HxWx3 (bgr8/rgb8)")
+        raise FusionInputError(
+            f'visible has shape {visible.shape}; expected HxW (mono8) or HxWx3 (bgr8/rgb8)'
+        )
     if visible.ndim == 3 and visible.shape[2] not in (1, 3):
-        raise FusionInputError(f"visible has {visible.shape[2]} channels; expected 1 or 3"
-                               + (" (drop the alpha channel of bgra8/rgba8 first, e.g. with "
-                                  "fusion_ros.runtime.prepare_visible)" if visible.shape[2] == 4 else ""))
+        raise FusionInputError(
+            f'visible has {visible.shape[2]} channels; expected 1 or 3'
+            + (
+                ' (drop the alpha channel of bgra8/rgba8 first, e.g. with '
+                'fusion_ros.runtime.prepare_visible)'
+                if visible.shape[2] == 4
+                else ''
+            )
+        )
     if visible.shape[0] == 0 or visible.shape[1] == 0:
-        raise FusionInputError(f"visible image is {_size(visible)}")
+        raise FusionInputError(f'visible image is {_size(visible)}')
     if visible.dtype != np.uint8:
-        raise FusionInputError(f"visible is {visible.dtype}; expected uint8 (mono8, bgr8 or rgb8)")
+        raise FusionInputError(f'visible is {visible.dtype}; expected uint8 (mono8, bgr8 or rgb8)')
     if visible.ndim == 3 and visible.shape[2] == 1:
         visible = visible[:, :, 0]
     return _cv_ready(visible)
@@ -106,27 +127,40 @@ def check_visible(visible: Any) -> np.ndarray:
 def check_thermal(thermal: Any) -> np.ndarray:
     """Validate a thermal frame; return it as HxW uint8 or uint16."""
     if not isinstance(thermal, np.ndarray):
-        raise FusionInputError(f"thermal must be a numpy array (HxW uint8 or uint16), got {type(thermal).__name__}")
+        raise FusionInputError(
+            f'thermal must be a numpy array (HxW uint8 or uint16), got {type(thermal).__name__}'
+        )
     if thermal.ndim not in (2, 3):
-        raise FusionInputError(f"thermal has shape {thermal.shape}; expected HxW (mono8 or mono16)")
+        raise FusionInputError(
+            f'thermal has shape {thermal.shape}; expected HxW (mono8 or mono16)'
+        )
     if thermal.shape[0] == 0 or thermal.shape[1] == 0:
-        raise FusionInputError(f"thermal image is {_size(thermal)}")
+        raise FusionInputError(f'thermal image is {_size(thermal)}')
     if thermal.dtype not in (np.uint8, np.uint16):
-        raise FusionInputError(f"thermal is {thermal.dtype}; expected uint8 (mono8) or uint16 "
-                               f"(mono16/16UC1 radiometric counts)")
+        raise FusionInputError(
+            f'thermal is {thermal.dtype}; expected uint8 (mono8) or uint16 '
+            f'(mono16/16UC1 radiometric counts)'
+        )
     if thermal.ndim == 3:
         channels = thermal.shape[2]
         if channels == 1:
             thermal = thermal[:, :, 0]
         elif channels == 3 and thermal.dtype == np.uint8:
             probe = thermal[::7, ::7]
-            if not (np.array_equal(probe[..., 0], probe[..., 1]) and np.array_equal(probe[..., 0], probe[..., 2])):
-                raise FusionInputError("thermal has 3 different colour channels (a false-colour palette?); "
-                                       "expected the raw mono8/mono16 thermal image")
+            if not (
+                np.array_equal(probe[..., 0], probe[..., 1])
+                and np.array_equal(probe[..., 0], probe[..., 2])
+            ):
+                raise FusionInputError(
+                    'thermal has 3 different colour channels (a false-colour palette?); '
+                    'expected the raw mono8/mono16 thermal image'
+                )
             thermal = np.ascontiguousarray(thermal[:, :, 0])
         else:
-            raise FusionInputError(f"thermal has {channels} channels of {thermal.dtype}; expected 1 "
-                                   f"(or 3 equal uint8 channels)")
+            raise FusionInputError(
+                f'thermal has {channels} channels of {thermal.dtype}; expected 1 '
+                f'(or 3 equal uint8 channels)'
+            )
     return _cv_ready(thermal)
 
 
@@ -169,8 +203,8 @@ class _Plan:
         self.identity = options.homography_is_identity
         h = options.homography_matrix
         self.homography = h / h[2, 2] if h[2, 2] != 0 else h
-        self.to_ycc = {"bgr": cv2.COLOR_BGR2YCrCb, "rgb": cv2.COLOR_RGB2YCrCb}
-        self.from_ycc = {"bgr": cv2.COLOR_YCrCb2BGR, "rgb": cv2.COLOR_YCrCb2RGB}
+        self.to_ycc = {'bgr': cv2.COLOR_BGR2YCrCb, 'rgb': cv2.COLOR_RGB2YCrCb}
+        self.from_ycc = {'bgr': cv2.COLOR_YCrCb2BGR, 'rgb': cv2.COLOR_YCrCb2RGB}
 
 
 # ---------------------------------------------------------------------------------------- pipeline
@@ -181,13 +215,22 @@ class FusionPipeline:
     (calls are serialised; one `fuse` at a time per pipeline).
     """
 
-    def __init__(self, engine: OnnxEngine, card: ModelCard, options: ProcessingOptions | None = None,
-                 warnings: list[str] | None = None, onnx_path: str | Path | None = None,
-                 card_path: str | Path | None = None, engine_choice: EngineChoice | None = None,
-                 chooser: Callable[[int], EngineChoice] | None = None) -> None:
+    def __init__(
+        self,
+        engine: OnnxEngine,
+        card: ModelCard,
+        options: ProcessingOptions | None = None,
+        warnings: list[str] | None = None,
+        onnx_path: str | Path | None = None,
+        card_path: str | Path | None = None,
+        engine_choice: EngineChoice | None = None,
+        chooser: Callable[[int], EngineChoice] | None = None,
+    ) -> None:
         self.engine = engine
         self.engine_choice = engine_choice or EngineChoice(engine, {}, [])
-        self._chooser = chooser or (lambda n: EngineChoice(self.engine.with_threads(n or available_cores()), {}, []))
+        self._chooser = chooser or (
+            lambda n: EngineChoice(self.engine.with_threads(n or available_cores()), {}, [])
+        )
         self.card = card
         self.name = card.name
         self.warnings: list[str] = list(warnings or [])
@@ -200,7 +243,7 @@ class FusionPipeline:
         self._buffers: tuple[tuple[int, int], np.ndarray, np.ndarray] | None = None
         self._ir_ch, self._vis_ch = card.ir_channel, card.vis_channel
         self.frames = 0
-        self.auto_scale = 1.0                      # what process_scale 0 (auto) chose last
+        self.auto_scale = 1.0  # what process_scale 0 (auto) chose last
         self._auto_key: tuple | None = None
 
     # ------------------------------------------------------------------ properties
@@ -218,7 +261,7 @@ class FusionPipeline:
         return int(self.card.size_multiple)
 
     def __repr__(self) -> str:
-        return f"FusionPipeline({self.name!r}, providers={self.providers}, options={self.options})"
+        return f'FusionPipeline({self.name!r}, providers={self.providers}, options={self.options})'
 
     # ------------------------------------------------------------------ configuration
     def update_options(self, options: ProcessingOptions | Mapping[str, Any]) -> ProcessingOptions:
@@ -235,7 +278,9 @@ class FusionPipeline:
         elif isinstance(options, ProcessingOptions):
             new = options
         else:
-            raise TypeError(f"update_options expects ProcessingOptions or a mapping, got {type(options).__name__}")
+            raise TypeError(
+                f'update_options expects ProcessingOptions or a mapping, got {type(options).__name__}'
+            )
         choice = self._chooser(new.threads) if new.threads != self.options.threads else None
         with self._lock:
             old_options = self._plan.options
@@ -268,11 +313,11 @@ class FusionPipeline:
         is16 = raw.dtype == np.uint16
         mode = opts.thermal_agc if is16 else opts.thermal_agc_8bit
         full = 65535.0 if is16 else 255.0
-        if mode == "none":
+        if mode == 'none':
             return 0.0, full
-        if mode == "fixed":
+        if mode == 'fixed':
             return opts.agc_min, opts.agc_max
-        if mode == "minmax":
+        if mode == 'minmax':
             lo, hi, _, _ = cv2.minMaxLoc(raw)
         else:
             lo, hi = fast_percentiles(raw, opts.agc_low_percentile, opts.agc_high_percentile)
@@ -289,25 +334,37 @@ class FusionPipeline:
         self._agc_prev, self._agc_key = (lo, hi), key
         return lo, hi
 
-    def _register(self, raw: np.ndarray, vis_h: int, vis_w: int, ph: int, pw: int, plan: _Plan) -> np.ndarray:
+    def _register(
+        self, raw: np.ndarray, vis_h: int, vis_w: int, ph: int, pw: int, plan: _Plan
+    ) -> np.ndarray:
         """Thermal (raw dtype) brought into the visible frame at the processing size (pw x ph)."""
         th_h, th_w = raw.shape
         if plan.identity:
             if (th_h, th_w) == (ph, pw):
                 return raw  # the hot path: registered cameras, same size, full scale
             shrink = th_h >= ph and th_w >= pw
-            return cv2.resize(raw, (pw, ph), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            return cv2.resize(
+                raw, (pw, ph), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            )
         m = plan.homography
         if (ph, pw) != (vis_h, vis_w):
             m = _pixel_scale(pw / vis_w, ph / vis_h) @ m
         if np.allclose(m[2], (0.0, 0.0, 1.0), rtol=0.0, atol=1e-12):
-            return cv2.warpAffine(raw, m[:2], (pw, ph), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        return cv2.warpPerspective(raw, m, (pw, ph), flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            return cv2.warpAffine(
+                raw,
+                m[:2],
+                (pw, ph),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=0,
+            )
+        return cv2.warpPerspective(
+            raw, m, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
 
-    def _thermal_plane(self, plane: np.ndarray, raw: np.ndarray, vis_h: int, vis_w: int,
-                       plan: _Plan) -> tuple[float, float]:
+    def _thermal_plane(
+        self, plane: np.ndarray, raw: np.ndarray, vis_h: int, vis_w: int, plan: _Plan
+    ) -> tuple[float, float]:
         """Thermal into ``plane`` (processing size): gain limits on the raw frame, geometry in the
         raw dtype, then normalise. Returns the gain limits (lo, hi) in raw counts."""
         ph, pw = plane.shape
@@ -323,7 +380,9 @@ class FusionPipeline:
         return lo, hi
 
     # ------------------------------------------------------------------ the frame
-    def fuse(self, visible: np.ndarray, thermal: np.ndarray, *, visible_order: str | None = None) -> FusionResult:
+    def fuse(
+        self, visible: np.ndarray, thermal: np.ndarray, *, visible_order: str | None = None
+    ) -> FusionResult:
         """Fuse one registered (or registrable, see `homography`) visible/thermal pair.
 
         visible: HxW uint8 (grayscale) or HxWx3 uint8, BGR unless `visible_order="rgb"` (or the
@@ -337,16 +396,21 @@ class FusionPipeline:
             order = opts.visible_order if visible_order is None else str(visible_order).lower()
             if order not in plan.to_ycc:
                 raise FusionInputError(f"visible_order={visible_order!r}; expected 'bgr' or 'rgb'")
-            squeeze_back = isinstance(visible, np.ndarray) and visible.ndim == 3 and visible.shape[-1] == 1
+            squeeze_back = (
+                isinstance(visible, np.ndarray) and visible.ndim == 3 and visible.shape[-1] == 1
+            )
             vis = check_visible(visible)
             raw = check_thermal(thermal)
             vis_h, vis_w = vis.shape[:2]
-            if raw.shape != (vis_h, vis_w) and opts.size_mismatch == "reject":
+            if raw.shape != (vis_h, vis_w) and opts.size_mismatch == 'reject':
                 raise FusionInputError(
-                    f"thermal is {raw.shape[1]}x{raw.shape[0]} but visible is {vis_w}x{vis_h} (width x height) and "
-                    f"size_mismatch='reject'; publish both at one resolution or set size_mismatch='resize'")
+                    f'thermal is {raw.shape[1]}x{raw.shape[0]} but visible is {vis_w}x{vis_h} (width x height) and '
+                    f"size_mismatch='reject'; publish both at one resolution or set size_mismatch='resize'"
+                )
             scale = opts.process_scale
-            if not scale:  # auto (timed once per frame size and engine; not counted in this frame's times)
+            if (
+                not scale
+            ):  # auto (timed once per frame size and engine; not counted in this frame's times)
                 scale = self._auto_scale(vis, raw, order, plan)
                 t0 = time.perf_counter()
             result = self._fuse_at(vis, raw, order, plan, scale, squeeze_back, t0)
@@ -372,8 +436,16 @@ class FusionPipeline:
         self._auto_key, self.auto_scale = key, chosen
         return chosen
 
-    def _fuse_at(self, vis: np.ndarray, raw: np.ndarray, order: str, plan: _Plan, scale: float,
-                 squeeze_back: bool, t0: float) -> FusionResult:
+    def _fuse_at(
+        self,
+        vis: np.ndarray,
+        raw: np.ndarray,
+        order: str,
+        plan: _Plan,
+        scale: float,
+        squeeze_back: bool,
+        t0: float,
+    ) -> FusionResult:
         """The frame at one processing scale (the caller holds the lock and checked the inputs)."""
         vis_h, vis_w = vis.shape[:2]
         if scale < 1.0:
@@ -402,12 +474,14 @@ class FusionPipeline:
         try:
             self.engine.run_into(inp, out)
         except Exception as exc:  # noqa: BLE001 - surface which model and size failed
-            raise RuntimeError(f"{self.name}: inference failed on a {wp}x{hp} input: {exc}") from exc
+            raise RuntimeError(
+                f'{self.name}: inference failed on a {wp}x{hp} input: {exc}'
+            ) from exc
         t2 = time.perf_counter()
 
         fused = out[0, 0, :ph, :pw]
-        np.maximum(fused, 0.0, out=fused)                 # negatives -> 0 (NaN stays, becomes 0 below)
-        f8 = cv2.convertScaleAbs(fused, alpha=255.0)    # x255, round, saturate at 255: one pass
+        np.maximum(fused, 0.0, out=fused)  # negatives -> 0 (NaN stays, becomes 0 below)
+        f8 = cv2.convertScaleAbs(fused, alpha=255.0)  # x255, round, saturate at 255: one pass
         if (ph, pw) != (vis_h, vis_w):
             f8 = cv2.resize(f8, (vis_w, vis_h), interpolation=cv2.INTER_LINEAR)
         if colour:
@@ -416,9 +490,12 @@ class FusionPipeline:
         else:
             image = f8[:, :, None] if squeeze_back else f8
         t3 = time.perf_counter()
-        return FusionResult(image=image,
-                            times=StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3),
-                            thermal_range=(float(lo), float(hi)), process_size=(pw, ph))
+        return FusionResult(
+            image=image,
+            times=StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3),
+            thermal_range=(float(lo), float(hi)),
+            process_size=(pw, ph),
+        )
 
 
 def _pad_reflect(inp: np.ndarray, ph: int, pw: int) -> None:

@@ -3,12 +3,27 @@ and the pairing policy around it (defaults, restart on time jumps, counters).
 
 Used by the fusion node (through :mod:`fusion_ros.ros.synchronizer`) and by the offline bag tools.
 """
-from fusion_ros.sync.approximate_time import ApproximateTimeSynchronizer
-from fusion_ros.sync.restarting import (DEFAULT_INTER_MESSAGE_LOWER_BOUND_S, DEFAULT_QUEUE_SIZE,
-                                        DEFAULT_SLOP_S, OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
-                                        TIME_JUMP_BACK_NS, PairStats, RestartingSynchronizer,
-                                        StampWatch)
 
-__all__ = ["ApproximateTimeSynchronizer", "RestartingSynchronizer", "StampWatch", "PairStats",
-           "DEFAULT_SLOP_S", "DEFAULT_QUEUE_SIZE", "DEFAULT_INTER_MESSAGE_LOWER_BOUND_S",
-           "OFFLINE_INTER_MESSAGE_LOWER_BOUND_S", "TIME_JUMP_BACK_NS"]
+from fusion_ros.sync.approximate_time import ApproximateTimeSynchronizer
+from fusion_ros.sync.restarting import (
+    DEFAULT_INTER_MESSAGE_LOWER_BOUND_S,
+    DEFAULT_QUEUE_SIZE,
+    DEFAULT_SLOP_S,
+    OFFLINE_INTER_MESSAGE_LOWER_BOUND_S,
+    PairStats,
+    RestartingSynchronizer,
+    StampWatch,
+    TIME_JUMP_BACK_NS,
+)
+
+__all__ = [
+    'ApproximateTimeSynchronizer',
+    'RestartingSynchronizer',
+    'StampWatch',
+    'PairStats',
+    'DEFAULT_SLOP_S',
+    'DEFAULT_QUEUE_SIZE',
+    'DEFAULT_INTER_MESSAGE_LOWER_BOUND_S',
+    'OFFLINE_INTER_MESSAGE_LOWER_BOUND_S',
+    'TIME_JUMP_BACK_NS',
+]

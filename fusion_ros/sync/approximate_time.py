@@ -30,10 +30,11 @@ Counters: ``pairs`` (sets output), ``dropped`` (messages never output),
 The callback runs synchronously inside ``add()``/``flush()`` with the lock held and receives one
 item per stream (``callback(item0, item1)``); it must not call back into the synchronizer.
 """
+
 from __future__ import annotations
 
-import threading
 from collections import deque
+import threading
 from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple, Union
 
 _Entry = Tuple[int, Any]  # (stamp_ns, item)
@@ -53,13 +54,13 @@ class ApproximateTimeSynchronizer:
         inter_message_lower_bound_ns: Union[int, Sequence[int]] = 0,
     ) -> None:
         if int(queue_size) < 1:
-            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+            raise ValueError(f'queue_size must be >= 1, got {queue_size}')
         if int(slop_ns) < 0:
-            raise ValueError(f"slop_ns must be >= 0, got {slop_ns}")
+            raise ValueError(f'slop_ns must be >= 0, got {slop_ns}')
         if int(num_streams) < 2:
-            raise ValueError(f"num_streams must be >= 2, got {num_streams}")
+            raise ValueError(f'num_streams must be >= 2, got {num_streams}')
         if age_penalty < 0:
-            raise ValueError(f"age_penalty must be >= 0, got {age_penalty}")
+            raise ValueError(f'age_penalty must be >= 0, got {age_penalty}')
         self.queue_size = int(queue_size)
         self.slop_ns = int(slop_ns)
         self.num_streams = int(num_streams)
@@ -70,7 +71,7 @@ class ApproximateTimeSynchronizer:
         else:
             bounds = [int(b) for b in inter_message_lower_bound_ns]
         if len(bounds) != self.num_streams or any(b < 0 for b in bounds):
-            raise ValueError("inter_message_lower_bound_ns: one value >= 0 per stream")
+            raise ValueError('inter_message_lower_bound_ns: one value >= 0 per stream')
         self.inter_message_lower_bound_ns: List[int] = bounds
 
         self._lock = threading.Lock()
@@ -101,7 +102,7 @@ class ApproximateTimeSynchronizer:
     def add(self, index: int, stamp_ns: int, item: Any) -> None:
         """Add ``item`` stamped ``stamp_ns`` (integer nanoseconds) to stream ``index``."""
         if not 0 <= index < self.num_streams:
-            raise IndexError(f"stream index {index} out of range 0..{self.num_streams - 1}")
+            raise IndexError(f'stream index {index} out of range 0..{self.num_streams - 1}')
         stamp = int(stamp_ns)
         with self._lock:
             self.received[index] += 1
@@ -228,8 +229,7 @@ class ApproximateTimeSynchronizer:
     def _process(self) -> None:
         n = self.num_streams
         while self._all_nonempty():
-            end_i, end_t, start_i, start_t = self._fronts_boundary(
-                [d[0][0] for d in self._deques])
+            end_i, end_t, start_i, start_t = self._fronts_boundary([d[0][0] for d in self._deques])
             for i in range(n):
                 if i != end_i:
                     # No dropped message of stream i could have been better than the ones we have.

@@ -5,6 +5,7 @@ Why here and not in the node: a bag recorded while a simulator looped, and a liv
 restart, both send stamps that jump back; the node (``fusion_ros.ros.synchronizer``) and the offline
 tools (``fusion_ros.bags.pairs``) must restart the same way and count the same things.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,19 +62,31 @@ class RestartingSynchronizer:
     partners that will never come) or, with ``flush_on_jump`` (offline: they are all there), paired
     first. Not thread-safe: callers hold their own lock."""
 
-    def __init__(self, queue_size: int, slop_s: float, callback: Callable[[Any, Any], None], *,
-                 inter_message_lower_bound_s: float = 0.0, flush_on_jump: bool = False) -> None:
+    def __init__(
+        self,
+        queue_size: int,
+        slop_s: float,
+        callback: Callable[[Any, Any], None],
+        *,
+        inter_message_lower_bound_s: float = 0.0,
+        flush_on_jump: bool = False,
+    ) -> None:
         self._callback = callback
         self._flush_on_jump = flush_on_jump
         self._watch = StampWatch()
         self._base = PairStats()
         self._sync = self._build(queue_size, slop_s, inter_message_lower_bound_s)
 
-    def _build(self, queue_size: int, slop_s: float, bound_s: float) -> ApproximateTimeSynchronizer:
+    def _build(
+        self, queue_size: int, slop_s: float, bound_s: float
+    ) -> ApproximateTimeSynchronizer:
         self._config = (queue_size, slop_s, bound_s)
-        return ApproximateTimeSynchronizer(int(queue_size), int(round(float(slop_s) * 1e9)),
-                                           self._callback,
-                                           inter_message_lower_bound_ns=int(round(float(bound_s) * 1e9)))
+        return ApproximateTimeSynchronizer(
+            int(queue_size),
+            int(round(float(slop_s) * 1e9)),
+            self._callback,
+            inter_message_lower_bound_ns=int(round(float(bound_s) * 1e9)),
+        )
 
     def add(self, index: int, stamp_ns: int, item: Any) -> bool:
         """Add one item; True when a backwards time jump restarted the synchronizer first."""
@@ -94,7 +107,9 @@ class RestartingSynchronizer:
         self._watch.clear()
         self._base.resets += 1
 
-    def reconfigure(self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float) -> None:
+    def reconfigure(
+        self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float
+    ) -> None:
         """New settings; pending messages are dropped (counted), counters continue."""
         self._restart(flush=False)
         self._watch.clear()
@@ -115,7 +130,10 @@ class RestartingSynchronizer:
     @property
     def stats(self) -> PairStats:
         s, b = self._sync, self._base
-        return PairStats(received=[x + y for x, y in zip(b.received, s.received)],
-                         pairs=b.pairs + s.pairs,
-                         dropped=[x + y for x, y in zip(b.dropped, s.dropped_by_stream)],
-                         out_of_order=b.out_of_order + s.out_of_order, resets=b.resets)
+        return PairStats(
+            received=[x + y for x, y in zip(b.received, s.received)],
+            pairs=b.pairs + s.pairs,
+            dropped=[x + y for x, y in zip(b.dropped, s.dropped_by_stream)],
+            out_of_order=b.out_of_order + s.out_of_order,
+            resets=b.resets,
+        )

@@ -14,6 +14,7 @@ registered sources (multi-exposure, multi-focus, medical) as well.
 
 `CLASSIC_METHODS` maps a name to its function; `fuse_all(ir, vis)` runs all of them.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -28,7 +29,9 @@ def _as_pair(ir: np.ndarray, vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.ascontiguousarray(ir, dtype=np.float32)
     b = np.ascontiguousarray(vis, dtype=np.float32)
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"classic fusion needs two HxW images of the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f'classic fusion needs two HxW images of the same shape, got {a.shape} and {b.shape}'
+        )
     return a, b
 
 
@@ -43,6 +46,7 @@ def _box(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 # --- pixel rules -----------------------------------------------------------------------------
+
 
 def fuse_mean(ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
     """Pixel-wise average, the simplest baseline of every fusion survey (e.g. VIFB, Zhang et al.,
@@ -60,6 +64,7 @@ def fuse_max(ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
 
 
 # --- multi-scale ------------------------------------------------------------------------------
+
 
 def _levels_for(shape: tuple[int, int], levels: int | None, smallest: int = 8) -> int:
     """Pyramid depth: requested `levels`, capped so the coarsest level keeps >= `smallest` px."""
@@ -119,7 +124,9 @@ def fuse_laplacian_max_base(ir: np.ndarray, vis: np.ndarray, levels: int | None 
     return _finish(reconstruct_laplacian(fused))
 
 
-def fuse_pyramid_energy(ir: np.ndarray, vis: np.ndarray, levels: int | None = 4, window: int = 1) -> np.ndarray:
+def fuse_pyramid_energy(
+    ir: np.ndarray, vis: np.ndarray, levels: int | None = 4, window: int = 1
+) -> np.ndarray:
     """DWT-like select-max on a Laplacian pyramid with a region-energy activity measure (the
     "window-based activity" rule of Li, Manjunath & Mitra, "Multisensor image fusion using the
     wavelet transform", Graph. Models Image Process. 1995; used here on the Laplacian pyramid, whose
@@ -141,6 +148,7 @@ def fuse_pyramid_energy(ir: np.ndarray, vis: np.ndarray, levels: int | None = 4,
 
 # --- two-scale, weight-map methods -------------------------------------------------------------
 
+
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
     """He, Sun & Tang's guided filter ("Guided image filtering", ECCV 2010 / TPAMI 2013), the O(N)
     box-filter form, gray guide. The radius is capped at half the image size."""
@@ -154,8 +162,15 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     return _box(a, r) * guide + _box(b, r)
 
 
-def fuse_gff(ir: np.ndarray, vis: np.ndarray, base_radius: int = 15, r1: int = 45, eps1: float = 0.3,
-             r2: int = 7, eps2: float = 1e-6) -> np.ndarray:
+def fuse_gff(
+    ir: np.ndarray,
+    vis: np.ndarray,
+    base_radius: int = 15,
+    r1: int = 45,
+    eps1: float = 0.3,
+    r2: int = 7,
+    eps2: float = 1e-6,
+) -> np.ndarray:
     """Guided-filter fusion, GFF (Li, Kang & Hu, "Image fusion with guided filtering", IEEE TIP 2013),
     with the paper's parameters: two-scale decomposition (base = 31x31 mean, detail = rest);
     saliency = Gaussian-smoothed |Laplacian| (11x11, sigma 5); binary weight maps P by the larger
@@ -199,8 +214,9 @@ def fuse_two_scale_saliency(ir: np.ndarray, vis: np.ndarray, base_radius: int = 
     return _finish(0.5 * (base_a + base_b) + detail)
 
 
-def fuse_contrast_weighted(ir: np.ndarray, vis: np.ndarray, radius: int = 3, power: float = 2.0,
-                           floor: float = 0.02) -> np.ndarray:
+def fuse_contrast_weighted(
+    ir: np.ndarray, vis: np.ndarray, radius: int = 3, power: float = 2.0, floor: float = 0.02
+) -> np.ndarray:
     """Activity-weighted average (the weighted-average rule with local-variance activity, cf. Burt &
     Kolczynski, ICCV 1993 "match and salience" weighting): each pixel is a convex combination of
     the sources with weights proportional to (local standard deviation)^power over a
@@ -211,21 +227,23 @@ def fuse_contrast_weighted(ir: np.ndarray, vis: np.ndarray, radius: int = 3, pow
     act = []
     for img in (a, b):
         m = _box(img, radius)
-        act.append(np.sqrt(np.maximum(_box(img * img, radius) - m * m, 0.0)) ** power + floor ** power)
+        act.append(
+            np.sqrt(np.maximum(_box(img * img, radius) - m * m, 0.0)) ** power + floor**power
+        )
     w_a = act[0] / (act[0] + act[1])
     w_a = cv2.GaussianBlur(w_a, (0, 0), float(radius), borderType=cv2.BORDER_REFLECT)
     return _finish(w_a * a + (1.0 - w_a) * b)
 
 
 CLASSIC_METHODS: dict[str, FusionFn] = {
-    "mean": fuse_mean,
-    "max": fuse_max,
-    "laplacian": fuse_laplacian,
-    "laplacian_max_base": fuse_laplacian_max_base,
-    "pyramid_energy": fuse_pyramid_energy,
-    "gff": fuse_gff,
-    "two_scale_saliency": fuse_two_scale_saliency,
-    "contrast_weighted": fuse_contrast_weighted,
+    'mean': fuse_mean,
+    'max': fuse_max,
+    'laplacian': fuse_laplacian,
+    'laplacian_max_base': fuse_laplacian_max_base,
+    'pyramid_energy': fuse_pyramid_energy,
+    'gff': fuse_gff,
+    'two_scale_saliency': fuse_two_scale_saliency,
+    'contrast_weighted': fuse_contrast_weighted,
 }
 
 
@@ -233,10 +251,14 @@ def get_method(name: str) -> FusionFn:
     try:
         return CLASSIC_METHODS[name]
     except KeyError:
-        raise KeyError(f"unknown classic fusion method {name!r}; known: {', '.join(CLASSIC_METHODS)}") from None
+        raise KeyError(
+            f'unknown classic fusion method {name!r}; known: {", ".join(CLASSIC_METHODS)}'
+        ) from None
 
 
-def fuse_all(ir: np.ndarray, vis: np.ndarray, methods: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def fuse_all(
+    ir: np.ndarray, vis: np.ndarray, methods: Iterable[str] | None = None
+) -> dict[str, np.ndarray]:
     """Run several classic methods (all by default) on one pair: {name: fused}."""
     names = list(CLASSIC_METHODS) if methods is None else list(methods)
     return {name: get_method(name)(ir, vis) for name in names}

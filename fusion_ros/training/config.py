@@ -12,19 +12,20 @@ source gives up `val_fraction` of its pairs to validation (by stem hash, the sam
 config and seed); `val_sets` are whole validation sets (mixed_day, m3svd) scored on the final
 model. The test sets (`fusion_ros.training.validation.TEST_SETS`) are never trained or tuned on.
 """
+
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
+import json
 from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 
 
 def _default_sources() -> list[dict[str, Any]]:
-    return [{"ir": "llvip/train/ir", "vis": "llvip/train/vi"}]
+    return [{'ir': 'llvip/train/ir', 'vis': 'llvip/train/vi'}]
 
 
 @dataclass
@@ -32,8 +33,8 @@ class TrainConfig:
     """Everything one training run needs. Times are wall clock on the training machine."""
 
     model: str  # registry name of the network to train and export (e.g. "mmdrfuse")
-    recipe: str = ""  # RECIPES key; empty = same as `model`
-    name: str = ""  # config name for the card (e.g. "mmdrfuse_default")
+    recipe: str = ''  # RECIPES key; empty = same as `model`
+    name: str = ''  # config name for the card (e.g. "mmdrfuse_default")
     # schedule
     epochs: int = 1
     steps: int | None = None  # hard cap on optimiser steps per stage (None = epochs decide)
@@ -41,9 +42,11 @@ class TrainConfig:
     crop: int = 64  # square training patch side (pixels, after `max_side` resizing)
     patches_per_pair: int = 32
     augment: bool = True  # flips / transposes
-    photometric: float = 0.0  # per-sample per-modality gamma 2**U(-x, x) (0 = off), see PatchDataset
+    photometric: float = (
+        0.0  # per-sample per-modality gamma 2**U(-x, x) (0 = off), see PatchDataset
+    )
     lr: float = 1e-3
-    lr_schedule: str = "constant"  # "constant" | "cosine" | "step"
+    lr_schedule: str = 'constant'  # "constant" | "cosine" | "step"
     lr_milestones: list[float] = field(default_factory=list)  # "step": fractions of the run
     lr_gamma: float = 0.1
     warmup_steps: int = 0
@@ -59,7 +62,9 @@ class TrainConfig:
     limit_pairs: int | None = None  # per source, first N by stem
     max_side: int | None = 640  # resize pairs so the longer side is at most this (None = keep)
     val_max_side: int | None = 320  # validation images are scored at this size (speed)
-    val_metrics: list[str] = field(default_factory=lambda: ["EN", "SD", "SF", "AG", "SSIM", "Qabf", "VIF", "SCD", "CC"])
+    val_metrics: list[str] = field(
+        default_factory=lambda: ['EN', 'SD', 'SF', 'AG', 'SSIM', 'Qabf', 'VIF', 'SCD', 'CC']
+    )
     # run control
     max_minutes: float | None = None  # whole run budget; stops cleanly, checkpoints, still exports
     num_threads: int | None = None  # torch intra-op threads (None = leave torch's default)
@@ -72,16 +77,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.recipe:
             self.recipe = self.model
-        if self.lr_schedule not in ("constant", "cosine", "step"):
-            raise ValueError(f"lr_schedule must be constant, cosine or step, not {self.lr_schedule!r}")
+        if self.lr_schedule not in ('constant', 'cosine', 'step'):
+            raise ValueError(
+                f'lr_schedule must be constant, cosine or step, not {self.lr_schedule!r}'
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> 'TrainConfig':
         """A copy with some fields changed (`extra` keys are merged, not replaced)."""
-        if "extra" in changes:
-            changes["extra"] = {**self.extra, **changes["extra"]}
+        if 'extra' in changes:
+            changes['extra'] = {**self.extra, **changes['extra']}
         return dataclasses.replace(self, **changes)
 
 
@@ -91,13 +98,13 @@ FIELD_NAMES = {f.name for f in dataclasses.fields(TrainConfig)}
 def config_from_dict(data: dict[str, Any], **overrides: Any) -> TrainConfig:
     """Build a TrainConfig, rejecting unknown keys; `overrides` win (extra is merged)."""
     data = dict(data)
-    extra = {**data.pop("extra", {}), **overrides.pop("extra", {})}
+    extra = {**data.pop('extra', {}), **overrides.pop('extra', {})}
     data.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(data) - FIELD_NAMES
     if unknown:
-        raise ValueError(f"unknown training config keys: {', '.join(sorted(unknown))}")
-    if "model" not in data:
-        raise ValueError("a training config needs `model`")
+        raise ValueError(f'unknown training config keys: {", ".join(sorted(unknown))}')
+    if 'model' not in data:
+        raise ValueError('a training config needs `model`')
     return TrainConfig(**data, extra=extra)
 
 
@@ -105,36 +112,39 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """Parse a .yaml/.yml (PyYAML, a dependency of rclpy) or .json config file."""
     path = Path(path)
     text = path.read_text()
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() == '.json':
         return json.loads(text)
     import yaml
+
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a training config must be a mapping")
+        raise ValueError(f'{path}: a training config must be a mapping')
     return data
 
 
-def config_path(model: str, which: str = "default") -> Path:
+def config_path(model: str, which: str = 'default') -> Path:
     """`which` is a variant name (default, tiny, ...) or a path to a YAML/JSON file."""
     candidate = Path(which)
-    if candidate.suffix.lower() in (".yaml", ".yml", ".json") or candidate.exists():
+    if candidate.suffix.lower() in ('.yaml', '.yml', '.json') or candidate.exists():
         if not candidate.exists():
-            raise FileNotFoundError(f"no training config file {candidate}")
+            raise FileNotFoundError(f'no training config file {candidate}')
         return candidate
-    for suffix in (".yaml", ".yml", ".json"):
-        p = CONFIG_DIR / f"{model}_{which}{suffix}"
+    for suffix in ('.yaml', '.yml', '.json'):
+        p = CONFIG_DIR / f'{model}_{which}{suffix}'
         if p.exists():
             return p
-    known = sorted(p.stem for p in CONFIG_DIR.glob(f"{model}_*"))
-    raise FileNotFoundError(f"no config {which!r} for model {model!r} in {CONFIG_DIR}; known: {known}")
+    known = sorted(p.stem for p in CONFIG_DIR.glob(f'{model}_*'))
+    raise FileNotFoundError(
+        f'no config {which!r} for model {model!r} in {CONFIG_DIR}; known: {known}'
+    )
 
 
-def load_config(model: str, which: str = "default", **overrides: Any) -> TrainConfig:
+def load_config(model: str, which: str = 'default', **overrides: Any) -> TrainConfig:
     """Load `<model>_<which>.yaml` (or the file `which`) and apply overrides (None = keep)."""
     path = config_path(model, which)
     data = read_config_file(path)
-    data.setdefault("model", model)
-    data.setdefault("name", path.stem)
+    data.setdefault('model', model)
+    data.setdefault('name', path.stem)
     cfg = config_from_dict(data, **overrides)
     if cfg.model != model and model:
         cfg = cfg.replace(model=model)
@@ -142,4 +152,6 @@ def load_config(model: str, which: str = "default", **overrides: Any) -> TrainCo
 
 
 def available_configs() -> list[str]:
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.y*ml")) + sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+    return sorted(p.stem for p in CONFIG_DIR.glob('*.y*ml')) + sorted(
+        p.stem for p in CONFIG_DIR.glob('*.json')
+    )

@@ -19,27 +19,33 @@ Interface (stable; other recipes build on it):
 Dataset root: env `FUSION_ROS_DATASETS`, default `<repo>/../shared/datasets`; relative paths in
 configs are resolved against it (`resolve_data_path`).
 """
+
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import cv2
+from fusion_ros.images.folders import (
+    matched_pairs,
+    read_thermal,
+    read_visible,
+    resize_max_side,
+    thermal_to_unit,
+    visible_to_luminance,
+)
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from fusion_ros.images.folders import (matched_pairs, read_thermal, read_visible, resize_max_side, thermal_to_unit,
-                                       visible_to_luminance)
-
 from .validation import datasets_root  # noqa: F401  (re-exported: the datasets root lives there, torch-free)
 
-DEFAULT_TRAIN_IR = "llvip/train/ir"
-DEFAULT_TRAIN_VIS = "llvip/train/vi"
+DEFAULT_TRAIN_IR = 'llvip/train/ir'
+DEFAULT_TRAIN_VIS = 'llvip/train/vi'
 # Held out entirely from training: the project's evaluation sets.
-HELD_OUT_SETS = ("llvip/test", "tno")
+HELD_OUT_SETS = ('llvip/test', 'tno')
 
 
 def resolve_data_path(path: str | os.PathLike) -> Path:
@@ -59,8 +65,12 @@ class Pair:
     ir: np.ndarray  # float32 HxW in [0, 1]
     vis: np.ndarray  # float32 HxW in [0, 1], luminance (Y of YCrCb) for colour sources
     vis_bgr: np.ndarray | None = None  # uint8 HxWx3 when the visible image is colour and kept
-    source: str = ""  # name of the source it came from (validation split and reports are per source)
-    patches: int | None = None  # patches drawn from it per epoch (None = the config's patches_per_pair)
+    source: str = (
+        ''  # name of the source it came from (validation split and reports are per source)
+    )
+    patches: int | None = (
+        None  # patches drawn from it per epoch (None = the config's patches_per_pair)
+    )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -71,8 +81,13 @@ class Pair:
         return np.stack([self.ir, self.vis]).astype(np.float32, copy=False)
 
 
-def make_pair(name: str, ir_image: np.ndarray, vis_image: np.ndarray, max_side: int | None = None,
-              keep_color: bool = False) -> Pair:
+def make_pair(
+    name: str,
+    ir_image: np.ndarray,
+    vis_image: np.ndarray,
+    max_side: int | None = None,
+    keep_color: bool = False,
+) -> Pair:
     """Build a `Pair` from raw decoded images (thermal uint8/uint16, visible gray or BGR uint8).
 
     The visible image is resized to the infrared size if they differ (registered pairs of
@@ -84,20 +99,33 @@ def make_pair(name: str, ir_image: np.ndarray, vis_image: np.ndarray, max_side: 
     ir = resize_max_side(ir, max_side)
     vis_image = resize_max_side(vis_image, max_side)
     colour = vis_image.ndim == 3 and not (
-        np.array_equal(vis_image[..., 0], vis_image[..., 1]) and np.array_equal(vis_image[..., 1], vis_image[..., 2]))
+        np.array_equal(vis_image[..., 0], vis_image[..., 1])
+        and np.array_equal(vis_image[..., 1], vis_image[..., 2])
+    )
     vis = visible_to_luminance(vis_image)
-    return Pair(name=name, ir=np.ascontiguousarray(ir, np.float32), vis=np.ascontiguousarray(vis, np.float32),
-                vis_bgr=vis_image if (keep_color and colour) else None)
+    return Pair(
+        name=name,
+        ir=np.ascontiguousarray(ir, np.float32),
+        vis=np.ascontiguousarray(vis, np.float32),
+        vis_bgr=vis_image if (keep_color and colour) else None,
+    )
 
 
-def load_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike, limit: int | None = None,
-               max_side: int | None = None, keep_color: bool = False) -> list[Pair]:
+def load_pairs(
+    ir_dir: str | os.PathLike,
+    vis_dir: str | os.PathLike,
+    limit: int | None = None,
+    max_side: int | None = None,
+    keep_color: bool = False,
+) -> list[Pair]:
     """Load matched pairs from two folders (sorted by stem; the first `limit` if given)."""
     found = matched_pairs(resolve_data_path(ir_dir), resolve_data_path(vis_dir))
     if limit:
         found = found[:limit]
-    return [make_pair(stem, read_thermal(ir_path), read_visible(vis_path), max_side, keep_color)
-            for stem, ir_path, vis_path in found]
+    return [
+        make_pair(stem, read_thermal(ir_path), read_visible(vis_path), max_side, keep_color)
+        for stem, ir_path, vis_path in found
+    ]
 
 
 # --- extension point for other sources -------------------------------------------------------
@@ -113,12 +141,16 @@ def load_pairs(ir_dir: str | os.PathLike, vis_dir: str | os.PathLike, limit: int
 #     the bags module; imported only when used); "demo" loads the bundled demo pairs (tests and
 #     tiny configs only). Register more with `register_source`.
 
+
 def _bag_source(**kwargs: Any) -> list[Pair]:
     from fusion_ros.bags import pairs_from_bag  # lazily: rosbags is not needed for folders
+
     return [Pair(p.name, p.ir, p.vis, p.vis_bgr) for p in pairs_from_bag(**kwargs)]
 
 
-def _demo_source(limit: int | None = None, max_side: int | None = None, keep_color: bool = False) -> list[Pair]:
+def _demo_source(
+    limit: int | None = None, max_side: int | None = None, keep_color: bool = False
+) -> list[Pair]:
     """The bundled demo pairs (`fusion_ros/data/demo`): the only pairs every checkout has, so the
     tiny test configs train anywhere, with no dataset folder. They are TNO scenes (a held-out
     evaluation set): never a source for a shipped model."""
@@ -128,17 +160,17 @@ def _demo_source(limit: int | None = None, max_side: int | None = None, keep_col
     pairs = []
     for name in names:
         vis, ir = load_demo_pair(name)
-        pairs.append(make_pair(f"demo_{name}", ir, vis, max_side, keep_color))
+        pairs.append(make_pair(f'demo_{name}', ir, vis, max_side, keep_color))
     return pairs
 
 
 SOURCES: dict[str, Callable[..., list[Pair]]] = {
-    "folders": lambda ir, vis, **kw: load_pairs(ir, vis, **kw),
-    "bag": _bag_source,
-    "demo": _demo_source,
+    'folders': lambda ir, vis, **kw: load_pairs(ir, vis, **kw),
+    'bag': _bag_source,
+    'demo': _demo_source,
 }
 # sources that take the config-wide defaults (max_side, limit, keep_color) like folders do
-_TAKES_DEFAULTS = {"folders", "demo"}
+_TAKES_DEFAULTS = {'folders', 'demo'}
 
 
 def register_source(name: str, loader: Callable[..., list[Pair]]) -> None:
@@ -146,16 +178,18 @@ def register_source(name: str, loader: Callable[..., list[Pair]]) -> None:
     SOURCES[name] = loader
 
 
-SPEC_ONLY_KEYS = ("name", "patches_per_pair", "val_fraction")
+SPEC_ONLY_KEYS = ('name', 'patches_per_pair', 'val_fraction')
 
 
 def source_name(spec: Any) -> str:
     """A short name for a source spec (its `name`, else its ir folder, else its repr)."""
     if isinstance(spec, dict):
-        return str(spec.get("name") or spec.get("ir") or spec.get("bag") or spec.get("source", "source"))
+        return str(
+            spec.get('name') or spec.get('ir') or spec.get('bag') or spec.get('source', 'source')
+        )
     if isinstance(spec, (tuple, list)) and len(spec) == 2:
         return str(spec[0])
-    return getattr(spec, "__name__", repr(spec))
+    return getattr(spec, '__name__', repr(spec))
 
 
 def load_pairs_from_source(spec: Any, **defaults: Any) -> list[Pair]:
@@ -167,7 +201,7 @@ def load_pairs_from_source(spec: Any, **defaults: Any) -> list[Pair]:
     """
     pairs = _load_spec(spec, defaults)
     name = source_name(spec)
-    per_pair = spec.get("patches_per_pair") if isinstance(spec, dict) else None
+    per_pair = spec.get('patches_per_pair') if isinstance(spec, dict) else None
     for p in pairs:
         p.source = p.source or name
         if per_pair is not None:
@@ -183,15 +217,17 @@ def _load_spec(spec: Any, defaults: dict[str, Any]) -> list[Pair]:
     if isinstance(spec, dict):
         spec = {k: v for k, v in spec.items() if k not in SPEC_ONLY_KEYS}
         kwargs = {**defaults, **spec}
-        name = kwargs.pop("source", "folders")
+        name = kwargs.pop('source', 'folders')
         if name not in SOURCES:
-            raise KeyError(f"unknown pair source {name!r}; known: {', '.join(SOURCES)}")
+            raise KeyError(f'unknown pair source {name!r}; known: {", ".join(SOURCES)}')
         if name not in _TAKES_DEFAULTS:
-            for key in ("max_side", "limit", "keep_color"):
+            for key in ('max_side', 'limit', 'keep_color'):
                 if key not in spec:
                     kwargs.pop(key, None)
         return list(SOURCES[name](**kwargs))
-    raise TypeError(f"cannot load pairs from {spec!r}: give (ir_dir, vis_dir), a dict or a callable")
+    raise TypeError(
+        f'cannot load pairs from {spec!r}: give (ir_dir, vis_dir), a dict or a callable'
+    )
 
 
 def load_sources(specs: Iterable[Any], **defaults: Any) -> list[Pair]:
@@ -200,11 +236,13 @@ def load_sources(specs: Iterable[Any], **defaults: Any) -> list[Pair]:
     for spec in specs:
         pairs.extend(load_pairs_from_source(spec, **defaults))
     if not pairs:
-        raise ValueError("no training pairs were loaded")
+        raise ValueError('no training pairs were loaded')
     return pairs
 
 
-def split_pairs(pairs: Sequence[Pair], val_fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
+def split_pairs(
+    pairs: Sequence[Pair], val_fraction: float, seed: int
+) -> tuple[list[Pair], list[Pair]]:
     """Shuffle pairs with `seed` and hold out `round(val_fraction * n)` (at least 1 when
     val_fraction > 0 and there are 2+ pairs) for validation. Split by whole pair, so no patch of a
     validation image is ever trained on."""
@@ -230,10 +268,18 @@ class PatchDataset(Dataset):
     can learn a mapping that only works for dark images).
     """
 
-    def __init__(self, pairs: Sequence[Pair], crop: int, patches_per_pair: int, augment: bool = True,
-                 seed: int = 0, return_index: bool = False, photometric: float = 0.0) -> None:
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        crop: int,
+        patches_per_pair: int,
+        augment: bool = True,
+        seed: int = 0,
+        return_index: bool = False,
+        photometric: float = 0.0,
+    ) -> None:
         if not pairs:
-            raise ValueError("PatchDataset needs at least one pair")
+            raise ValueError('PatchDataset needs at least one pair')
         self.pairs = list(pairs)
         self.crop = int(crop)
         self.patches_per_pair = int(patches_per_pair)
@@ -241,9 +287,11 @@ class PatchDataset(Dataset):
         self.seed = int(seed)
         self.return_index = return_index
         self.photometric = float(photometric)
-        self._counts = np.array([self.patches_per_pair if p.patches is None else int(p.patches) for p in self.pairs])
+        self._counts = np.array(
+            [self.patches_per_pair if p.patches is None else int(p.patches) for p in self.pairs]
+        )
         if self._counts.sum() < 1:
-            raise ValueError("PatchDataset: no patches (every pair has a patch count of 0)")
+            raise ValueError('PatchDataset: no patches (every pair has a patch count of 0)')
         self._stacked = [self._padded(p.stacked()) for p in self.pairs]
         self.resample(0)
 
@@ -251,7 +299,9 @@ class PatchDataset(Dataset):
         h, w = arr.shape[1:]
         ph, pw = max(0, self.crop - h), max(0, self.crop - w)
         if ph or pw:
-            arr = np.pad(arr, ((0, 0), (0, ph), (0, pw)), mode="reflect" if min(h, w) > 1 else "edge")
+            arr = np.pad(
+                arr, ((0, 0), (0, ph), (0, pw)), mode='reflect' if min(h, w) > 1 else 'edge'
+            )
         return arr
 
     def resample(self, epoch: int) -> None:
@@ -265,8 +315,11 @@ class PatchDataset(Dataset):
         self._x = (rng.random(n) * (widths - self.crop + 1)).astype(np.int64)
         self._flips = rng.integers(0, 8, n) if self.augment else np.zeros(n, np.int64)
         # per-sample, per-modality gamma 2**u, u ~ U(-photometric, photometric) (1 = off)
-        self._gamma = (2.0 ** rng.uniform(-self.photometric, self.photometric, (n, 2))).astype(np.float32) \
-            if self.photometric > 0 else None
+        self._gamma = (
+            (2.0 ** rng.uniform(-self.photometric, self.photometric, (n, 2))).astype(np.float32)
+            if self.photometric > 0
+            else None
+        )
 
     def __len__(self) -> int:
         return int(self._counts.sum())
@@ -275,7 +328,7 @@ class PatchDataset(Dataset):
         """The [2, crop, crop] float32 numpy patch of sample `index`."""
         a = self._stacked[self._pair_of[index]]
         y, x, c = int(self._y[index]), int(self._x[index]), self.crop
-        p = a[:, y:y + c, x:x + c]
+        p = a[:, y: y + c, x: x + c]
         f = int(self._flips[index])
         if f & 1:
             p = p[:, :, ::-1]

@@ -11,6 +11,7 @@ Implementations: `ProgressHooks` (console, tqdm), `HistoryHooks` (keeps everythi
 tests and model cards use it), `CompositeHooks` (fan out to several), and the ROS train node's
 publisher hooks in `fusion_ros/nodes/train_node.py`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -86,7 +87,7 @@ class HistoryHooks(TrainingHooks):
     `samples` count. `stop_event` (a threading.Event) can stop a run from another thread."""
 
     def __init__(self) -> None:
-        self.stage = ""
+        self.stage = ''
         self.losses: list[tuple[str, int, dict[str, float]]] = []
         self.epochs: list[tuple[str, int, dict[str, float]]] = []
         self.samples = 0
@@ -111,7 +112,7 @@ class HistoryHooks(TrainingHooks):
     def should_stop(self) -> bool:
         return self.stop_event.is_set()
 
-    def series(self, key: str = "total", stage: str | None = None) -> list[float]:
+    def series(self, key: str = 'total', stage: str | None = None) -> list[float]:
         return [d[key] for s, _, d in self.losses if key in d and (stage is None or s == stage)]
 
 
@@ -123,7 +124,7 @@ class ProgressHooks(TrainingHooks):
         self.enabled = enabled
         self._bar = None
         self._last = 0
-        self.stage = ""
+        self.stage = ''
 
     def _write(self, text: str) -> None:
         if not self.enabled:
@@ -134,33 +135,47 @@ class ProgressHooks(TrainingHooks):
             print(text, file=self.stream, flush=True)
 
     def on_start(self, info):
-        desc = ", ".join(f"{k}={v}" for k, v in info.items() if not isinstance(v, (dict, list)))
-        self._write(f"training: {desc}")
+        desc = ', '.join(f'{k}={v}' for k, v in info.items() if not isinstance(v, (dict, list)))
+        self._write(f'training: {desc}')
 
     def on_stage(self, stage, info):
         self._close()
         self.stage = stage
         if self.enabled:
             from tqdm import tqdm
-            self._bar = tqdm(total=info.get("total_steps"), initial=info.get("start_step", 0), desc=stage,
-                             file=self.stream, dynamic_ncols=True, leave=True)
-            self._last = info.get("start_step", 0)
+
+            self._bar = tqdm(
+                total=info.get('total_steps'),
+                initial=info.get('start_step', 0),
+                desc=stage,
+                file=self.stream,
+                dynamic_ncols=True,
+                leave=True,
+            )
+            self._last = info.get('start_step', 0)
 
     def on_step(self, step, losses):
         if self._bar is not None:
             self._bar.update(max(0, step - self._last))
             self._last = step
-            shown = {k: f"{v:.4g}" for k, v in losses.items() if k in ("total", "lr") or len(losses) <= 6}
+            shown = {
+                k: f'{v:.4g}'
+                for k, v in losses.items()
+                if k in ('total', 'lr') or len(losses) <= 6
+            }
             self._bar.set_postfix(shown, refresh=False)
 
     def on_epoch_end(self, epoch, val_metrics):
-        vals = " ".join(f"{k}={v:.4g}" for k, v in val_metrics.items())
-        self._write(f"[{self.stage}] epoch {epoch} done{': ' + vals if vals else ''}")
+        vals = ' '.join(f'{k}={v:.4g}' for k, v in val_metrics.items())
+        self._write(f'[{self.stage}] epoch {epoch} done{": " + vals if vals else ""}')
 
     def on_end(self, summary):
         self._close()
-        minutes = summary.get("duration_s", 0.0) / 60.0
-        self._write(f"training finished in {minutes:.1f} min" + (" (stopped early)" if summary.get("stopped_early") else ""))
+        minutes = summary.get('duration_s', 0.0) / 60.0
+        self._write(
+            f'training finished in {minutes:.1f} min'
+            + (' (stopped early)' if summary.get('stopped_early') else '')
+        )
 
     def _close(self) -> None:
         if self._bar is not None:

@@ -27,6 +27,7 @@ All images are [N, 1, H, W] float tensors in [0, 1] unless said otherwise.
   `gradient_mse_loss(o, ir, vis)` = mean (lap(o) - lap(max(ir, vis)))^2: the paper's gradient
   term ||grad O - grad max(IR, VIS)||^2.
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,17 +35,20 @@ import functools
 import torch
 from torch.nn import functional as F
 
-def _grads(x: torch.Tensor, smooth: tuple[float, float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+
+def _grads(
+    x: torch.Tensor, smooth: tuple[float, float, float]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """x/y derivatives with a 3x3 kernel [s0, s1, s2]^T x [-1, 0, 1] (Sobel: (1, 2, 1); Prewitt:
     (1, 1, 1) / 3), replicate padding, computed with shifted slices: on a CPU, oneDNN's convolution
     backward for 1-channel images is many times slower than these few element-wise operations."""
-    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    p = F.pad(x, (1, 1, 1, 1), mode='replicate')
     a, b, c = smooth
     h, w = x.shape[-2:]
     dx = p[..., :, 2:] - p[..., :, :-2]  # [.., h+2, w]
     dy = p[..., 2:, :] - p[..., :-2, :]  # [.., h, w+2]
-    gx = a * dx[..., 0:h, :] + b * dx[..., 1:h + 1, :] + c * dx[..., 2:h + 2, :]
-    gy = a * dy[..., :, 0:w] + b * dy[..., :, 1:w + 1] + c * dy[..., :, 2:w + 2]
+    gx = a * dx[..., 0:h, :] + b * dx[..., 1: h + 1, :] + c * dx[..., 2: h + 2, :]
+    gy = a * dy[..., :, 0:w] + b * dy[..., :, 1: w + 1] + c * dy[..., :, 2: w + 2]
     return gx, gy
 
 
@@ -91,11 +95,13 @@ def _blur_valid(x: torch.Tensor, taps: tuple[float, ...]) -> torch.Tensor:
     """Separable Gaussian blur, 'valid' output, as weighted sums of shifted slices (see _grads)."""
     k = len(taps)
     h, w = x.shape[-2:]
-    rows = sum(t * x[..., i:h - k + 1 + i, :] for i, t in enumerate(taps))
-    return sum(t * rows[..., :, i:w - k + 1 + i] for i, t in enumerate(taps))
+    rows = sum(t * x[..., i: h - k + 1 + i, :] for i, t in enumerate(taps))
+    return sum(t * rows[..., :, i: w - k + 1 + i] for i, t in enumerate(taps))
 
 
-def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+def ssim_map(
+    x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 1.5
+) -> torch.Tensor:
     """SSIM map ('valid' windows, as in the reference implementation), [N, C, H-10, W-10]."""
     size = min(window, x.shape[-2], x.shape[-1])
     taps = _gaussian_1d(size, sigma)
@@ -104,7 +110,9 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = 11, sigma: float = 
     sxx = _blur_valid(x * x, taps) - mu_x**2
     syy = _blur_valid(y * y, taps) - mu_y**2
     sxy = _blur_valid(x * y, taps) - mu_x * mu_y
-    return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+    return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2)
+    )
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -141,16 +149,22 @@ def attention_map(f: torch.Tensor, p: float = 2.0) -> torch.Tensor:
     return F.normalize(a, p=2, dim=1, eps=1e-8)
 
 
-def attention_distill_loss(f_student: torch.Tensor, f_teacher: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+def attention_distill_loss(
+    f_student: torch.Tensor, f_teacher: torch.Tensor, p: float = 2.0
+) -> torch.Tensor:
     """MSE between the spatial attention maps of student and teacher features (same H, W)."""
     return (attention_map(f_student, p) - attention_map(f_teacher, p)).pow(2).sum(1).mean()
 
 
-def intensity_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, w_int: float = 1.0,
-                            w_grad: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+def intensity_gradient_loss(
+    o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor, w_int: float = 1.0, w_grad: float = 1.0
+) -> tuple[torch.Tensor, dict[str, float]]:
     """w_int * L_int + w_grad * L_grad (the no-VGG part of the comprehensive loss)."""
     li, lg = intensity_loss(o, ir, vis), max_gradient_loss(o, ir, vis)
-    return w_int * li + w_grad * lg, {"intensity": float(li.detach()), "gradient": float(lg.detach())}
+    return w_int * li + w_grad * lg, {
+        'intensity': float(li.detach()),
+        'gradient': float(lg.detach()),
+    }
 
 
 def digestible_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -164,9 +178,9 @@ def digestible_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def laplacian(x: torch.Tensor) -> torch.Tensor:
     """The authors' gradient operator: mean of the 8 neighbours minus the centre (replicate pad)."""
-    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    p = F.pad(x, (1, 1, 1, 1), mode='replicate')
     h, w = x.shape[-2:]
-    total = sum(p[..., i:i + h, j:j + w] for i in range(3) for j in range(3))
+    total = sum(p[..., i: i + h, j: j + w] for i in range(3) for j in range(3))
     return (total - x) / 8.0 - x
 
 

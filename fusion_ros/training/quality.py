@@ -45,6 +45,7 @@ runs thousands of times per training run; `compare_with_project_metrics` checks 
 `fusion_ros.metrics` (the project's reference implementations) when that package is importable,
 and `test/test_classic_fusion.py` asserts the two agree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,12 +54,20 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
-DEFAULT_WEIGHTS: dict[str, float] = {"Qabf": 0.25, "VIF": 0.20, "SSIM": 0.15, "EN": 0.10, "SD": 0.15, "AG": 0.15}
-COMPONENTS = ("Qabf", "SSIM", "VIF", "MI", "EN", "SD", "AG")
+DEFAULT_WEIGHTS: dict[str, float] = {
+    'Qabf': 0.25,
+    'VIF': 0.20,
+    'SSIM': 0.15,
+    'EN': 0.10,
+    'SD': 0.15,
+    'AG': 0.15,
+}
+COMPONENTS = ('Qabf', 'SSIM', 'VIF', 'MI', 'EN', 'SD', 'AG')
 _EPS = 1e-6
 
 
 # --- stacked helpers (images as H x W x K float32) ----------------------------------------------
+
 
 def _stack(images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     arr = np.asarray(images, dtype=np.float32)
@@ -67,7 +76,7 @@ def _stack(images: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     if arr.ndim == 4 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 3:
-        raise ValueError(f"expected K x H x W candidates, got shape {arr.shape}")
+        raise ValueError(f'expected K x H x W candidates, got shape {arr.shape}')
     return np.ascontiguousarray(np.moveaxis(arr, 0, -1))  # H x W x K
 
 
@@ -76,14 +85,16 @@ def _filter_stack(fn, hwk: np.ndarray) -> np.ndarray:
     k = hwk.shape[2]
     outs = []
     for s in range(0, k, 512):
-        part = np.ascontiguousarray(hwk[:, :, s:s + 512])
+        part = np.ascontiguousarray(hwk[:, :, s: s + 512])
         out = fn(part)
         outs.append(out.reshape(part.shape))
     return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
 
 
 def _gauss(hwk: np.ndarray) -> np.ndarray:
-    return _filter_stack(lambda x: cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT), hwk)
+    return _filter_stack(
+        lambda x: cv2.GaussianBlur(x, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT), hwk
+    )
 
 
 def _sobel(hwk: np.ndarray, border: int = cv2.BORDER_REPLICATE) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +109,7 @@ def _quantise(hwk: np.ndarray, bins: int) -> np.ndarray:
 
 def _entropy_rows(counts: np.ndarray) -> np.ndarray:
     p = counts / np.maximum(counts.sum(axis=-1, keepdims=True), 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide='ignore', invalid='ignore'):
         logs = np.where(p > 0, np.log2(np.where(p > 0, p, 1.0)), 0.0)
     return -(p * logs).sum(axis=-1)
 
@@ -111,7 +122,9 @@ def _hist_entropy(q: np.ndarray, bins: int) -> np.ndarray:
     return _entropy_rows(counts)
 
 
-def _mutual_information(q_src: np.ndarray, q_f: np.ndarray, bins: int, h_src: float, h_f: np.ndarray) -> np.ndarray:
+def _mutual_information(
+    q_src: np.ndarray, q_f: np.ndarray, bins: int, h_src: float, h_f: np.ndarray
+) -> np.ndarray:
     """MI(F_k, S) = H(S) + H(F_k) - H(S, F_k) for every candidate k (q_src is HxW)."""
     k = q_f.shape[2]
     joint_idx = (q_src[:, :, None] * bins + q_f) + (bins * bins) * np.arange(k)[None, None, :]
@@ -129,7 +142,14 @@ def _avg_gradient(hwk: np.ndarray) -> np.ndarray:
     return np.sqrt((dx * dx + dy * dy) / 2.0).sum(axis=(0, 1)) / ((rows - 1) * (cols - 1))
 
 
-def _ssim(x: np.ndarray, mu_x: np.ndarray, sxx: np.ndarray, y: np.ndarray, mu_y: np.ndarray, syy: np.ndarray) -> np.ndarray:
+def _ssim(
+    x: np.ndarray,
+    mu_x: np.ndarray,
+    sxx: np.ndarray,
+    y: np.ndarray,
+    mu_y: np.ndarray,
+    syy: np.ndarray,
+) -> np.ndarray:
     """Mean SSIM (Wang et al. 2004, 11x11 Gaussian, sigma 1.5, L = 1) between x (HxWx1) and each
     channel of y (HxWxK); mu/s** are the precomputed local means and variances."""
     c1, c2 = (0.01) ** 2, (0.03) ** 2
@@ -147,8 +167,10 @@ _VIF_WINDOWS = [cv2.getGaussianKernel(n, n / 5.0) for n in (17, 9, 5, 3)]
 def _valid_filter(hwk: np.ndarray, k: np.ndarray) -> np.ndarray:
     """`filter2(w, x, 'valid')` for a separable Gaussian w = k k^T on a HxWxK stack."""
     h = k.shape[0] // 2
-    out = _filter_stack(lambda x: cv2.sepFilter2D(x, cv2.CV_32F, k, k, borderType=cv2.BORDER_REFLECT), hwk)
-    return out[h:out.shape[0] - h, h:out.shape[1] - h] if h else out
+    out = _filter_stack(
+        lambda x: cv2.sepFilter2D(x, cv2.CV_32F, k, k, borderType=cv2.BORDER_REFLECT), hwk
+    )
+    return out[h: out.shape[0] - h, h: out.shape[1] - h] if h else out
 
 
 def _vif_scales(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -197,7 +219,10 @@ _TG, _KG, _DG = 0.9994, -15.0, 0.5
 _TA, _KA, _DA = 0.9879, -22.0, 0.8
 
 
-_ATAN_POLY = tuple(np.float32(c) for c in (0.99997726, -0.33262347, 0.19354346, -0.11643287, 0.05265332, -0.01172120))
+_ATAN_POLY = tuple(
+    np.float32(c)
+    for c in (0.99997726, -0.33262347, 0.19354346, -0.11643287, 0.05265332, -0.01172120)
+)
 
 
 _TINY = np.float32(1e-30)
@@ -220,7 +245,9 @@ def _angle(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     return np.copysign(a, gx * gy + _TINY)  # -0.0 products (gx == 0) count as positive
 
 
-def _edge_preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
+def _edge_preservation(
+    g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray
+) -> np.ndarray:
     """Q^{SF} of Xydeas & Petrovic: strength ratio min/max (0 where both are 0; VIFB's special case
     g_s == g_f != 0 is treated as ratio 1) and orientation agreement, through their sigmoids."""
     ratio = np.minimum(g_s, g_f) / (np.maximum(g_s, g_f) + _TINY)
@@ -269,16 +296,20 @@ class QualityEvaluator:
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     cap: float = 1.2
     bins: int = 64
-    qabf_border: str = "replicate"  # "zero" reproduces VIFB's zero-padded Sobel (a bright frame of fake edges)
+    qabf_border: str = (
+        'replicate'  # "zero" reproduces VIFB's zero-padded Sobel (a bright frame of fake edges)
+    )
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(COMPONENTS)
         if unknown:
-            raise KeyError(f"unknown quality components {sorted(unknown)}; known: {COMPONENTS}")
+            raise KeyError(f'unknown quality components {sorted(unknown)}; known: {COMPONENTS}')
         self.weights = {k: float(v) for k, v in self.weights.items() if v}
-        borders = {"replicate": cv2.BORDER_REPLICATE, "zero": cv2.BORDER_CONSTANT}
+        borders = {'replicate': cv2.BORDER_REPLICATE, 'zero': cv2.BORDER_CONSTANT}
         if self.qabf_border not in borders:
-            raise ValueError(f"qabf_border must be one of {sorted(borders)}, not {self.qabf_border!r}")
+            raise ValueError(
+                f'qabf_border must be one of {sorted(borders)}, not {self.qabf_border!r}'
+            )
         self._border = borders[self.qabf_border]
 
     # -- sources --
@@ -286,7 +317,7 @@ class QualityEvaluator:
         a = np.ascontiguousarray(ir, np.float32)[:, :, None]
         b = np.ascontiguousarray(vis, np.float32)[:, :, None]
         if a.shape != b.shape:
-            raise ValueError(f"sources differ in shape: {ir.shape} vs {vis.shape}")
+            raise ValueError(f'sources differ in shape: {ir.shape} vs {vis.shape}')
         ab = np.concatenate([a, b], axis=2)
         q = _quantise(ab, self.bins)
         h = _hist_entropy(q, self.bins)
@@ -297,42 +328,68 @@ class QualityEvaluator:
         ang = _angle(gx, gy)
         ag = _avg_gradient(ab)
         sd = ab.std(axis=(0, 1))
-        vif_a = _vif_scales(a) if "VIF" in self.weights else None
-        vif_b = _vif_scales(b) if "VIF" in self.weights else None
-        return SourceStats(a, b, q[:, :, 0], q[:, :, 1], float(h[0]), float(h[1]), float(sd[0]), float(sd[1]),
-                           float(ag[0]), float(ag[1]), mu[:, :, :1], mu[:, :, 1:], s[:, :, :1], s[:, :, 1:],
-                           g[:, :, 0:1], g[:, :, 1:2], ang[:, :, 0:1], ang[:, :, 1:2], vif_a, vif_b)
+        vif_a = _vif_scales(a) if 'VIF' in self.weights else None
+        vif_b = _vif_scales(b) if 'VIF' in self.weights else None
+        return SourceStats(
+            a,
+            b,
+            q[:, :, 0],
+            q[:, :, 1],
+            float(h[0]),
+            float(h[1]),
+            float(sd[0]),
+            float(sd[1]),
+            float(ag[0]),
+            float(ag[1]),
+            mu[:, :, :1],
+            mu[:, :, 1:],
+            s[:, :, :1],
+            s[:, :, 1:],
+            g[:, :, 0:1],
+            g[:, :, 1:2],
+            ang[:, :, 0:1],
+            ang[:, :, 1:2],
+            vif_a,
+            vif_b,
+        )
 
     # -- candidates --
-    def components_many(self, ir: np.ndarray, vis: np.ndarray, candidates, stats: SourceStats | None = None
-                        ) -> dict[str, np.ndarray]:
+    def components_many(
+        self, ir: np.ndarray, vis: np.ndarray, candidates, stats: SourceStats | None = None
+    ) -> dict[str, np.ndarray]:
         """Normalised component values, each an array of length K (one per candidate)."""
         st = stats or self.source_stats(ir, vis)
         f = np.clip(_stack(candidates), 0.0, 1.0)
         want = self.weights
         out: dict[str, np.ndarray] = {}
-        if "EN" in want or "MI" in want:
+        if 'EN' in want or 'MI' in want:
             q_f = _quantise(f, self.bins)
             h_f = _hist_entropy(q_f, self.bins)
-            if "EN" in want:
-                out["EN"] = np.minimum(h_f / max(st.h_a, st.h_b, _EPS), self.cap)
-            if "MI" in want:
-                mi = (_mutual_information(st.q_a, q_f, self.bins, st.h_a, h_f)
-                      + _mutual_information(st.q_b, q_f, self.bins, st.h_b, h_f))
-                out["MI"] = mi / max(st.h_a + st.h_b, _EPS)
-        if "SD" in want:
-            out["SD"] = np.minimum(f.std(axis=(0, 1)) / max(st.sd_a, st.sd_b, 1e-3), self.cap)
-        if "AG" in want:
-            out["AG"] = np.minimum(_avg_gradient(f) / max(st.ag_a, st.ag_b, 1e-4), self.cap)
-        if "SSIM" in want:
+            if 'EN' in want:
+                out['EN'] = np.minimum(h_f / max(st.h_a, st.h_b, _EPS), self.cap)
+            if 'MI' in want:
+                mi = _mutual_information(
+                    st.q_a, q_f, self.bins, st.h_a, h_f
+                ) + _mutual_information(st.q_b, q_f, self.bins, st.h_b, h_f)
+                out['MI'] = mi / max(st.h_a + st.h_b, _EPS)
+        if 'SD' in want:
+            out['SD'] = np.minimum(f.std(axis=(0, 1)) / max(st.sd_a, st.sd_b, 1e-3), self.cap)
+        if 'AG' in want:
+            out['AG'] = np.minimum(_avg_gradient(f) / max(st.ag_a, st.ag_b, 1e-4), self.cap)
+        if 'SSIM' in want:
             mu_f = _gauss(f)
             s_f = _gauss(f * f) - mu_f * mu_f
-            out["SSIM"] = 0.5 * (_ssim(st.a, st.mu_a, st.s_a, f, mu_f, s_f) + _ssim(st.b, st.mu_b, st.s_b, f, mu_f, s_f))
-        if "VIF" in want:
+            out['SSIM'] = 0.5 * (
+                _ssim(st.a, st.mu_a, st.s_a, f, mu_f, s_f)
+                + _ssim(st.b, st.mu_b, st.s_b, f, mu_f, s_f)
+            )
+        if 'VIF' in want:
             fs = _vif_scales(f)
-            vif = 0.5 * (_vif(st.vif_a or _vif_scales(st.a), fs) + _vif(st.vif_b or _vif_scales(st.b), fs))
-            out["VIF"] = np.minimum(vif, self.cap)
-        if "Qabf" in want:
+            vif = 0.5 * (
+                _vif(st.vif_a or _vif_scales(st.a), fs) + _vif(st.vif_b or _vif_scales(st.b), fs)
+            )
+            out['VIF'] = np.minimum(vif, self.cap)
+        if 'Qabf' in want:
             gx, gy = _sobel(f, self._border)
             g_f = np.sqrt(gx * gx + gy * gy)
             a_f = _angle(gx, gy)
@@ -340,10 +397,12 @@ class QualityEvaluator:
             q_bf = _edge_preservation(st.g_b, st.ang_b, g_f, a_f)
             num = (q_af * st.g_a + q_bf * st.g_b).sum(axis=(0, 1))
             den = float((st.g_a + st.g_b).sum())
-            out["Qabf"] = num / den if den > 0 else np.ones(f.shape[2], np.float64)
+            out['Qabf'] = num / den if den > 0 else np.ones(f.shape[2], np.float64)
         return {k: np.asarray(v, np.float64) for k, v in out.items()}
 
-    def score_many(self, ir: np.ndarray, vis: np.ndarray, candidates, stats: SourceStats | None = None) -> np.ndarray:
+    def score_many(
+        self, ir: np.ndarray, vis: np.ndarray, candidates, stats: SourceStats | None = None
+    ) -> np.ndarray:
         """Scores (length K, higher is better) of K candidates (K x H x W, or a list of HxW)."""
         comps = self.components_many(ir, vis, candidates, stats)
         total = sum(self.weights.values()) or 1.0
@@ -356,7 +415,9 @@ class QualityEvaluator:
     def components(self, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> dict[str, float]:
         return {k: float(v[0]) for k, v in self.components_many(ir, vis, [fused]).items()}
 
-    def best(self, ir: np.ndarray, vis: np.ndarray, candidates: Mapping[str, np.ndarray]) -> tuple[str, float, dict[str, float]]:
+    def best(
+        self, ir: np.ndarray, vis: np.ndarray, candidates: Mapping[str, np.ndarray]
+    ) -> tuple[str, float, dict[str, float]]:
         """(name of the best candidate, its score, all scores by name)."""
         names = list(candidates)
         scores = self.score_many(ir, vis, [candidates[n] for n in names])
@@ -366,24 +427,38 @@ class QualityEvaluator:
 
 # --- raw (unnormalised) metric values, for checking against fusion_ros.metrics ----------------------
 
-def raw_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 256,
-                qabf_border: str = "zero") -> dict[str, float]:
+
+def raw_metrics(
+    ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 256, qabf_border: str = 'zero'
+) -> dict[str, float]:
     """This module's metric implementations in the units of `fusion_ros.metrics` (images scaled to
     [0, 255] for SD/AG; EN in bits and MI in nats with `bins` bins; SSIM as SSIM(F,A) + SSIM(F,B);
     Qabf with VIFB's zero-padded Sobel by default)."""
-    ev = QualityEvaluator(weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins, qabf_border=qabf_border)
+    ev = QualityEvaluator(
+        weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins, qabf_border=qabf_border
+    )
     st = ev.source_stats(ir, vis)
     f = _stack([np.clip(fused, 0, 1)])
     q_f = _quantise(f, bins)
     h_f = _hist_entropy(q_f, bins)
-    mi = _mutual_information(st.q_a, q_f, bins, st.h_a, h_f) + _mutual_information(st.q_b, q_f, bins, st.h_b, h_f)
+    mi = _mutual_information(st.q_a, q_f, bins, st.h_a, h_f) + _mutual_information(
+        st.q_b, q_f, bins, st.h_b, h_f
+    )
     comps = ev.components_many(ir, vis, [fused], st)
-    return {"EN": float(h_f[0]), "MI": float(mi[0] * np.log(2.0)), "SD": float(f.std() * 255.0),
-            "AG": float(_avg_gradient(f)[0] * 255.0), "SSIM": float(2.0 * comps["SSIM"][0]),
-            "Qabf": float(comps["Qabf"][0]), "VIF": float(2.0 * comps["VIF"][0])}
+    return {
+        'EN': float(h_f[0]),
+        'MI': float(mi[0] * np.log(2.0)),
+        'SD': float(f.std() * 255.0),
+        'AG': float(_avg_gradient(f)[0] * 255.0),
+        'SSIM': float(2.0 * comps['SSIM'][0]),
+        'Qabf': float(comps['Qabf'][0]),
+        'VIF': float(2.0 * comps['VIF'][0]),
+    }
 
 
-def compare_with_project_metrics(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> dict[str, tuple[float, float]] | None:
+def compare_with_project_metrics(
+    ir: np.ndarray, vis: np.ndarray, fused: np.ndarray
+) -> dict[str, tuple[float, float]] | None:
     """{metric: (ours, fusion_ros.metrics')} for the shared metrics, or None when the metrics
     package is not importable. Images are float [0, 1]; the project's functions get uint8."""
     try:

@@ -48,29 +48,30 @@ batch of units into inputs [2B, 2, h, w] and targets [2B, 1, h, w]. A batch of B
 exactly B pairs of each kind. Sample i is deterministic in (seed, epoch, i) (`resample(epoch)` draws
 fresh pairs each epoch), so resumed runs see the same data.
 """
+
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Sequence
 
 import cv2
+from fusion_ros.images.demo_sequence import DEMO_DIR
+from fusion_ros.images.folders import image_files, read_visible, resize_max_side
 import numpy as np
 import torch
 
-from fusion_ros.images.demo_sequence import DEMO_DIR
-from fusion_ros.images.folders import image_files, read_visible, resize_max_side
+from .data import datasets_root, HELD_OUT_SETS, resolve_data_path, visible_to_luminance
 
-from .data import HELD_OUT_SETS, datasets_root, resolve_data_path, visible_to_luminance
-
-DEFAULT_IMAGE_DIRS: tuple[str, ...] = ("llvip/train/vi",)
-KINDS = ("lighting", "focus")
-MASK_KINDS = ("blobs", "ellipses", "saliency", "segments")
+DEFAULT_IMAGE_DIRS: tuple[str, ...] = ('llvip/train/vi',)
+KINDS = ('lighting', 'focus')
+MASK_KINDS = ('blobs', 'ellipses', 'saliency', 'segments')
 MASK_PROBS = (0.3, 0.2, 0.25, 0.25)
 
 
 # --- source images ------------------------------------------------------------------------------
+
 
 def _is_held_out(path: Path) -> bool:
     root = datasets_root().resolve()
@@ -78,23 +79,29 @@ def _is_held_out(path: Path) -> bool:
         rel = path.resolve().relative_to(root).as_posix()
     except ValueError:
         return False
-    return any(rel == h or rel.startswith(h + "/") for h in HELD_OUT_SETS)
+    return any(rel == h or rel.startswith(h + '/') for h in HELD_OUT_SETS)
 
 
 def _natural_image_files(folder: str | os.PathLike) -> dict[str, Path]:
     """{stem: file} of one natural-image folder; `demo` names the bundled demo sequence's visible
     images (tiny test configs: every checkout has them)."""
-    if str(folder) == "demo":
-        return {f.stem: f for f in sorted(DEMO_DIR.glob("vi_*.png"))}
+    if str(folder) == 'demo':
+        return {f.stem: f for f in sorted(DEMO_DIR.glob('vi_*.png'))}
     path = resolve_data_path(folder)
     if _is_held_out(path):
-        raise ValueError(f"{folder} is a held-out evaluation set ({', '.join(HELD_OUT_SETS)}); "
-                         "do not train on it")
+        raise ValueError(
+            f'{folder} is a held-out evaluation set ({", ".join(HELD_OUT_SETS)}); '
+            'do not train on it'
+        )
     return image_files(path)
 
 
-def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIRS, max_side: int | None = 800,
-                        limit: int | None = None, exclude: Sequence[str] = ()) -> list[np.ndarray]:
+def load_natural_images(
+    folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIRS,
+    max_side: int | None = 800,
+    limit: int | None = None,
+    exclude: Sequence[str] = (),
+) -> list[np.ndarray]:
     """Luminance (float32 HxW in [0, 1]) of every image in `folders` (relative to the dataset root),
     the longer side resized to at most `max_side`; `limit` images per folder; file stems in
     `exclude` are skipped (the recipe passes its validation pairs' names). Refuses the held-out
@@ -105,14 +112,19 @@ def load_natural_images(folders: Sequence[str | os.PathLike] = DEFAULT_IMAGE_DIR
         if limit:
             files = files[:limit]
         for f in files:
-            images.append(np.ascontiguousarray(resize_max_side(visible_to_luminance(read_visible(f)), max_side)))
+            images.append(
+                np.ascontiguousarray(
+                    resize_max_side(visible_to_luminance(read_visible(f)), max_side)
+                )
+            )
     if not images:
-        raise FileNotFoundError(f"no images found in {list(folders)}")
+        raise FileNotFoundError(f'no images found in {list(folders)}')
     return images
 
 
-def random_crop(rng: np.random.Generator, image: np.ndarray, crop: int, scale: tuple[float, float] = (0.5, 1.0)
-                ) -> np.ndarray:
+def random_crop(
+    rng: np.random.Generator, image: np.ndarray, crop: int, scale: tuple[float, float] = (0.5, 1.0)
+) -> np.ndarray:
     """A crop x crop patch of `image` at a random scale (area resize) with random flips/rotation."""
     h, w = image.shape
     s = rng.uniform(*scale)
@@ -120,9 +132,11 @@ def random_crop(rng: np.random.Generator, image: np.ndarray, crop: int, scale: t
     side = max(crop // 2, min(side, h, w))
     y = int(rng.integers(0, h - side + 1))
     x = int(rng.integers(0, w - side + 1))
-    p = image[y:y + side, x:x + side]
+    p = image[y: y + side, x: x + side]
     if side != crop:
-        p = cv2.resize(p, (crop, crop), interpolation=cv2.INTER_AREA if side > crop else cv2.INTER_LINEAR)
+        p = cv2.resize(
+            p, (crop, crop), interpolation=cv2.INTER_AREA if side > crop else cv2.INTER_LINEAR
+        )
     f = int(rng.integers(0, 8))
     if f & 1:
         p = p[:, ::-1]
@@ -135,11 +149,16 @@ def random_crop(rng: np.random.Generator, image: np.ndarray, crop: int, scale: t
 
 # --- masks --------------------------------------------------------------------------------------
 
+
 def blob_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Thresholded smooth noise: organic regions, 1..many components (binary float32)."""
     sigma = rng.uniform(0.06, 0.2) * min(h, w)
-    noise = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), sigma,
-                             borderType=cv2.BORDER_REFLECT)
+    noise = cv2.GaussianBlur(
+        rng.standard_normal((h, w)).astype(np.float32),
+        (0, 0),
+        sigma,
+        borderType=cv2.BORDER_REFLECT,
+    )
     return (noise > np.quantile(noise, rng.uniform(0.3, 0.7))).astype(np.float32)
 
 
@@ -157,8 +176,15 @@ def spectral_residual_saliency(image: np.ndarray) -> np.ndarray:
     """Hou & Zhang's spectral residual saliency (CVPR 2007) at <= 64 px, upsampled back."""
     h, w = image.shape
     scale = 64.0 / max(h, w)
-    small = cv2.resize(image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA) \
-        if scale < 1 else image
+    small = (
+        cv2.resize(
+            image,
+            (max(8, round(w * scale)), max(8, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
+        if scale < 1
+        else image
+    )
     spec = np.fft.fft2(small)
     log_amp = np.log(np.abs(spec) + 1e-8).astype(np.float32)
     residual = log_amp - cv2.blur(log_amp, (3, 3), borderType=cv2.BORDER_REFLECT)
@@ -181,21 +207,23 @@ def segment_mask(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return (m if rng.random() < 0.5 else ~m).astype(np.float32)
 
 
-def random_mask(rng: np.random.Generator, image: np.ndarray, kind: str | None = None) -> np.ndarray:
+def random_mask(
+    rng: np.random.Generator, image: np.ndarray, kind: str | None = None
+) -> np.ndarray:
     """A feathered foreground mask in [0, 1] for `image` (kind drawn from MASK_KINDS unless given),
     covering 10-90 % of the patch (an ellipse replaces masks outside that range)."""
     h, w = image.shape
     kind = kind or MASK_KINDS[int(rng.choice(len(MASK_KINDS), p=MASK_PROBS))]
-    if kind == "blobs":
+    if kind == 'blobs':
         m = blob_mask(rng, h, w)
-    elif kind == "ellipses":
+    elif kind == 'ellipses':
         m = ellipse_mask(rng, h, w)
-    elif kind == "saliency":
+    elif kind == 'saliency':
         m = saliency_mask(rng, image)
-    elif kind == "segments":
+    elif kind == 'segments':
         m = segment_mask(rng, image)
     else:
-        raise KeyError(f"unknown mask kind {kind!r}; known: {MASK_KINDS}")
+        raise KeyError(f'unknown mask kind {kind!r}; known: {MASK_KINDS}')
     frac = float(m.mean())
     if not 0.1 <= frac <= 0.9:
         for _ in range(8):
@@ -211,6 +239,7 @@ def random_mask(rng: np.random.Generator, image: np.ndarray, kind: str | None = 
 
 # --- pairs --------------------------------------------------------------------------------------
 
+
 def brighten(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     """Over-exposed copy: gain, offset and a gamma < 1; highlights clip (saturate) at 1."""
     g, o, gamma = rng.uniform(1.6, 3.5), rng.uniform(0.0, 0.15), rng.uniform(0.6, 1.0)
@@ -222,8 +251,9 @@ def darken(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return (image * rng.uniform(0.25, 0.7)) ** rng.uniform(1.0, 2.0)
 
 
-def multi_lighting_pair(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def multi_lighting_pair(
+    rng: np.random.Generator, image: np.ndarray, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(bright, dark) copies of `image`. With `mask`, region-wise: inside the mask the bright copy
     is the dark one and vice versa (each copy is well/over/under-exposed in different places)."""
     bright, dark = brighten(rng, image), darken(rng, image)
@@ -232,8 +262,9 @@ def multi_lighting_pair(rng: np.random.Generator, image: np.ndarray, mask: np.nd
     return bright.astype(np.float32), dark.astype(np.float32)
 
 
-def multi_focus_pair(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, sigma: float | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def multi_focus_pair(
+    rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, sigma: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(foreground sharp / background blurred, background sharp / foreground blurred)."""
     sigma = rng.uniform(1.2, 4.0) if sigma is None else sigma
     blurred = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
@@ -256,19 +287,25 @@ class SyntheticPair:
     swapped: bool
 
 
-def make_pair(rng: np.random.Generator, patch: np.ndarray, kind: str, local_lighting_prob: float = 0.5) -> SyntheticPair:
+def make_pair(
+    rng: np.random.Generator, patch: np.ndarray, kind: str, local_lighting_prob: float = 0.5
+) -> SyntheticPair:
     """Synthesise one pair of `kind` from a patch (the ground truth)."""
-    if kind == "lighting":
-        mask = random_mask(rng, patch) if rng.random() < local_lighting_prob else np.zeros_like(patch)
+    if kind == 'lighting':
+        mask = (
+            random_mask(rng, patch) if rng.random() < local_lighting_prob else np.zeros_like(patch)
+        )
         first, second = multi_lighting_pair(rng, patch, mask if mask.any() else None)
-    elif kind == "focus":
+    elif kind == 'focus':
         mask = random_mask(rng, patch)
         first, second = multi_focus_pair(rng, patch, mask)
     else:
-        raise KeyError(f"unknown synthetic pair kind {kind!r}; known: {KINDS}")
+        raise KeyError(f'unknown synthetic pair kind {kind!r}; known: {KINDS}')
     swapped = bool(rng.random() < 0.5)
     x = np.stack([first, second] if swapped else [second, first])
-    return SyntheticPair(x.astype(np.float32), patch.astype(np.float32), kind, mask.astype(np.float32), swapped)
+    return SyntheticPair(
+        x.astype(np.float32), patch.astype(np.float32), kind, mask.astype(np.float32), swapped
+    )
 
 
 class SyntheticFusionDataset:
@@ -277,10 +314,17 @@ class SyntheticFusionDataset:
     `len` = `units`; `patch(i)` -> [6, crop, crop] float32; `pairs(i)` -> the two `SyntheticPair`s.
     Deterministic in (seed, epoch, i)."""
 
-    def __init__(self, images: Sequence[np.ndarray], crop: int = 128, units: int = 512, seed: int = 0,
-                 scale: tuple[float, float] = (0.5, 1.0), local_lighting_prob: float = 0.5) -> None:
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        crop: int = 128,
+        units: int = 512,
+        seed: int = 0,
+        scale: tuple[float, float] = (0.5, 1.0),
+        local_lighting_prob: float = 0.5,
+    ) -> None:
         if not images:
-            raise ValueError("SyntheticFusionDataset needs at least one image")
+            raise ValueError('SyntheticFusionDataset needs at least one image')
         self.images = [np.asarray(im, np.float32) for im in images]
         self.crop = int(crop)
         self.units = int(units)
@@ -293,8 +337,13 @@ class SyntheticFusionDataset:
             self.images = [_pad_to(im, self.crop) for im in self.images]
 
     @classmethod
-    def from_folders(cls, folders: Sequence[str] = DEFAULT_IMAGE_DIRS, max_side: int | None = 800,
-                     limit: int | None = None, **kwargs) -> "SyntheticFusionDataset":
+    def from_folders(
+        cls,
+        folders: Sequence[str] = DEFAULT_IMAGE_DIRS,
+        max_side: int | None = 800,
+        limit: int | None = None,
+        **kwargs,
+    ) -> 'SyntheticFusionDataset':
         return cls(load_natural_images(folders, max_side, limit), **kwargs)
 
     def __len__(self) -> int:
@@ -311,12 +360,21 @@ class SyntheticFusionDataset:
         for part, kind in enumerate(KINDS):
             rng = self._rng(index, part)
             image = self.images[int(rng.integers(len(self.images)))]
-            out.append(make_pair(rng, random_crop(rng, image, self.crop, self.scale), kind, self.local_lighting_prob))
+            out.append(
+                make_pair(
+                    rng,
+                    random_crop(rng, image, self.crop, self.scale),
+                    kind,
+                    self.local_lighting_prob,
+                )
+            )
         return out[0], out[1]
 
     def patch(self, index: int) -> np.ndarray:
         light, focus = self.pairs(index)
-        return np.concatenate([light.x, light.gt[None], focus.x, focus.gt[None]]).astype(np.float32)
+        return np.concatenate([light.x, light.gt[None], focus.x, focus.gt[None]]).astype(
+            np.float32
+        )
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return torch.from_numpy(self.patch(int(index)))
@@ -330,7 +388,7 @@ def split_units(units: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """[B, 6, h, w] units -> (inputs [2B, 2, h, w], ground truth [2B, 1, h, w]); rows 0..B-1 are the
     multi-lighting pairs, B..2B-1 the multi-focus pairs."""
     if units.ndim != 4 or units.shape[1] != 6:
-        raise ValueError(f"expected [B, 6, h, w] synthetic units, got {tuple(units.shape)}")
+        raise ValueError(f'expected [B, 6, h, w] synthetic units, got {tuple(units.shape)}')
     light, focus = units[:, 0:3], units[:, 3:6]
     both = torch.cat([light, focus], dim=0)
     return both[:, 0:2], both[:, 2:3]
@@ -338,4 +396,4 @@ def split_units(units: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
     h, w = image.shape
-    return np.pad(image, ((0, max(0, size - h)), (0, max(0, size - w))), mode="reflect")
+    return np.pad(image, ((0, max(0, size - h)), (0, max(0, size - w))), mode='reflect')

@@ -9,16 +9,16 @@ ones), a decoder with skip connections back to full resolution, then a conv to 4
 a 4-channel layer mirroring the student) and a conv to 1 + tanh. Written here from the paper's
 description; upsampling is bilinear to the skip's exact size, so odd image sizes work.
 """
+
 from __future__ import annotations
 
+from fusion_ros.models import build_model
+from fusion_ros.models.blocks import ReflectConv
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fusion_ros.models import build_model
-from fusion_ros.models.blocks import ReflectConv
-
-TEACHERS = ("compact", "dense")
+TEACHERS = ('compact', 'dense')
 
 
 class _ConvReLU(nn.Sequential):
@@ -36,8 +36,12 @@ class DenseTeacher(nn.Module):
         self.e1, self.e2 = _ConvReLU(2, c1), _ConvReLU(c1, c1)
         self.e3 = _ConvReLU(2 * c1, c2, stride=2)
         self.e4, self.e5, self.e6 = _ConvReLU(c2, c2), _ConvReLU(2 * c2, c2), _ConvReLU(3 * c2, c2)
-        self.d6, self.d5, self.d4, self.d3 = (_ConvReLU(c2, c2), _ConvReLU(2 * c2, c2), _ConvReLU(2 * c2, c2),
-                                              _ConvReLU(2 * c2, c2))
+        self.d6, self.d5, self.d4, self.d3 = (
+            _ConvReLU(c2, c2),
+            _ConvReLU(2 * c2, c2),
+            _ConvReLU(2 * c2, c2),
+            _ConvReLU(2 * c2, c2),
+        )
         self.d2 = _ConvReLU(c2 + c1, c1)
         self.to4 = ReflectConv(2 * c1, 4)
         self.to1 = ReflectConv(4, 1)
@@ -53,7 +57,7 @@ class DenseTeacher(nn.Module):
         d = self.d5(torch.cat([g5, d], 1))
         d = self.d4(torch.cat([g4, d], 1))
         d = self.d3(torch.cat([g3, d], 1))
-        d = F.interpolate(d, size=g2.shape[-2:], mode="bilinear", align_corners=False)
+        d = F.interpolate(d, size=g2.shape[-2:], mode='bilinear', align_corners=False)
         d = self.d2(torch.cat([g2, d], 1))
         feat = torch.relu(self.to4(torch.cat([g1, d], 1)))
         return feat, torch.tanh(self.to1(feat))
@@ -64,8 +68,8 @@ class DenseTeacher(nn.Module):
 
 def build_teacher(kind: str) -> nn.Module:
     """`compact` (the registry's mmdrfuse_teacher) or `dense` (the authors' size)."""
-    if kind == "compact":
-        return build_model("mmdrfuse_teacher")
-    if kind == "dense":
+    if kind == 'compact':
+        return build_model('mmdrfuse_teacher')
+    if kind == 'dense':
         return DenseTeacher()
-    raise ValueError(f"unknown MMDRFuse teacher {kind!r}; known: {', '.join(TEACHERS)}")
+    raise ValueError(f'unknown MMDRFuse teacher {kind!r}; known: {", ".join(TEACHERS)}')

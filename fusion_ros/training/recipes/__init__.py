@@ -10,6 +10,7 @@ what perception network was used, ...). Validation metrics go under summary["val
 Modules are imported lazily (`get_recipe`) so the registry works while recipes are being written
 and so `fusion-ros --help` never imports torch.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,18 +18,18 @@ from typing import Any, Callable
 
 # recipe name -> module under fusion_ros.training.recipes
 RECIPES: dict[str, str] = {
-    "mmdrfuse": "mmdrfuse",  # teacher (comprehensive loss + dynamic refresh) -> distilled student
-    "mobilefuse": "mobilefuse",  # recipes engineer
-    "aenetv2": "aenetv2",  # recipes engineer
-    "simple": "simple",  # any model: intensity + max-gradient loss (the "first version" weights)
+    'mmdrfuse': 'mmdrfuse',  # teacher (comprehensive loss + dynamic refresh) -> distilled student
+    'mobilefuse': 'mobilefuse',  # recipes engineer
+    'aenetv2': 'aenetv2',  # recipes engineer
+    'simple': 'simple',  # any model: intensity + max-gradient loss (the "first version" weights)
 }
 
 
 def get_recipe(name: str) -> Callable[..., tuple[Any, dict]]:
     """The `train` function of recipe `name` (ImportError with a clear message if not written)."""
     if name not in RECIPES:
-        raise KeyError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
-    module = importlib.import_module(f"{__name__}.{RECIPES[name]}")
+        raise KeyError(f'unknown recipe {name!r}; known: {", ".join(RECIPES)}')
+    module = importlib.import_module(f'{__name__}.{RECIPES[name]}')
     return module.train
 
 

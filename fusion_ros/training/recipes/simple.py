@@ -5,13 +5,13 @@ weights of every model before their papers' recipes were written; not any paper'
 
 cfg.extra: w_int (1.0), w_grad (1.0), w_ssim (0.0).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from fusion_ros.models import build_model, count_parameters, get_spec
+import torch
 
 from ..config import TrainConfig
 from ..data import Pair, PatchDataset
@@ -20,15 +20,26 @@ from ..losses import fusion_ssim, intensity_gradient_loss
 from ..trainer import fit
 
 
-def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hooks: TrainingHooks,
-          checkpoint_dir: Path | None) -> tuple[torch.nn.Module, dict]:
+def train(
+    cfg: TrainConfig,
+    train_pairs: list[Pair],
+    val_pairs: list[Pair],
+    hooks: TrainingHooks,
+    checkpoint_dir: Path | None,
+) -> tuple[torch.nn.Module, dict]:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model)
-    w_int = float(cfg.extra.get("w_int", 1.0))
-    w_grad = float(cfg.extra.get("w_grad", 1.0))
-    w_ssim = float(cfg.extra.get("w_ssim", 0.0))
-    dataset = PatchDataset(train_pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed,
-                           photometric=cfg.photometric)
+    w_int = float(cfg.extra.get('w_int', 1.0))
+    w_grad = float(cfg.extra.get('w_grad', 1.0))
+    w_ssim = float(cfg.extra.get('w_ssim', 0.0))
+    dataset = PatchDataset(
+        train_pairs,
+        cfg.crop,
+        cfg.patches_per_pair,
+        cfg.augment,
+        cfg.seed,
+        photometric=cfg.photometric,
+    )
 
     def loss_fn(batch, indices, step):
         ir, vis = batch[:, 0:1], batch[:, 1:2]
@@ -37,14 +48,28 @@ def train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair], hook
         if w_ssim:
             s = fusion_ssim(out, ir, vis).mean()
             loss = loss + w_ssim * (2.0 - s)
-            terms["ssim"] = float(s.detach())
+            terms['ssim'] = float(s.detach())
         return loss, terms, out
 
-    result = fit(model, dataset, loss_fn, cfg, hooks, checkpoint_dir, stage="train", val_pairs=val_pairs,
-                 size_multiple=get_spec(cfg.model).size_multiple, resample_each_epoch=True)
+    result = fit(
+        model,
+        dataset,
+        loss_fn,
+        cfg,
+        hooks,
+        checkpoint_dir,
+        stage='train',
+        val_pairs=val_pairs,
+        size_multiple=get_spec(cfg.model).size_multiple,
+        resample_each_epoch=True,
+    )
     model.eval()
-    summary = {"recipe_description": "simple intensity + max-gradient loss (not the paper's recipe)",
-               "parameters": count_parameters(model), "stages": [result.summary()],
-               "stopped_early": result.stopped_early, "val_metrics": result.val_metrics,
-               "loss_weights": {"w_int": w_int, "w_grad": w_grad, "w_ssim": w_ssim}}
+    summary = {
+        'recipe_description': "simple intensity + max-gradient loss (not the paper's recipe)",
+        'parameters': count_parameters(model),
+        'stages': [result.summary()],
+        'stopped_early': result.stopped_early,
+        'val_metrics': result.val_metrics,
+        'loss_weights': {'w_int': w_int, 'w_grad': w_grad, 'w_ssim': w_ssim},
+    }
     return model, summary
