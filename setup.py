@@ -1,5 +1,8 @@
-"""ament_python package definition: installs the nodes under lib/fusion_ros (for `ros2 run`) and
-launch/config files under share/fusion_ros (for `ros2 launch`)."""
+"""ament_python package definition.
+
+Installs the nodes under lib/fusion_ros (for `ros2 run`) and launch/config files under
+share/fusion_ros (for `ros2 launch`).
+"""
 
 from glob import glob
 

@@ -1,4 +1,7 @@
-"""Where installed files live, whether from `colcon build` (share/fusion_ros) or a source checkout."""
+"""Where installed files live.
+
+Whether from `colcon build` (share/fusion_ros) or a source checkout.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,10 @@ def share_file(relative: str) -> Path:
 
 
 def fastdds_profile() -> Path | None:
-    """The shipped Fast DDS profile (big shared-memory segment for 1 MB frames), if present."""
+    """Return the shipped Fast DDS profile (big shared-memory segment for 1 MB frames).
+
+    If present.
+    """
     try:
         return share_file('config/fastdds.xml')
     except FileNotFoundError:

@@ -27,8 +27,10 @@ def sample_bag(path: Path, seconds: float = 1.0, **kw) -> Path:
 
 
 def tiny_model(folder: Path) -> Path:
-    """A 1x1-conv ONNX model + card (test/ros_helpers.make_onnx_model, kept in sync with the
-    runtime's model card by the node tests)."""
+    """Return a 1x1-conv ONNX model + card.
+
+    test/ros_helpers.make_onnx_model, kept in sync with the runtime's model card by the node tests.
+    """
     from ros_helpers import make_onnx_model
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,9 +203,11 @@ HUMBLE_QOS = (
 
 
 def humble_style_bag(src: Path, dst: Path) -> Path:
-    """Rewrite a sqlite3 bag the way ROS 2 Humble's `ros2 bag record` lays it out: metadata
-    version 5 (no type hashes, no ros_distro, QoS as a YAML string), sqlite schema 3 (no
-    message_definitions table), storage file ``<name>_0.db3``."""
+    """Rewrite a sqlite3 bag the way ROS 2 Humble's `ros2 bag record` lays it out.
+
+    Metadata version 5 (no type hashes, no ros_distro, QoS as a YAML string), sqlite schema 3 (no
+    message_definitions table), storage file ``<name>_0.db3``.
+    """
     import sqlite3
 
     import yaml

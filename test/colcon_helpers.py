@@ -16,7 +16,10 @@ COLCON = shutil.which('colcon') or str(Path(sys.executable).with_name('colcon'))
 
 
 def colcon_install(ws: Path) -> Path:
-    """Build the package in ``ws``; returns ``ws/install/fusion_ros``. Skips without colcon."""
+    """Build the package in ``ws``; returns ``ws/install/fusion_ros``.
+
+    Skips without colcon.
+    """
     if not Path(COLCON).exists():
         pytest.skip(
             'colcon is not installed (pip install colcon-core colcon-ros colcon-python-setup-py)'
@@ -44,8 +47,11 @@ def colcon_install(ws: Path) -> Path:
 
 
 def install_env(install: Path, *prefixes: Path, **extra: str) -> Dict[str, str]:
-    """The environment `source install/setup.bash` gives (the venv prefix added for launch's
-    ament resources), with this package only from the install tree."""
+    """Return the environment `source install/setup.bash` gives.
+
+    The venv prefix is added for launch's ament resources, with this package only from the install
+    tree.
+    """
     site = next((install / 'lib').glob('python3*/site-packages'))
     ament = [str(p) for p in (install, *prefixes)] + [sys.prefix]
     env = dict(

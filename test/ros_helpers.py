@@ -30,7 +30,10 @@ VISIBLE_FRAME_ID = 'camera_visible_optical_frame'
 
 # ----------------------------------------------------------------------------- models
 def make_onnx_model(path: Path, ir_weight: float = 0.5, *, name: Optional[str] = None) -> Path:
-    """A 1x1-conv 'fusion' model: fused = clip(ir_weight * ir + (1 - ir_weight) * vis, 0, 1)."""
+    """Return a 1x1-conv 'fusion' model.
+
+    fused = clip(ir_weight * ir + (1 - ir_weight) * vis, 0, 1).
+    """
     import onnx
     from onnx import helper, numpy_helper, TensorProto
 
@@ -59,7 +62,10 @@ def make_onnx_model(path: Path, ir_weight: float = 0.5, *, name: Optional[str] =
 
 
 def write_card(onnx_path: Path, name: str) -> Path:
-    """A model card beside the model, in the shape of the shipped ones (fusion_ros/weights/*.json)."""
+    """Return a model card beside the model, in the shape of the shipped ones.
+
+    fusion_ros/weights/*.json.
+    """
     import hashlib
 
     onnx_path = Path(onnx_path)
@@ -114,7 +120,10 @@ class NodeProcess:
         namespace: str = '',
         node_args: Sequence[str] = (),
     ) -> None:
-        """``extra_args`` follow ``--ros-args``; ``node_args`` (e.g. ``--lifecycle``) precede it."""
+        """``extra_args`` follow ``--ros-args``.
+
+        ``node_args`` (e.g. ``--lifecycle``) precede it.
+        """
         self.log_path = Path(log_path)
         self.namespace = namespace
         args = [sys.executable, '-m', 'fusion_ros.nodes.fusion_node', *node_args, '--ros-args']
@@ -165,7 +174,7 @@ class NodeProcess:
 
 # ----------------------------------------------------------------------------- images
 def pattern_pair(height: int, width: int, seed: int = 0) -> tuple:
-    """A visible BGR frame and a thermal mono16 frame with some structure."""
+    """Return a visible BGR frame and a thermal mono16 frame with some structure."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width]
     vis = np.stack(
@@ -241,10 +250,12 @@ class Harness:
         thermal_qos=None,
     ) -> None:
         """Topics relative to ``namespace``; keeps only the diagnostics of the fusion node in it.
+
         With ``sim_time_offset_ns``, publishes /clock (wall time minus the offset) at 100 Hz and
-        stamps frames with that simulated time. ``visible_qos``/``thermal_qos``: the cameras'
-        QoS profiles (default reliable, depth 5; e.g. rclpy's qos_profile_sensor_data as most
-        camera drivers use)."""
+        stamps frames with that simulated time. ``visible_qos``/``thermal_qos``: the cameras' QoS
+        profiles (default reliable, depth 5; e.g. rclpy's qos_profile_sensor_data as most camera
+        drivers use).
+        """
         from diagnostic_msgs.msg import DiagnosticArray
         import rclpy
         from rclpy.context import Context
@@ -338,7 +349,7 @@ class Harness:
         raise AssertionError(f'timed out after {timeout} s waiting for {what}\n{log}')
 
     def wait_connected(self, node: NodeProcess, timeout: float = 30.0) -> None:
-        """The node subscribes to both cameras and publishes fused images and diagnostics."""
+        """Wait until the node subscribes to both cameras and publishes images and diagnostics."""
 
         def ready():
             return (
@@ -357,8 +368,10 @@ class Harness:
         timeout: float = 30.0,
         **kw,
     ) -> None:
-        """Publish pairs until the first fused image comes back: discovery is complete both ways
-        (a reliable writer drops what it publishes before it has matched a reader)."""
+        """Publish pairs until the first fused image comes back: discovery is complete both ways.
+
+        A reliable writer drops what it publishes before it has matched a reader.
+        """
         deadline = time.monotonic() + timeout
         start = self.fused_count()
         while time.monotonic() < deadline:

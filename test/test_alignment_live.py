@@ -1,5 +1,8 @@
-"""The online alignment check on a live node: a homography perturbed by 5 px turns /diagnostics WARN
-("re-run fusion-ros register") within 5 s; restoring it turns it back to OK."""
+"""The online alignment check on a live node.
+
+A homography perturbed by 5 px turns /diagnostics WARN ("re-run fusion-ros register") within 5 s;
+restoring it turns it back to OK.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,10 @@ IDENTITY = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
 
 
 def _pseudo_pair() -> tuple[np.ndarray, np.ndarray]:
-    """A demo visible frame and a thermal rendered from it (inverted, blurred): registered exactly."""
+    """Return a demo visible frame and a thermal rendered from it (inverted, blurred).
+
+    Registered exactly.
+    """
     visible, _ = load_demo_pair('14')
     visible = np.ascontiguousarray(visible[:256, :320])
     thermal = cv2.GaussianBlur(255 - visible, (0, 0), 1.2)

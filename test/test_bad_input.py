@@ -1,6 +1,8 @@
-"""Bad input never stops the real fusion node: each bad frame is dropped with a log line and a
-diagnostic, and the next good pair is fused. Also: a silent camera, and a bad model at start-up
-and at run time."""
+"""Bad input never stops the real fusion node.
+
+Each bad frame is dropped with a log line and a diagnostic, and the next good pair is fused. Also:
+a silent camera, and a bad model at start-up and at run time.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""rosbag2 I/O, sample bags, offline fusion (fuse-bag), training pairs: real sqlite3 and mcap bags
-written by rosbags, no ROS graph."""
+"""rosbag2 I/O, sample bags, offline fusion (fuse-bag), training pairs.
+
+Real sqlite3 and mcap bags written by rosbags, no ROS graph.
+"""
 
 from __future__ import annotations
 
@@ -107,8 +109,10 @@ def test_compressed_sample_bag(bags):
 
 
 def test_humble_style_bag(bags, model, tmp_path):
-    """A bag laid out as Humble's `ros2 bag record` writes it (metadata v5, sqlite schema 3, no
-    message definitions) reads, fuses and keeps its topics."""
+    """A bag laid out as Humble's `ros2 bag record` writes it reads, fuses and keeps its topics.
+
+    Humble writes metadata v5, sqlite schema 3 and no message definitions.
+    """
     from fusion_ros.bags.fuse_bag import fuse_bag
     from fusion_ros.bags.io import BagReader
 
@@ -487,9 +491,12 @@ def test_cli_train_from_bag(bags, tmp_path):
 # ----------------------------------------------------------------------------- integrity
 @pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
 def test_changed_bytes_inside_the_data_are_refused_at_open(bags, tmp_path, storage):
-    """Garbage that keeps the file's structure (pixels overwritten inside a message) used to read as
-    valid frames: every chunk now carries a CRC and SQLite files get an integrity check at open,
-    before a single message is read, published or written."""
+    """Garbage that keeps the file's structure is refused before a message is used.
+
+    Such garbage (pixels overwritten inside a message) used to read as valid frames: every chunk
+    now carries a CRC and SQLite files get an integrity check at open, before a single message is
+    read, published or written.
+    """
     from fusion_ros.bags.integrity import _chunks, check_bag
     from fusion_ros.bags.io import BagError, BagReader
 

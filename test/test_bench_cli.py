@@ -1,4 +1,7 @@
-"""`fusion-ros bench`: the table it prints and writes comes from real timed runs of the shipped model."""
+"""`fusion-ros bench`.
+
+The table it prints and writes comes from real timed runs of the shipped model.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""docs/scripts/blend_oracle.py: the best convex blend towards a target stays between the sources,
-equals the target wherever the target is reachable, and its half-resolution-mask variant too."""
+"""docs/scripts/blend_oracle.py.
+
+The best convex blend towards a target stays between the sources, equals the target wherever the
+target is reachable, and its half-resolution-mask variant too.
+"""
 
 from __future__ import annotations
 

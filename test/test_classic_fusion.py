@@ -99,8 +99,10 @@ def test_laplacian_pyramid_reconstructs(h, w, levels, seed):
 
 
 def test_laplacian_keeps_detail_of_both_sources():
-    """A texture present only in one source survives in the pyramid fusion, at more contrast than
-    in the average."""
+    """A texture present only in one source survives in the pyramid fusion.
+
+    At more contrast than in the average.
+    """
     h = w = 64
     yy, xx = np.mgrid[0:h, 0:w]
     stripes = (0.5 + 0.4 * np.sin(xx / 1.5)).astype(np.float32)

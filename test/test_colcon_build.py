@@ -76,7 +76,10 @@ def test_installed_cli_runs(install: Path) -> None:
 
 
 def _source_data_files() -> list:
-    """Files of the source package that are not Python modules (what the package reads at run time)."""
+    """Files of the source package that are not Python modules.
+
+    What the package reads at run time.
+    """
     listed = subprocess.run(
         ['git', 'ls-files', 'fusion_ros'], cwd=REPO, capture_output=True, text=True
     ).stdout.split()
@@ -98,8 +101,10 @@ def test_installed_package_carries_every_data_file(install: Path) -> None:
 
 
 def test_train_tiny_from_install_tree(install: Path, tmp_path: Path) -> None:
-    """`fusion-ros train --config tiny` from the install tree: its configs and demo pairs, no
-    source checkout on the path, no dataset folder."""
+    """`fusion-ros train --config tiny` from the install tree.
+
+    Its configs and demo pairs, no source checkout on the path, no dataset folder.
+    """
     site = next((install / 'lib').glob('python3*/site-packages'))
     empty = tmp_path / 'no_datasets'
     empty.mkdir()

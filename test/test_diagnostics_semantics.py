@@ -1,6 +1,8 @@
-"""What /diagnostics says, as diagnostic_updater users expect it (driven by a fake clock): WARN while
-waiting for the cameras, ERROR when the cameras talk but nothing pairs or nothing comes out, WARN
-when output falls behind the pairs, ERROR when every frame of a camera is rejected."""
+"""What /diagnostics says, as diagnostic_updater users expect it (driven by a fake clock).
+
+WARN while waiting for the cameras, ERROR when the cameras talk but nothing pairs or nothing comes
+out, WARN when output falls behind the pairs, ERROR when every frame of a camera is rejected.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`fusion-ros eval` end to end on two TNO pairs: baselines + a saved-results folder (+ a stub model)."""
+"""`fusion-ros eval` end to end on two TNO pairs: baselines + a saved-results folder.
+
++ a stub model.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 @pytest.fixture()
 def two_pairs(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """Two TNO pairs copied to tmp, and a results folder of a fake method 'ir-copy' (the IR image)."""
+    """Two TNO pairs copied to tmp, and a results folder of a fake method 'ir-copy'.
+
+    The IR image.
+    """
     ir_dir, vi_dir, method_dir = tmp_path / 'ir', tmp_path / 'vi', tmp_path / 'ircopy'
     for d in (ir_dir, vi_dir, method_dir):
         d.mkdir()
@@ -260,8 +266,10 @@ def test_colour_baselines_keep_visible_chroma() -> None:
 
 
 def test_baseline_checks_rank_each_method_against_the_baselines_alone() -> None:
-    """A method that wins every metric beats both baselines; one that loses every metric does not,
-    whatever other methods are in the joint leaderboard."""
+    """A method that wins every metric beats both baselines.
+
+    One that loses every metric does not, whatever other methods are in the joint leaderboard.
+    """
     from fusion_ros.metrics import evaluation as ev
 
     metrics = ['SD', 'EN']
@@ -282,8 +290,11 @@ def test_baseline_checks_rank_each_method_against_the_baselines_alone() -> None:
 
 
 def test_classic_methods_are_scored_like_the_baselines(two_pairs, tmp_path: Path) -> None:
-    """--classic runs fusion_ros.training.classic on the luminance; 'all' expands to every method
-    but mean / max (those are the baselines); an unknown name is a clear error."""
+    """--classic runs fusion_ros.training.classic on the luminance.
+
+    'all' expands to every method but mean / max (those are the baselines); an unknown name is a
+    clear error.
+    """
     from fusion_ros.training.classic import CLASSIC_METHODS, fuse_laplacian_max_base
 
     ir_dir, vi_dir, _ = two_pairs

@@ -1,4 +1,7 @@
-"""`fusion-ros fuse` on folders: good pairs are fused, bad ones reported and counted, never a traceback."""
+"""`fusion-ros fuse` on folders.
+
+Good pairs are fused, bad ones reported and counted, never a traceback.
+"""
 
 from __future__ import annotations
 

@@ -47,7 +47,10 @@ def test_parameter_table_matches_runtime_processing_options():
 
 
 def test_readme_parameter_table_is_generated_from_the_table():
-    """The README's parameter table is `markdown_table()` verbatim (regenerate it when this fails)."""
+    """The README's parameter table is `markdown_table()` verbatim.
+
+    Regenerate it when this fails.
+    """
     from fusion_ros.ros import parameters as P
 
     readme = (ROOT / 'README.md').read_text()
@@ -281,8 +284,11 @@ def graph(models, tmp_path_factory):
 
 
 def _settle(h: Harness, quiet_s: float = 0.5, timeout: float = 5.0) -> None:
-    """Wait until no fused frame has arrived for quiet_s: the previous test's frames still in flight
-    (slow under load) must not be counted as this test's."""
+    """Wait until no fused frame has arrived for quiet_s.
+
+    The previous test's frames still in flight (slow under load) must not be counted as this
+    test's.
+    """
     deadline = time.monotonic() + timeout
     last = h.fused_count()
     while time.monotonic() < deadline:
@@ -483,8 +489,10 @@ def test_sigint_exits_cleanly(graph):
 
 # ----------------------------------------------------------------------------- compressed input
 def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
-    """input_transport=compressed, QoS overrides from parameters, and use_sim_time: the
-    end-to-end latency is measured on /clock (1000 s behind the wall clock here)."""
+    """input_transport=compressed, QoS overrides from parameters, and use_sim_time.
+
+    The end-to-end latency is measured on /clock (1000 s behind the wall clock here).
+    """
     from rclpy.qos import ReliabilityPolicy
 
     node = NodeProcess(
@@ -640,7 +648,7 @@ class _SlowPipeline:
 
 @pytest.fixture
 def inprocess_node(monkeypatch):
-    """A FusionNode in this process (own context) with a slow fake pipeline and no DDS output."""
+    """Return a FusionNode in this process (own context), slow fake pipeline, no DDS output."""
     import threading
 
     from fusion_ros.nodes import fusion_node as fn
@@ -737,8 +745,11 @@ def test_model_swap_waits_for_the_frame_in_flight(inprocess_node):
 
 
 def test_running_model_keeps_fusing_while_a_new_one_loads(inprocess_node):
-    """Issue 16 finding 4: a 1 s model load does not stop the pairs; a second switch meanwhile
-    is refused with a reason; the new model takes over once loaded."""
+    """Issue 16 finding 4.
+
+    A 1 s model load does not stop the pairs; a second switch meanwhile is refused with a reason;
+    the new model takes over once loaded.
+    """
     from rclpy.parameter import Parameter
 
     node, events, published = inprocess_node

@@ -1,6 +1,9 @@
-"""fusion_node --lifecycle on a live node (separate process), driven through its lifecycle
-services as `ros2 lifecycle set` or a lifecycle manager would: configure loads the model,
-activate subscribes and fuses, deactivate stops fusing with the model kept, cleanup unloads it."""
+"""fusion_node --lifecycle on a live node (separate process).
+
+Driven through its lifecycle services as `ros2 lifecycle set` or a lifecycle manager would:
+configure loads the model, activate subscribes and fuses, deactivate stops fusing with the model
+kept, cleanup unloads it.
+"""
 
 from __future__ import annotations
 

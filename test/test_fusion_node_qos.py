@@ -106,8 +106,11 @@ def test_default_node_fuses_95_percent_at_30hz(tmp_path, visible_qos, thermal_qo
 
 
 def test_incompatible_camera_is_named_in_diagnostics(tmp_path):
-    """input_reliability:=reliable against a best-effort camera: zero frames (the old default),
-    and /diagnostics says which input and which QoS policy, not just a silent camera."""
+    """input_reliability:=reliable against a best-effort camera.
+
+    Zero frames (the old default), and /diagnostics says which input and which QoS policy, not just
+    a silent camera.
+    """
     namespace = f'qos_{uuid.uuid4().hex[:6]}'
     node = NodeProcess(
         tmp_path / 'node.log',
@@ -139,8 +142,11 @@ def test_incompatible_camera_is_named_in_diagnostics(tmp_path):
 
 
 def test_sigint_to_the_process_group_twice_exits_cleanly(tmp_path):
-    """Ctrl-C reaches every process of the group; launch then forwards another SIGINT while the
-    node shuts down. Exit code 0, no KeyboardInterrupt traceback."""
+    """Ctrl-C reaches every process of the group.
+
+    Launch then forwards another SIGINT while the node shuts down. Exit code 0, no
+    KeyboardInterrupt traceback.
+    """
     log = tmp_path / 'node.log'
     with open(log, 'w') as out:
         proc = subprocess.Popen(

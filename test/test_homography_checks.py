@@ -1,5 +1,8 @@
-"""Homographies are checked before use: finite, well conditioned, in front of the camera, convex and of
-sane size (`[1e200,0,0,0,1e200,0,0,0,1]` once collapsed the thermal image to a constant)."""
+"""Homographies are checked before use.
+
+Finite, well conditioned, in front of the camera, convex and of sane size
+(`[1e200,0,0,0,1e200,0,0,0,1]` once collapsed the thermal image to a constant).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The image -> network-input conversion shared by the folder loader, the bag reader and the trainer."""
+"""The image -> network-input conversion shared by the folder loader.
+
+The bag reader and the trainer.
+"""
 
 from __future__ import annotations
 

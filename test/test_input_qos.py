@@ -1,5 +1,7 @@
-"""InputSubscription: the camera subscription's reliability follows the publishers (real rclpy
-graph: publishers and the subscriber are separate DDS participants in this process)."""
+"""InputSubscription: the camera subscription's reliability follows the publishers.
+
+Real rclpy graph: publishers and the subscriber are separate DDS participants in this process.
+"""
 
 from __future__ import annotations
 

@@ -54,8 +54,10 @@ def _kw(call, name):
 
 
 def _fusion_nodes(tree):
-    """The keyword arguments (``dict(package="fusion_ros", ...)``) shared by the Node and
-    LifecycleNode actions that start fusion_node."""
+    """Return the keyword arguments shared by the Node and LifecycleNode actions of fusion_node.
+
+    They are ``dict(package="fusion_ros", ...)``.
+    """
     return [
         c
         for c in _calls(tree, 'dict')
@@ -64,7 +66,10 @@ def _fusion_nodes(tree):
 
 
 def _console_scripts():
-    """setup.py's console_scripts {name: "module:function"}, read with ast (running it would build)."""
+    """setup.py's console_scripts {name: "module:function"}, read with ast.
+
+    Running it would build.
+    """
     tree = ast.parse((ROOT / 'setup.py').read_text())
     scripts = {}
     for call in _calls(tree, 'setup'):
@@ -223,8 +228,11 @@ def test_params_file_keys_are_declared_with_valid_values():
 
 
 def test_rviz_config():
-    """The shipped config names the node's topics relative (rviz started in the node's namespace
-    shows them); the launch file rewrites them for its namespace and remaps."""
+    """The shipped config names the node's topics relative; the launch file rewrites them.
+
+    rviz started in the node's namespace shows them; the launch file rewrites them for its
+    namespace and remaps.
+    """
     data = yaml.safe_load(RVIZ.read_text())
     manager = data['Visualization Manager']
     assert manager['Global Options']['Fixed Frame'] == 'camera_visible_optical_frame'

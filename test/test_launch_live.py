@@ -85,8 +85,11 @@ def _wait_for_subscribers(node, topics, proc, log: Path, timeout: float = 60.0) 
 
 
 def _default_sigint() -> None:
-    """As in a terminal: SIGINT not ignored, even when pytest itself was started in the
-    background by a non-interactive shell (its children would inherit SIGINT ignored)."""
+    """As in a terminal.
+
+    SIGINT not ignored, even when pytest itself was started in the background by a non-interactive
+    shell (its children would inherit SIGINT ignored).
+    """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
@@ -172,8 +175,10 @@ def test_rviz_gets_a_config_with_the_topics_of_the_launch(launched: Launched) ->
 
 
 def test_sigint_to_the_process_group_stops_cleanly(launched: Launched) -> None:
-    """Ctrl-C in a terminal: SIGINT to launch and every process it started, at once. Launch then
-    sends the node another SIGINT while it shuts down."""
+    """Ctrl-C in a terminal: SIGINT to launch and every process it started, at once.
+
+    Launch then sends the node another SIGINT while it shuts down.
+    """
     assert 'fusing' in launched.text(), launched.text()[-4000:]  # the node is up
     os.killpg(launched.proc.pid, signal.SIGINT)
     try:
@@ -189,8 +194,11 @@ def test_sigint_to_the_process_group_stops_cleanly(launched: Launched) -> None:
 def test_lifecycle_launch_starts_an_unconfigured_managed_node(
     install: Path, tmp_path: Path
 ) -> None:
-    """lifecycle:=true: fusion_node comes up unconfigured (no model, no camera subscription)
-    and answers the lifecycle services; configure loads the model."""
+    """lifecycle:=true.
+
+    fusion_node comes up unconfigured (no model, no camera subscription) and answers the lifecycle
+    services; configure loads the model.
+    """
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState, GetState
     import rclpy

@@ -271,7 +271,10 @@ def test_rank_values_direction_and_ties() -> None:
 
 
 def test_ssim_variants_match_scikit_image_when_installed() -> None:
-    """scikit-image is not a dependency; where it is installed, both SSIM flavours must match it."""
+    """scikit-image is not a dependency.
+
+    Where it is installed, both SSIM flavours must match it.
+    """
     skm = pytest.importorskip('skimage.metrics')
     from fusion_ros.metrics.structural import ssim_index, ssim_index_skimage
 

@@ -91,7 +91,10 @@ def test_runtime_knows_the_registered_shipped_models():
 
 
 def test_mobilefuse_full_resolution_mask():
-    """The paper's layout: same parameters, the mask at the input resolution, output a convex blend."""
+    """The paper's layout.
+
+    Same parameters, the mask at the input resolution, output a convex blend.
+    """
     from fusion_ros.models.mobilefuse import mobilefuse
 
     half, full = mobilefuse(), mobilefuse(full_res_mask=True)

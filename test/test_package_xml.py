@@ -103,7 +103,7 @@ def test_every_import_is_declared_and_every_exec_depend_is_used() -> None:
 
 @pytest.fixture(scope='module')
 def rosdep_env(tmp_path_factory) -> Dict[str, str]:
-    """A rosdep cache built from the snapshot only, in a temporary ROS_HOME."""
+    """Return a rosdep cache built from the snapshot only, in a temporary ROS_HOME."""
     if not ROSDISTRO.is_dir():
         pytest.skip(f'no rosdistro snapshot at {ROSDISTRO}')
     tmp = tmp_path_factory.mktemp('rosdep')
@@ -137,8 +137,10 @@ def _rosdep(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_rosdep_install_resolves_every_key_on_kilted_noble(rosdep_env, tmp_path) -> None:
-    """The README's install step in a workspace whose src/ holds this package, simulated for
-    Ubuntu Noble (Kilted's platform)."""
+    """The README's install step in a workspace whose src/ holds this package.
+
+    Simulated for Ubuntu Noble (Kilted's platform).
+    """
     (tmp_path / 'src').mkdir()
     (tmp_path / 'src' / 'fusion_ros').symlink_to(REPO)
     result = subprocess.run(

@@ -1,6 +1,9 @@
-"""Thermal->visible registration (fusion_ros.registration, `fusion-ros register`): target-free on
-simulated rigs built from the bundled demo pairs, target-based on a rendered board, refusal of
-degenerate input, the params YAML and check picture of the CLI (folders and a real rosbag2)."""
+"""Thermal->visible registration (fusion_ros.registration, `fusion-ros register`).
+
+Target-free on simulated rigs built from the bundled demo pairs, target-based on a rendered board,
+refusal of degenerate input, the params YAML and check picture of the CLI (folders and a real
+rosbag2).
+"""
 
 from __future__ import annotations
 

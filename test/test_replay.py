@@ -1,6 +1,8 @@
-"""Replay and recording over a real rclpy graph (unique ROS domain per pytest run, see conftest.py):
-recorded timing and rate, /clock, start offset, remapping, loop, ROS parameters, Ctrl-C, and the
-recorder's clean close on SIGTERM."""
+"""Replay and recording over a real rclpy graph (unique ROS domain per pytest run, see conftest).
+
+Recorded timing and rate, /clock, start offset, remapping, loop, ROS parameters, Ctrl-C, and the
+recorder's clean close on SIGTERM.
+"""
 
 from __future__ import annotations
 

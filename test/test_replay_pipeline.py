@@ -1,5 +1,6 @@
-"""End to end over a real rclpy graph, three processes (unique ROS domain per pytest run, see
-conftest.py; a namespace per test on top):
+"""End to end over a real rclpy graph.
+
+Three processes (unique ROS domain per pytest run, see conftest.py; a namespace per test on top):.
 
     fusion-ros replay BAG  ->  fusion_node (use_sim_time, /clock from the replay)  ->  recorder_node
 

@@ -304,7 +304,10 @@ def test_encode_compressed_errors():
 
 # ------------------------------------------------------------------------------------ size limits
 def _jpeg_claiming(width: int, height: int) -> bytes:
-    """A valid 16x16 JPEG whose start-of-frame header is edited to claim another size (a decompression bomb)."""
+    """Return a valid 16x16 JPEG whose start-of-frame header is edited to claim another size.
+
+    A decompression bomb.
+    """
     data = bytearray(cv2.imencode('.jpg', np.zeros((16, 16), np.uint8))[1].tobytes())
     i = data.index(b'\xff\xc0')
     data[i + 5: i + 7], data[i + 7: i + 9] = height.to_bytes(2, 'big'), width.to_bytes(2, 'big')

@@ -1,4 +1,4 @@
-"""Model cards, model lookup, load failures, provider resolution, and the runtime's import hygiene."""
+"""Model cards, model lookup, load failures, provider resolution, the runtime's import hygiene."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The OpenCV fast path for tiny convolution chains (backend "opencv") and the timed engine choice
-("auto", threads 0): same pictures as ONNX Runtime to <= 1 grey level, and only graphs it can run."""
+"""The OpenCV fast path for tiny convolution chains and the timed engine choice.
+
+The fast path is backend "opencv", the choice "auto" with threads 0: same pictures as ONNX Runtime
+to <= 1 grey level, and only graphs it can run.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from test_runtime_support import reference_outputs, write_model
 
 
 def _chain_model(kind: str, seed: int = 0) -> onnx.ModelProto:
-    """A 2 -> 3 -> 1 chain exercising what the fast path claims: zero-padded 3x3 conv + LeakyRelu,
-    reflect-padded 5x5 conv + Sigmoid, scalar Mul/Add, Clip; `branch` adds a skip connection it must refuse."""
+    """Return a 2 -> 3 -> 1 chain exercising what the fast path claims.
+
+    Zero-padded 3x3 conv + LeakyRelu, reflect-padded 5x5 conv + Sigmoid, scalar Mul/Add, Clip;
+    `branch` adds a skip connection it must refuse.
+    """
     rng = np.random.default_rng(seed)
     w1 = numpy_helper.from_array(rng.normal(0, 0.5, (3, 2, 3, 3)).astype(np.float32), 'w1')
     b1 = numpy_helper.from_array(rng.normal(0, 0.1, 3).astype(np.float32), 'b1')
@@ -74,7 +80,10 @@ def test_branching_graph_is_refused(tmp_path: Path) -> None:
 
 
 def test_shipped_student_fuses_like_onnxruntime() -> None:
-    """The acceptance check of the fast path: the shipped 113-parameter student, a real pair, <= 1 grey level."""
+    """The acceptance check of the fast path.
+
+    The shipped 113-parameter student, a real pair, <= 1 grey level.
+    """
     visible, thermal = load_demo_pair('14')
     ort_image = load_pipeline('mmdrfuse', backend='cpu', threads=1).fuse(visible, thermal).image
     fast = load_pipeline('mmdrfuse', backend='opencv', threads=1)
@@ -107,8 +116,10 @@ def test_auto_times_every_candidate_and_keeps_the_fastest() -> None:
 
 
 def test_thread_counts_that_would_stall_are_refused() -> None:
-    """256 threads on a 2-core machine stopped fusion for seconds: refused at load and at run time,
-    the running engine untouched."""
+    """256 threads on a 2-core machine stopped fusion for seconds.
+
+    Refused at load and at run time, the running engine untouched.
+    """
     cores = available_cores()
     with pytest.raises(ValueError, match='stall fusion'):
         load_pipeline('mmdrfuse', backend='cpu', threads=2 * cores + 1)

@@ -1,4 +1,7 @@
-"""FusionPipeline: colour handling, registration, size policies, AGC, padding, bad inputs (real ORT sessions)."""
+"""FusionPipeline: colour handling, registration, size policies, AGC, padding, bad inputs.
+
+Real ORT sessions.
+"""
 
 from __future__ import annotations
 
@@ -428,8 +431,11 @@ def test_processing_options_validation():
 
 
 def test_process_scale_auto_fits_the_budget():
-    """process_scale 0: the largest scale whose timed pipeline fits scale_budget_ms, chosen once per
-    frame size; a generous budget keeps full resolution (identical output), an impossible one the smallest."""
+    """process_scale 0.
+
+    The largest scale whose timed pipeline fits scale_budget_ms, chosen once per frame size; a
+    generous budget keeps full resolution (identical output), an impossible one the smallest.
+    """
     from fusion_ros.runtime.pipeline import AUTO_SCALES
 
     vis, th = natural_pair(256, 320)

@@ -44,8 +44,10 @@ def _slices(src='input'):
 
 
 def graph_model(kind: str, in_name='input', out_name='fused') -> onnx.ModelProto:
-    """kind: 'max' (max(ir, vis)), 'ir' (output = ir plane), 'vis' (output = visible plane),
-    'mult8' (vis, but only runs when H and W are multiples of 8)."""
+    """kind: 'max' (max(ir, vis)), 'ir' (output = ir plane), 'vis' (output = visible plane).
+
+    'mult8' (vis, but only runs when H and W are multiples of 8).
+    """
     nodes, inits = _slices(in_name)
     if kind == 'max':
         nodes.append(helper.make_node('Max', ['ir', 'vis'], [out_name]))
@@ -109,7 +111,7 @@ def reference_outputs(path: Path, x: np.ndarray) -> np.ndarray:
 
 
 def natural_pair(h: int = 96, w: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A smooth colourful BGR visible image (mid-range, no saturation) and a uint8 thermal."""
+    """Return a smooth colourful BGR visible image (mid-range, no saturation), a uint8 thermal."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     b = 90 + 60 * np.sin(xx / 17.0)

@@ -1,7 +1,9 @@
-"""The CLI's `fuse` and `fuse-bag` write exactly what the runtime pipeline computes (issue 18: the
-per-frame step has one home, so the offline tools cannot drift from it). Real shipped MMDRFuse
-weights, real PNG files, a real rosbag2; tools/output_digests.sh records sha256 before/after a
-refactor for the same commands."""
+"""The CLI's `fuse` and `fuse-bag` write exactly what the runtime pipeline computes.
+
+Issue 18: the per-frame step has one home, so the offline tools cannot drift from it. Real shipped
+MMDRFuse weights, real PNG files, a real rosbag2; tools/output_digests.sh records sha256
+before/after a refactor for the same commands.
+"""
 
 from __future__ import annotations
 

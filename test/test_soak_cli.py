@@ -1,4 +1,7 @@
-"""`fusion-ros soak`, shortened: a real node process, one row per interval, the verdict and the plot."""
+"""`fusion-ros soak`, shortened.
+
+A real node process, one row per interval, the verdict and the plot.
+"""
 
 from __future__ import annotations
 

@@ -327,8 +327,11 @@ def test_equal_distance_prefers_the_older_partner_and_slop_is_inclusive():
 
 
 def test_restarting_synchronizer_counts_across_jumps_and_reconfiguration():
-    """The one restart rule (node and bag tools): a stamp > 1 s back restarts the pairing; offline
-    (flush_on_jump) the pending frames are paired first, live they are dropped; counters go on."""
+    """The one restart rule (node and bag tools).
+
+    A stamp > 1 s back restarts the pairing; offline (flush_on_jump) the pending frames are paired
+    first, live they are dropped; counters go on.
+    """
     from fusion_ros.sync import RestartingSynchronizer
 
     for flush, pairs_before_jump, total in ((True, 2, 4), (False, 2, 3)):

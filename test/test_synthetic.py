@@ -113,9 +113,12 @@ def test_deterministic_and_resampled(dataset):
 
 
 def test_ground_truth_is_reachable_by_a_blend():
-    """Some per-pixel blend weight in [0, 1] reproduces the ground truth (MobileFuse's blending
-    module can reach its target): everywhere for global multi-lighting pairs, and away from the
-    feathered mask edges for the others (inside a soft edge both focus copies are partly blurred)."""
+    """Some per-pixel blend weight in [0, 1] reproduces the ground truth.
+
+    So MobileFuse's blending module can reach its target: everywhere for global multi-lighting
+    pairs, and away from the feathered mask edges for the others (inside a soft edge both focus
+    copies are partly blurred).
+    """
     for seed in range(6):
         for kind in KINDS:
             p = make_pair(np.random.default_rng(seed), _images(1)[0][:48, :48], kind)

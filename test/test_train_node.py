@@ -1,5 +1,8 @@
-"""The ROS 2 train node on a real graph: a separate process trains a tiny MMDRFuse, this test
-subscribes to its loss and sample topics, and the node exits by itself once it has exported."""
+"""The ROS 2 train node on a real graph.
+
+A separate process trains a tiny MMDRFuse, this test subscribes to its loss and sample topics, and
+the node exits by itself once it has exported.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def node_env():
 
 
 def tiny_config(tmp_path: Path, **changes) -> Path:
-    """The tiny MMDRFuse config, made smaller still (the node is what is under test)."""
+    """Return the tiny MMDRFuse config, made smaller still (the node is what is under test)."""
     data = read_config_file(CONFIG_DIR / 'mmdrfuse_tiny.yaml')
     data.update({'name': 'node_test', 'limit_pairs': 3, 'val_fraction': 0.34, 'max_minutes': 1.0})
     data['extra'] = {**data.get('extra', {}), 'teacher_epochs': 1, 'student_epochs': 2}

@@ -1,4 +1,4 @@
-"""The differentiable SCD used in training is the evaluator's SCD, and stays finite on flat patches."""
+"""The training's differentiable SCD is the evaluator's SCD and stays finite on flat patches."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""MMDRFuse recipe end to end on the tiny config: trains (loss goes down), exports an ONNX model
-the runtime loads and runs on a bundled demo pair, resumes from checkpoints; plus the pieces
-(losses, refresh memory, perception extractors, patch dataset) on synthetic data."""
+"""MMDRFuse recipe end to end on the tiny config.
+
+Trains (loss goes down), exports an ONNX model the runtime loads and runs on a bundled demo pair,
+resumes from checkpoints; plus the pieces (losses, refresh memory, perception extractors, patch
+dataset) on synthetic data.
+"""
 
 from __future__ import annotations
 
@@ -168,7 +171,10 @@ def test_resume_continues_from_the_saved_step(tiny, tmp_path):
 
 
 def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
-    """Exact resume: same batches, optimizer state and schedule (the simple recipe on a toy pair)."""
+    """Exact resume: same batches, optimizer state and schedule.
+
+    The simple recipe on a toy pair.
+    """
     from fusion_ros.training.config import TrainConfig
     from fusion_ros.training.recipes import get_recipe
 
@@ -323,8 +329,11 @@ def test_patch_dataset_is_stable_per_index_and_split_is_by_pair():
 
 
 def test_tiny_training_needs_no_dataset_folder(tmp_path):
-    """A fresh clone has no ../shared: `fusion-ros train --config tiny` must still train and export
-    (issue 20). The dataset root points at an empty folder, so any dataset read would fail."""
+    """A fresh clone has no ../shared.
+
+    `fusion-ros train --config tiny` must still train and export (issue 20). The dataset root
+    points at an empty folder, so any dataset read would fail.
+    """
     import os
     import subprocess
     import sys

@@ -1,6 +1,8 @@
-"""The MMDRFuse `paper` recipe pieces (Eq. 1 digestible distillation, the authors' gradient term,
-raw refresh gaps, the dense teacher) and a seconds-long run of the paper settings on generated
-pairs (no ../shared needed)."""
+"""The MMDRFuse `paper` recipe pieces and a seconds-long run of the paper settings.
+
+The pieces: Eq. 1 digestible distillation, the authors' gradient term, raw refresh gaps, the dense
+teacher; the run is on generated pairs (no ../shared needed).
+"""
 
 from __future__ import annotations
 
@@ -66,8 +68,11 @@ def test_dense_teacher_has_the_authors_size_and_any_image_size() -> None:
 
 
 def test_paper_settings_train_end_to_end_on_generated_pairs(tmp_path) -> None:
-    """The paper config's recipe settings, shrunk to seconds: dense teacher, digestible
-    distillation, gradient MSE, raw-gap refresh; trains, exports, and the student's loss falls."""
+    """The paper config's recipe settings, shrunk to seconds.
+
+    Dense teacher, digestible distillation, gradient MSE, raw-gap refresh; trains, exports, and the
+    student's loss falls.
+    """
     paper = load_config('mmdrfuse', 'paper')
     assert paper.extra['teacher'] == 'dense' and paper.lr == pytest.approx(1e-4)
     assert (paper.extra['teacher_w_per'], paper.extra['teacher_w_grad']) == (2.0, 0.1)
@@ -118,8 +123,11 @@ def test_paper_settings_train_end_to_end_on_generated_pairs(tmp_path) -> None:
 
 
 def test_ssim_gap_drives_deep_layers_and_gmsd_gap_shallow_ones() -> None:
-    """The refresh split as the paper: an SSIM gap alone pulls through the deep feature layers,
-    a GMSD gap alone through the shallow ones only (the extractor is asked for no deeper level)."""
+    """The refresh split as the paper.
+
+    An SSIM gap alone pulls through the deep feature layers, a GMSD gap alone through the shallow
+    ones only (the extractor is asked for no deeper level).
+    """
     from fusion_ros.training.perception import FilterBankFeatures
 
     class Recording(FilterBankFeatures):

@@ -1,5 +1,8 @@
-"""MobileFuse and AE-Netv2 training recipes end to end: tiny config -> train -> loss goes down ->
-ONNX + model card via the framework's export -> runtime pipeline fuses a bundled demo pair."""
+"""MobileFuse and AE-Netv2 training recipes end to end.
+
+Tiny config -> train -> loss goes down -> ONNX + model card via the framework's export -> runtime
+pipeline fuses a bundled demo pair.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ def _first_last(series: list[float], k: int = 3) -> tuple[float, float]:
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
-    """Train both tiny configs once for the module (each a few seconds to ~30 s on 2 shared cores)."""
+    """Train both tiny configs once for the module.
+
+    Each a few seconds to ~30 s on 2 shared cores.
+    """
     from fusion_ros.training.hooks import HistoryHooks
     from fusion_ros.training.runner import run_training
 

@@ -1,6 +1,8 @@
-"""Several training sources through one loader, per-source patch counts, the stem-hash validation
-split and `fusion-ros eval --set validation`, on generated pairs in a temporary datasets root
-(FUSION_ROS_DATASETS), so none of it needs ../shared."""
+"""Several training sources through one loader, per-source patch counts.
+
+The stem-hash validation split and `fusion-ros eval --set validation`, on generated pairs in a
+temporary datasets root (FUSION_ROS_DATASETS), so none of it needs ../shared.
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""Offline fusion of a rosbag2: a new bag with the original topics, the fused stream and per-frame
-latency diagnostics.
+"""Offline fusion of a rosbag2.
+
+A new bag with the original topics, the fused stream and per-frame latency diagnostics.
 
 The two camera topics (raw ``sensor_msgs/Image`` or ``CompressedImage``; ``T`` falls back to
-``T/compressed``) are paired with the fusion node's synchroniser (:class:`FramePairer`), each pair is
-fused as fast as the pipeline goes, and the output bag gets, besides a copy of every input message
-(same log times):
+``T/compressed``) are paired with the fusion node's synchroniser (:class:`FramePairer`), each pair
+is fused as fast as the pipeline goes, and the output bag gets, besides a copy of every input
+message (same log times):
 
 * ``fused_topic`` (sensor_msgs/Image): header = the visible frame's header (stamp and frame_id),
   encoding as the node's (bgr8 for colour visible, rgb8 for rgb8 visible, mono8 for mono);
@@ -138,8 +139,11 @@ def _plan_topics(
 
 
 class _PairFuser:
-    """Fuses one pair (the node's per-frame step, :func:`fusion_ros.runtime.fuse_frame`) and
-    writes the fused image, the restamped camera_info and the per-frame diagnostics."""
+    """Fuse one pair and write the fused image, the restamped camera_info and the diagnostics.
+
+    This is the node's per-frame step (:func:`fusion_ros.runtime.fuse_frame`); the diagnostics are
+    per frame.
+    """
 
     def __init__(
         self,

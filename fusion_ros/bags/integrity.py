@@ -39,7 +39,10 @@ def _u64(data: bytes, at: int = 0) -> int:
 
 
 def _chunks(f: BinaryIO, name: str) -> Iterator[_Chunk]:
-    """Every Chunk record of an MCAP file, read one at a time (bags may be far bigger than memory)."""
+    """Every Chunk record of an MCAP file, read one at a time.
+
+    Bags may be far bigger than memory.
+    """
     size = f.seek(0, 2)
     f.seek(0)
     if f.read(8) != MCAP_MAGIC:
@@ -102,7 +105,10 @@ def add_mcap_crcs(path: Path) -> int:
 
 
 def check_mcap(path: Path) -> int:
-    """Verify the structure and every chunk CRC of an MCAP file; returns the number of chunks checked."""
+    """Verify the structure and every chunk CRC of an MCAP file.
+
+    Returns the number of chunks checked.
+    """
     checked = 0
     with open(path, 'rb') as f:
         for chunk in _chunks(f, path.name):
@@ -116,7 +122,7 @@ def check_mcap(path: Path) -> int:
 
 
 def check_sqlite(path: Path) -> None:
-    """SQLite's own integrity check of a .db3 file, opened read-only."""
+    """Return SQLite's own integrity check of a .db3 file, opened read-only."""
     try:
         with sqlite3.connect(f'file:{path}?mode=ro', uri=True) as db:
             rows = db.execute('PRAGMA integrity_check').fetchall()
@@ -130,7 +136,7 @@ def check_sqlite(path: Path) -> None:
 
 
 def storage_files(bag: Path) -> list[Path]:
-    """The .mcap / .db3 files of a bag folder, or the file itself."""
+    """Return the .mcap / .db3 files of a bag folder, or the file itself."""
     if bag.is_dir():
         return sorted(p for p in bag.iterdir() if p.suffix in ('.mcap', '.db3'))
     return [bag]

@@ -1,8 +1,8 @@
 """rosbag2 read/write on `rosbags` (pure Python; no rosbag2 install needed).
 
-Reading: :class:`BagReader` opens a rosbag2 folder (``metadata.yaml`` + ``*.db3`` or ``*.mcap``; the
-storage plugin is taken from the metadata, as ``ros2 bag`` does) or a single ``.db3``/``.mcap`` file.
-It checks the bag on open (metadata present and parsable, storage files present and readable,
+Reading: :class:`BagReader` opens a rosbag2 folder (``metadata.yaml`` + ``*.db3`` or ``*.mcap``;
+the storage plugin is taken from the metadata, as ``ros2 bag`` does) or a single ``.db3``/``.mcap``
+file. It checks the bag on open (metadata present and parsable, storage files present and readable,
 per-topic message counts in the metadata equal to those in the storage) and while reading (every
 storage error becomes a :class:`BagError`; reading a whole topic that ends early is a count
 mismatch), so a truncated or corrupt bag fails loudly instead of looking like a short recording.
@@ -59,7 +59,10 @@ class BagError(RuntimeError):
 
 
 def normalize_type(name: str) -> str:
-    """'Image' / 'sensor_msgs/Image' / 'sensor_msgs/msg/Image' -> 'sensor_msgs/msg/Image'."""
+    """Return the full type name: 'Image' / 'sensor_msgs/Image' -> 'sensor_msgs/msg/Image'.
+
+    'sensor_msgs/msg/Image' is returned as it is.
+    """
     text = name.strip()
     alias = TYPE_ALIASES.get(text.lower().replace('_', ''))
     if alias:
@@ -74,14 +77,17 @@ def normalize_type(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def typestore():
-    """The ROS 2 typestore used to (de)serialise messages."""
+    """Return the ROS 2 typestore used to (de)serialise messages."""
     from rosbags.typesys import get_typestore, Stores
 
     return get_typestore(Stores.ROS2_KILTED)
 
 
 def msg_class(msgtype: str):
-    """The typestore class of a message type (e.g. ``msg_class(IMAGE)(header=..., ...)``)."""
+    """Return the typestore class of a message type.
+
+    e.g. ``msg_class(IMAGE)(header=..., ...)``.
+    """
     return typestore().types[msgtype]
 
 
@@ -100,7 +106,7 @@ def make_header(stamp: int, frame_id: str):
 
 
 def serialize(msg: Any, msgtype: Optional[str] = None) -> bytes:
-    """A typestore message as CDR bytes (what rosbag2 stores and rclpy publishes)."""
+    """Return a typestore message as CDR bytes (what rosbag2 stores and rclpy publishes)."""
     return bytes(typestore().serialize_cdr(msg, msgtype or msg.__msgtype__))
 
 
@@ -116,8 +122,10 @@ def deserialize(data: bytes | memoryview, msgtype: str) -> Any:
 
 # ----------------------------------------------------------------------------- numpy <-> messages
 def image_to_numpy(msg: Any) -> np.ndarray:
-    """sensor_msgs/Image or CompressedImage (typestore or rclpy message) -> array, with the
-    runtime's decoders (bgr8/rgb8 -> HxWx3, mono8/mono16 -> HxW, compressed -> decoded)."""
+    """sensor_msgs/Image or CompressedImage (typestore or rclpy message) -> array.
+
+    With the runtime's decoders (bgr8/rgb8 -> HxWx3, mono8/mono16 -> HxW, compressed -> decoded).
+    """
     from fusion_ros.runtime import decode_compressed, decode_image
 
     if hasattr(msg, 'format') and not hasattr(msg, 'encoding'):
@@ -218,7 +226,10 @@ class ImageFrame:
 
 @lru_cache(maxsize=1)
 def _storage_errors() -> Tuple[type, ...]:
-    """What rosbags' storage plugins raise on damaged files (its sqlite3 plugin uses apsw)."""
+    """Return what rosbags' storage plugins raise on damaged files.
+
+    Its sqlite3 plugin uses apsw.
+    """
     from rosbags.rosbag2 import ReaderError
 
     errors: Tuple[type, ...] = (
@@ -421,7 +432,7 @@ class BagReader:
         return max(0, self.end_ns - self.start_ns)
 
     def connection(self, topic: str):
-        """The first rosbags connection of a topic (type, message definition, hash, QoS)."""
+        """Return the first rosbags connection of a topic (type, message definition, hash, QoS)."""
         self._require_topics([topic])
         return self._connections[topic][0]
 
@@ -443,8 +454,11 @@ class BagReader:
         start_ns: Optional[int] = None,
         stop_ns: Optional[int] = None,
     ) -> Iterator[BagMessage]:
-        """Messages in log-time order (all topics, or ``topics``), from ``start_ns`` (inclusive)
-        to ``stop_ns`` (exclusive). Reading a topic to its end checks its message count."""
+        """Messages in log-time order (all topics, or ``topics``).
+
+        From ``start_ns`` (inclusive) to ``stop_ns`` (exclusive). Reading a topic to its end checks
+        its message count.
+        """
         reader = self._require_open()
         if topics is None:
             topics = list(self._topics)
@@ -521,8 +535,11 @@ def open_bag(path: str | os.PathLike) -> BagReader:
 
 
 def resolve_image_topic(bag: BagReader, topic: str) -> str:
-    """``topic`` if the bag has it as an image topic, else ``topic + '/compressed'`` (a bag
-    recorded with image_transport compressed), else a BagError listing the image topics."""
+    """``topic`` if the bag has it as an image topic.
+
+    Else ``topic + '/compressed'`` (a bag recorded with image_transport compressed), else a
+    BagError listing the image topics.
+    """
     topics = bag.topics
     for candidate in (topic, topic.rstrip('/') + '/compressed'):
         if candidate in topics and topics[candidate].msgtype in IMAGE_TYPES:
@@ -595,8 +612,10 @@ class BagWriter:
         digest: Optional[str] = None,
         qos: Sequence[Any] = (),
     ) -> Any:
-        """Declare a topic (idempotent for the same type). ``msgdef``/``digest`` copy a source
-        bag's definition for types the typestore does not know."""
+        """Declare a topic (idempotent for the same type).
+
+        ``msgdef``/``digest`` copy a source bag's definition for types the typestore does not know.
+        """
         if self._writer is None:
             raise BagError(f'{self.path}: writer is not open')
         msgtype = normalize_type(msgtype)
@@ -701,7 +720,7 @@ class BagWriter:
 def camera_info(
     width: int, height: int, stamp: int, frame_id: str, fx: float = 0.0, fy: float = 0.0
 ) -> Any:
-    """A plumb_bob sensor_msgs/CameraInfo with a pinhole model (fx default ~ 60 deg FOV)."""
+    """Return a plumb_bob sensor_msgs/CameraInfo with a pinhole model (fx default ~ 60 deg FOV)."""
     fx = fx or width / (2.0 * np.tan(np.radians(30.0)))
     fy = fy or fx
     cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
@@ -726,7 +745,7 @@ def camera_info(
 def diagnostic_array(
     stamp: int, statuses: Sequence[Tuple[str, str, str, int, Sequence[Tuple[str, str]]]]
 ):
-    """DiagnosticArray from ``(name, message, hardware_id, level, [(key, value), ...])`` tuples."""
+    """Return DiagnosticArray from ``(name, message, hardware_id, level, [(key, value), ...])`` tuples."""
     status_cls = msg_class('diagnostic_msgs/msg/DiagnosticStatus')
     kv_cls = msg_class('diagnostic_msgs/msg/KeyValue')
     return msg_class(DIAGNOSTIC_ARRAY)(

@@ -26,9 +26,11 @@ import numpy as np
 
 
 class FramePairer:
-    """Pair visible (index 0) and thermal (index 1) frames by header stamp: the offline adapter of
-    :class:`fusion_ros.sync.RestartingSynchronizer` (pairs are returned instead of called back;
-    on a time jump the frames before it are still paired)."""
+    """Pair visible (index 0) and thermal (index 1) frames by header stamp.
+
+    The offline adapter of :class:`fusion_ros.sync.RestartingSynchronizer` (pairs are returned
+    instead of called back; on a time jump the frames before it are still paired).
+    """
 
     def __init__(
         self,
@@ -80,7 +82,8 @@ def synchronized_frames(
     """(visible, thermal) ImageFrames of an open bag, paired as the node pairs them, in order.
 
     Topics are resolved with :func:`resolve_image_topic` (``T`` or ``T/compressed``). ``stats``
-    (optional) is filled in when the iteration ends."""
+    (optional) is filled in when the iteration ends.
+    """
     vis_topic = resolve_image_topic(bag, visible_topic)
     th_topic = resolve_image_topic(bag, thermal_topic)
     pairer = FramePairer(slop, queue_size, inter_message_lower_bound)
@@ -96,8 +99,11 @@ def synchronized_frames(
 
 # ----------------------------------------------------------------------------- training pairs
 class BagPair(NamedTuple):
-    """One training pair from a bag: a tuple ``(name, ir, vis, vis_bgr)`` that also reads like
-    ``fusion_ros.training.data.Pair`` (``.name .ir .vis .vis_bgr .shape .stacked()``)."""
+    """One training pair from a bag.
+
+    A tuple ``(name, ir, vis, vis_bgr)`` that also reads like ``fusion_ros.training.data.Pair``
+    (``.name .ir .vis .vis_bgr .shape .stacked()``).
+    """
 
     name: str
     ir: np.ndarray  # float32 HxW in [0, 1]
@@ -137,7 +143,7 @@ def pairs_from_bag(
     max_side: Optional[int] = None,
     keep_color: bool = True,
 ) -> List[BagPair]:
-    """Synchronised pairs of a bag as training pairs.
+    """Return Synchronised pairs of a bag as training pairs.
 
     Returns a list of :class:`BagPair` ``(name, ir, vis, vis_bgr)``: ``ir`` float32 HxW in
     [0, 1] (8-bit /255, 16-bit min-max stretched per frame), ``vis`` float32 HxW luminance in

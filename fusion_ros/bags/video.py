@@ -1,6 +1,8 @@
-"""MP4 videos of a fused stream: the fused images, and a labelled side-by-side mosaic
-(visible | thermal | fused), from a fused bag (``fusion-ros fuse-bag`` output or a recording of the
-live node) or from a folder of fused images (``fusion-ros fuse`` output).
+"""MP4 videos of a fused stream.
+
+The fused images, and a labelled side-by-side mosaic (visible | thermal | fused), from a fused bag
+(``fusion-ros fuse-bag`` output or a recording of the live node) or from a folder of fused images
+(``fusion-ros fuse`` output).
 
 Codec: OpenCV's VideoWriter with fourcc ``mp4v`` (MPEG-4 Part 2). It is the one that works with
 the FFmpeg in the opencv-python wheels here: ``avc1``/``H264`` need an H.264 encoder that those
@@ -68,8 +70,10 @@ class VideoResult:
 
 
 class VideoSink:
-    """A VideoWriter opened on the first frame (its size fixes the video's), written to a temporary
-    name and renamed by :meth:`close`; :meth:`abort` deletes it."""
+    """A VideoWriter opened on the first frame (its size fixes the video's).
+
+    Written to a temporary name and renamed by :meth:`close`; :meth:`abort` deletes it.
+    """
 
     def __init__(self, path: str | os.PathLike, fps: float, fourcc: str = DEFAULT_FOURCC) -> None:
         self.path = Path(path)
@@ -137,8 +141,10 @@ def mosaic_frame(
     fused: np.ndarray,
     labels: Tuple[str, str, str] = ('visible', 'thermal', 'fused'),
 ) -> np.ndarray:
-    """visible | thermal | fused at the fused image's height, labelled; a missing input is a
-    black panel of the fused size."""
+    """Return visible | thermal | fused at the fused image's height, labelled.
+
+    A missing input is a black panel of the fused size.
+    """
     from fusion_ros.images.visuals import mosaic
 
     blank = np.zeros(fused.shape[:2] + (3,), np.uint8)
@@ -172,8 +178,11 @@ def mosaic_path_for(out: str | os.PathLike) -> Path:
 
 
 class _Outputs:
-    """The fused and/or mosaic video being written, with one way out: every sink is closed when the
-    ``with`` block ends normally and aborted (no partial file) when it raises."""
+    """The fused and/or mosaic video being written, with one way out.
+
+    Every sink is closed when the ``with`` block ends normally and aborted (no partial file) when
+    it raises.
+    """
 
     def __init__(
         self,
@@ -255,8 +264,10 @@ class _Outputs:
 
 # ----------------------------------------------------------------------------- from a bag
 class _BagMosaic:
-    """Holds visible/thermal frames until the fused frame they belong to can be written (its
-    partners arrived, or too much is buffered and it goes with black panels)."""
+    """Holds visible/thermal frames until the fused frame they belong to can be written.
+
+    Its partners arrived, or too much is buffered and it goes with black panels.
+    """
 
     def __init__(self, outputs: _Outputs, partner: Dict[int, int]) -> None:
         self.outputs, self.partner = outputs, partner
@@ -289,7 +300,7 @@ class _BagMosaic:
         return True
 
     def add(self, frame: Any, kind: str) -> None:
-        """A frame of the fused ("fused"), visible or thermal topic, in bag order."""
+        """Return a frame of the fused ("fused"), visible or thermal topic, in bag order."""
         if kind == 'fused':
             self.pending.append(frame)
         else:
@@ -396,8 +407,11 @@ def folder_to_video(
     fused_label: str = 'fused',
     progress: bool = False,
 ) -> VideoResult:
-    """Fused images of ``folder`` (sorted by name) as a video; the mosaic takes the visible and
-    thermal images with the same file stem from ``visible_dir``/``thermal_dir``."""
+    """Fused images of ``folder`` (sorted by name) as a video.
+
+    The mosaic takes the visible and thermal images with the same file stem from
+    ``visible_dir``/``thermal_dir``.
+    """
     if out is None and mosaic is None:
         raise VideoError('nothing to write: give an output video and/or a mosaic video')
     fused = _images(Path(folder))

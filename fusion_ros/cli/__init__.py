@@ -6,8 +6,11 @@ import sys
 
 
 def table_console():
-    """A rich Console for the verbs' summary tables: the terminal's width when there is one,
-    else 120 columns, so a table written to a log or CI is not truncated at rich's default 80."""
+    """Return a rich Console for the verbs' summary tables.
+
+    The terminal's width when there is one, else 120 columns, so a table written to a log or CI is
+    not truncated at rich's default 80.
+    """
     from rich.console import Console
 
     return Console(width=None if sys.stdout.isatty() else 120)

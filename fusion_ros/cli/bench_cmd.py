@@ -213,7 +213,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def extra_tables(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> str:
-    """The optional scaling / several-pairs / PyTorch-reference tables, as Markdown sections."""
+    """Return the optional scaling / several-pairs / PyTorch-reference tables.
+
+    As Markdown sections.
+    """
     from fusion_ros.cli import bench_tables as tables
 
     parts = []

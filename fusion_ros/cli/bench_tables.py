@@ -1,5 +1,7 @@
-"""The optional tables of `fusion-ros bench`: cost per pixel across frame sizes, several camera
-pairs on one machine, and the same architecture run the authors' way (PyTorch eager).
+"""The optional tables of `fusion-ros bench`.
+
+Cost per pixel across frame sizes, several camera pairs on one machine, and the same architecture
+run the authors' way (PyTorch eager).
 
 Why each: a robot integrator needs to know whether a 1920x1080 camera costs 6x a 640x512 one
 (linear in pixels) or more; whether two camera pairs fit on one small computer; and how much the
@@ -19,7 +21,7 @@ Progress = Callable[[], None] | None
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
-    """ "640x512,1280x1024" -> [(640, 512), (1280, 1024)] (width x height)."""
+    """Parse sizes: '640x512,1280x1024' -> [(640, 512), (1280, 1024)] (width x height)."""
     sizes = []
     for part in filter(None, (p.strip() for p in text.split(','))):
         try:
@@ -35,7 +37,10 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 def _fuse_times(
     pipeline, width: int, height: int, frames: int, progress: Progress = None
 ) -> list[float]:
-    """Milliseconds of `frames` pipeline.fuse calls on the demo stream at width x height (after a warm-up)."""
+    """Milliseconds of `frames` pipeline.fuse calls on the demo stream at width x height.
+
+    After a warm-up.
+    """
     from fusion_ros.images.demo_sequence import DemoSequence
 
     seq = DemoSequence(width=width, height=height)
@@ -60,8 +65,11 @@ def size_table(
     frames: int,
     progress: Progress = None,
 ) -> list[str]:
-    """Pipeline p50 per size and ms per megapixel; the last column is the spread of ms/MP across
-    sizes relative to the first size (linear cost in pixels means ~0%)."""
+    """Pipeline p50 per size and ms per megapixel.
+
+    The last column is the spread of ms/MP across sizes relative to the first size (linear cost in
+    pixels means ~0%).
+    """
     from fusion_ros.runtime import load_pipeline
 
     head = ' | '.join(f'{w}x{h} ms (ms/MP)' for w, h in sizes)
@@ -82,8 +90,11 @@ def size_table(
 
 
 def pairs_table(model: str, backend: str, pairs: int, seconds: float) -> list[str]:
-    """`pairs` pipelines of `model` fusing 640x512 demo frames in `pairs` threads at once, as fast as
-    they can for `seconds`: frames per second each and p50/p95 ms (can each keep 30 Hz?)."""
+    """`pairs` pipelines of `model` fusing 640x512 demo frames in `pairs` threads at once.
+
+    As fast as they can for `seconds`: frames per second each and p50/p95 ms (can each keep 30
+    Hz?).
+    """
     from fusion_ros.runtime import load_pipeline
 
     pipelines = [load_pipeline(model, backend=backend) for _ in range(pairs)]
@@ -121,9 +132,11 @@ def pairs_table(model: str, backend: str, pairs: int, seconds: float) -> list[st
 
 
 def torch_eager_ms(model: str, width: int, height: int, frames: int, threads: int) -> float:
-    """p50 ms of the same architecture as a PyTorch eager forward pass (no_grad, float32, `threads`
-    intra-op threads): how the authors run it. Weights do not change the time, so the network is
-    built from the registry with its initial weights."""
+    """Return the p50 ms of the same architecture as a PyTorch eager forward pass.
+
+    No grad, float32, `threads` intra-op threads: how the authors run it. Weights do not change the
+    time, so the network is built from the registry with its initial weights.
+    """
     try:
         import torch
     except ImportError:

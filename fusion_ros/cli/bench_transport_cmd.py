@@ -2,12 +2,12 @@
 
     fusion-ros bench-transport [--seconds 5] [--rate 30] [--repeat 1] [--out docs/transport.md]
 
-For each QoS (reliable, best effort) and each Fast DDS transport setup (the built-in transports, and
-the shipped config/fastdds.xml with its 32 MiB shared-memory segment) a publisher process sends
-`rate * seconds` bgr8 frames to a subscriber process (`fusion_ros.live.transport_probe`), on a private
-domain with localhost-only discovery. Reports frames delivered and latency p50 / p99 (receive time
-minus stamp). This is the measurement behind the node's choice of RELIABLE images and the DDS
-profile the launch file sets.
+For each QoS (reliable, best effort) and each Fast DDS transport setup (the built-in transports,
+and the shipped config/fastdds.xml with its 32 MiB shared-memory segment) a publisher process sends
+`rate * seconds` bgr8 frames to a subscriber process (`fusion_ros.live.transport_probe`), on a
+private domain with localhost-only discovery. Reports frames delivered and latency p50 / p99
+(receive time minus stamp). This is the measurement behind the node's choice of RELIABLE images and
+the DDS profile the launch file sets.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ CONFIGS: list[tuple[str, str]] = [
 
 
 def probe_environment(profile: str, domain_id: int) -> dict[str, str]:
-    """A private domain, localhost discovery, and either no DDS profile or the shipped one."""
+    """Return a private domain, localhost discovery, and no DDS profile or the shipped one."""
     from fusion_ros.ros.qos import FASTDDS_PROFILE_VARIABLE, use_fastdds_profile
 
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')

@@ -33,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _Keeper:
-    """Remembers the source's middle frame of each scene (visible, thermal) and asks the sink to
-    keep the fused frame with the same stamp, for the mosaics."""
+    """Remember the source's middle frame of each scene (visible, thermal) for the mosaics.
+
+    The sink is asked to keep the fused frame with the same stamp.
+    """
 
     def __init__(self, live) -> None:
         self.live = live
@@ -75,8 +77,10 @@ class _Keeper:
 
 
 def _run_models(args: argparse.Namespace, console, live, keeper: _Keeper, frames_per_model: int):
-    """Stream each model in turn (switched at run time, as `ros2 param set` would); returns
-    (stats per model, latency series per model, mosaic rows)."""
+    """Stream each model in turn (switched at run time, as `ros2 param set` would).
+
+    Returns (stats per model, latency series per model, mosaic rows).
+    """
     from fusion_ros.live.session import node_peak_memory_mb
     from fusion_ros.live.stats import summarise
     from rich.progress import (

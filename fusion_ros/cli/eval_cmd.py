@@ -136,8 +136,10 @@ def read_fused(path: Path) -> np.ndarray:
 def fuse_on_luminance(
     visible: np.ndarray, fuse_y: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
-    """Replace the visible image's luminance by `fuse_y(luminance)` (uint8 HxW); a colour image keeps
-    its chroma (YCrCb), a grey one is the fused luminance itself."""
+    """Replace the visible image's luminance by `fuse_y(luminance)` (uint8 HxW).
+
+    A colour image keeps its chroma (YCrCb), a grey one is the fused luminance itself.
+    """
     import cv2
 
     if visible.ndim == 2:
@@ -171,8 +173,11 @@ def _classic_names() -> list[str]:
 
 
 def classic_method(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """`fn(visible, ir8)` fusing the IR with the visible luminance by a classic method from
-    fusion_ros.training.classic (float [0, 1] in, 8-bit out); colour keeps the visible chroma."""
+    """Return `fn(visible, ir8)`, fusing the IR with the visible luminance by a classic method.
+
+    The methods are fusion_ros.training.classic's (float [0, 1] in, 8-bit out); colour keeps the
+    visible chroma.
+    """
     from fusion_ros.training.classic import get_method
 
     try:
@@ -211,7 +216,10 @@ def parse_method(spec: str) -> tuple[str, Path]:
 
 
 def load_model(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """`load_pipeline(name).fuse(visible, thermal).image` from fusion_ros.runtime, with a clear error."""
+    """`load_pipeline(name).fuse(visible, thermal).image` from fusion_ros.runtime.
+
+    With a clear error.
+    """
     try:
         from fusion_ros.runtime import load_pipeline
     except ImportError as exc:
@@ -296,8 +304,10 @@ def score_pairs(
     colour: str,
     mosaic_rows: int,
 ) -> tuple[list[dict[str, object]], list]:
-    """Score every method on every pair: (rows for the leaderboard, mosaic rows). `fusers` maps a
-    method name to fn(stem, visible, thermal, ir8) -> fused image."""
+    """Score every method on every pair: (rows for the leaderboard, mosaic rows).
+
+    `fusers` maps a method name to fn(stem, visible, thermal, ir8) -> fused image.
+    """
     from fusion_ros.metrics import compute_metrics
     from tqdm import tqdm
 
@@ -425,9 +435,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_validation(args: argparse.Namespace) -> int:
-    """Score the methods on every validation set (`fusion_ros.training.validation`): one folder
-    per set in --out and a summary `leaderboard.md` (each method against the baselines alone, per
-    set). Never touches the test sets."""
+    """Score the methods on every validation set (`fusion_ros.training.validation`).
+
+    One folder per set in --out and a summary `leaderboard.md` (each method against the baselines
+    alone, per set). Never touches the test sets.
+    """
     from fusion_ros.metrics import METRIC_SETS
     from fusion_ros.training.validation import datasets_root, validation_sets
 

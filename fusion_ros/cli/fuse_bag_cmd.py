@@ -1,9 +1,11 @@
-"""`fusion-ros fuse-bag IN OUT --model M`: fuse a rosbag2 offline into a new bag holding the original
-topics, the fused stream and per-frame latency diagnostics.
+r"""`fusion-ros fuse-bag IN OUT --model M`.
+
+Fuse a rosbag2 offline into a new bag holding the original topics, the fused stream and per-frame
+latency diagnostics.
 
 Examples:
   fusion-ros fuse-bag run1 run1_fused --model mmdrfuse
-  fusion-ros fuse-bag run1 run1_fused --model aenetv2 --visible-topic /cam0/image_raw \\
+  fusion-ros fuse-bag run1 run1_fused --model aenetv2 --visible-topic /cam0/image_raw \
       --thermal-topic /lwir/image_raw --fused-topic /fused/image_raw --slop 0.02 --storage mcap
 """
 

@@ -1,10 +1,12 @@
-"""`fusion-ros fuse`: a folder of IR/visible pairs -> a folder of fused images (offline, evaluation).
+"""`fusion-ros fuse`: a folder of IR/visible pairs -> a folder of fused images.
+
+Offline, evaluation.
 
 A bad pair (unreadable, zero bytes, a false-colour thermal image, sizes the pipeline rejects) is
-reported, counted and skipped; the rest are fused; the exit status is 1 and `fuse_errors.txt` in the
-output folder lists what failed, so a partial output folder is never mistaken for a complete one.
-Thermal images go to the pipeline as stored, so colour handling is the node's (three equal channels
-are fine; a palette image is rejected).
+reported, counted and skipped; the rest are fused; the exit status is 1 and `fuse_errors.txt` in
+the output folder lists what failed, so a partial output folder is never mistaken for a complete
+one. Thermal images go to the pipeline as stored, so colour handling is the node's (three equal
+channels are fine; a palette image is rejected).
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def find_pairs(ir_dir: Path, vis_dir: Path) -> tuple[list[tuple[str, Path, Path]], list[str]]:
-    """(pairs matched by stem, notes on unpaired files); ValueError with a clear message when there is
-    nothing to fuse (missing or empty folders, no stem in common)."""
+    """(pairs matched by stem, notes on unpaired files).
+
+    ValueError with a clear message when there is nothing to fuse (missing or empty folders, no
+    stem in common).
+    """
     from fusion_ros.images.folders import image_files
 
     found = {}
@@ -86,7 +91,10 @@ def _read(path: Path):
 def _fuse_one(
     pipeline, stem: str, ir_path: Path, vis_path: Path, args: argparse.Namespace
 ) -> float:
-    """Fuse and save one pair; returns the pipeline milliseconds. Raises on a bad pair."""
+    """Fuse and save one pair; returns the pipeline milliseconds.
+
+    Raises on a bad pair.
+    """
     from fusion_ros.images.folders import read_visible
     from fusion_ros.images.visuals import mosaic, save_image
 

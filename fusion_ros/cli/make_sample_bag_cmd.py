@@ -1,5 +1,6 @@
-"""`fusion-ros make-sample-bag OUT`: a rosbag2 of the bundled demo sequence (visible bgr8 + camera
-info + thermal mono16, each with its camera's capture stamps).
+"""`fusion-ros make-sample-bag OUT`: a rosbag2 of the bundled demo sequence.
+
+Visible bgr8 + camera info + thermal mono16, each with its camera's capture stamps.
 
 Examples:
   fusion-ros make-sample-bag sample                       # sqlite3, 4 s, 640x512 @ 30 Hz

@@ -1,5 +1,6 @@
-"""`fusion-ros record OUT --topic T ...`: record live topics into a rosbag2 (closed cleanly on
-Ctrl-C / SIGTERM).
+"""`fusion-ros record OUT --topic T ...`: record live topics into a rosbag2.
+
+Closed cleanly on Ctrl-C / SIGTERM.
 
 Examples:
   fusion-ros record fused_run --topic /fused/image_raw --topic /fused/camera_info --topic /diagnostics

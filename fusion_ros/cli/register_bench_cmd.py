@@ -1,5 +1,8 @@
-"""`fusion-ros register-bench`: target-free registration on simulated rigs built from registered
-pairs; writes a markdown table (default docs/registration.md)."""
+"""`fusion-ros register-bench`.
+
+Target-free registration on simulated rigs built from registered pairs; writes a markdown table
+(default docs/registration.md).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""`fusion-ros register`: estimate the thermal->visible homography of a camera rig and write it as
-fusion_node's `homography` parameter (a params YAML) plus a check picture."""
+"""`fusion-ros register`.
+
+Estimate the thermal->visible homography of a camera rig and write it as fusion_node's `homography`
+parameter (a params YAML) plus a check picture.
+"""
 
 from __future__ import annotations
 

@@ -4,11 +4,12 @@
     fusion-ros search --budget-ms 8 --config tiny --size 128x96 --out /tmp/s   # seconds (tests)
     fusion-ros search --budget-ms 15 --table runs/search8/latency_table.json --out runs/search15
 
-Writes OUT/searched.onnx + searched.json (load it anywhere a model is taken: `model:=OUT/searched.onnx`,
-`fusion-ros fuse --model OUT/searched.onnx`, `fusion-ros bench --models OUT/searched.onnx`),
-OUT/latency_table.json, OUT/search.log, OUT/search_log.json and OUT/pareto.png. The budget is the
-ONNX Runtime inference time per frame at --size (the `inference ms` column of `fusion-ros bench`);
-pre- and post-processing (about 1.5-2 ms at 640x512 on a 2-core CPU) come on top for every model.
+Writes OUT/searched.onnx + searched.json (load it anywhere a model is taken:
+`model:=OUT/searched.onnx`, `fusion-ros fuse --model OUT/searched.onnx`, `fusion-ros bench --models
+OUT/searched.onnx`), OUT/latency_table.json, OUT/search.log, OUT/search_log.json and
+OUT/pareto.png. The budget is the ONNX Runtime inference time per frame at --size (the `inference
+ms` column of `fusion-ros bench`); pre- and post-processing (about 1.5-2 ms at 640x512 on a 2-core
+CPU) come on top for every model.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""`fusion-ros video IN OUT.mp4 [--mosaic]`: MP4 of a fused stream, and a labelled
-visible | thermal | fused mosaic video.
+"""`fusion-ros video IN OUT.mp4 [--mosaic]`.
+
+MP4 of a fused stream, and a labelled visible | thermal | fused mosaic video.
 
 IN is a fused bag (fuse-bag output, or a recording of the fusion node with the camera topics) or a
-folder of fused images (`fusion-ros fuse` output; the mosaic then needs --visible-dir/--thermal-dir).
+folder of fused images (`fusion-ros fuse` output; the mosaic then needs
+--visible-dir/--thermal-dir).
 
 Examples:
   fusion-ros video run1_fused run1.mp4 --mosaic            # run1.mp4 + run1_mosaic.mp4
@@ -58,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _is_bag(path: Path) -> bool:
-    """A rosbag2 folder (metadata.yaml or storage files inside) or a .db3/.mcap file."""
+    """Return a rosbag2 folder (metadata.yaml or storage files inside) or a .db3/.mcap file."""
     if path.is_dir():
         return (
             (path / 'metadata.yaml').exists()

@@ -1,2 +1,5 @@
-"""Images without ROS or torch: folders of IR/visible pairs (`folders`), the bundled demo sequence
-(`demo_sequence`) and pictures for people (`visuals`: mosaics, plots)."""
+"""Images without ROS or torch.
+
+Folders of IR/visible pairs (`folders`), the bundled demo sequence (`demo_sequence`) and pictures
+for people (`visuals`: mosaics, plots).
+"""

@@ -38,7 +38,10 @@ def load_demo_pair(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def thermal_to_counts(thermal8: np.ndarray) -> np.ndarray:
-    """Map 8-bit thermal to plausible 16-bit radiometric counts (offset + gain, like a Boson/Lepton)."""
+    """Map 8-bit thermal to plausible 16-bit radiometric counts.
+
+    Offset + gain, like a Boson/Lepton.
+    """
     return (thermal8.astype(np.uint16) * 24 + 21000).astype(np.uint16)
 
 

@@ -1,5 +1,8 @@
-"""Folders of registered IR/visible pairs, matched by file stem, and the conversion of their images to
-the networks' [0, 1] single-channel inputs (no ROS, no torch: the bag reader and the trainer share it)."""
+"""Folders of registered IR/visible pairs and the conversion of their images for the networks.
+
+Pairs are matched by file stem; images become the networks' [0, 1] single-channel inputs (no ROS,
+no torch: the bag reader and the trainer share it).
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ import numpy as np
 
 
 def to_display(image: np.ndarray) -> np.ndarray:
-    """Any camera image (mono8, mono16, bgr8) as 8-bit BGR for viewing; 16-bit gets a 1-99% stretch."""
+    """Any camera image (mono8, mono16, bgr8) as 8-bit BGR for viewing.
+
+    16-bit gets a 1-99% stretch.
+    """
     if image.dtype != np.uint8:
         lo, hi = np.percentile(image[::4, ::4], (1, 99))
         image = np.clip(

@@ -1,2 +1,5 @@
-"""The live harness of `fusion-ros demo`, `bench` and `bench-transport`: a fusion node process with
-the demo source and sink on a private ROS domain, and the numbers taken from it."""
+"""The live harness of `fusion-ros demo`, `bench` and `bench-transport`.
+
+A fusion node process with the demo source and sink on a private ROS domain, and the numbers taken
+from it.
+"""

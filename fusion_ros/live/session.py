@@ -19,7 +19,10 @@ from typing import Sequence
 
 
 def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
-    """Localhost-only discovery, a private domain and the shipped DDS profile, before rclpy.init."""
+    """Localhost-only discovery, a private domain and the shipped DDS profile.
+
+    Before rclpy.init.
+    """
     if domain_id is not None:
         os.environ['ROS_DOMAIN_ID'] = str(domain_id)
     else:
@@ -34,8 +37,10 @@ def prepare_ros_environment(domain_id: int | None = None) -> dict[str, str]:
 
 
 def process_memory_mb(pid: int, field: str = 'VmHWM') -> float | None:
-    """A memory field of a process's /proc status in MB (VmHWM: peak resident, VmRSS: resident now);
-    None where /proc is absent."""
+    """Return a memory field of a process's /proc status in MB, None where /proc is absent.
+
+    VmHWM: peak resident, VmRSS: resident now.
+    """
     try:
         for line in Path(f'/proc/{pid}/status').read_text().splitlines():
             if line.startswith(f'{field}:'):

@@ -34,7 +34,10 @@ class RunStats:
 
 
 def stage_p50s(diagnostics: dict[str, str]) -> dict[str, float]:
-    """Per-stage p50 latencies from one fusion-node diagnostic status (keys like 'inference p50 ms')."""
+    """Per-stage p50 latencies from one fusion-node diagnostic status.
+
+    Keys like 'inference p50 ms'.
+    """
     stages: dict[str, float] = {}
     for key, value in diagnostics.items():
         match = _P50_KEY.match(key)

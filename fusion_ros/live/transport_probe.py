@@ -1,4 +1,6 @@
-"""One side of the image-transport measurement (`fusion-ros bench-transport`), run as its own process.
+"""One side of the image-transport measurement (`fusion-ros bench-transport`).
+
+Run as its own process.
 
     python -m fusion_ros.live.transport_probe pub --qos reliable --rate 30 --seconds 5 --out pub.json
     python -m fusion_ros.live.transport_probe sub --qos reliable --seconds 5 --out sub.json

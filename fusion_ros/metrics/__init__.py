@@ -123,7 +123,10 @@ def canonical_name(name: str) -> str:
 
 
 def resolve_metrics(names: str | Iterable[str] | None) -> list[str]:
-    """A set name ('quality', 'vifb', 'mmdrfuse', 'all'), a list of names, or None (= all)."""
+    """Return a set name ('quality', 'vifb', 'mmdrfuse', 'all'), a list of names, or None.
+
+    = all.
+    """
     if names is None:
         return list(METRICS)
     if isinstance(names, str):
@@ -134,7 +137,10 @@ def resolve_metrics(names: str | Iterable[str] | None) -> list[str]:
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
-    """MMDRFuse evaluator's grey image: round(BT.601 luma) of a BGR image, float64; HxW passes through."""
+    """Return MMDRFuse evaluator's grey image.
+
+    round(BT.601 luma) of a BGR image, float64; HxW passes through.
+    """
     if image.ndim == 2:
         return np.asarray(image, np.float64)
     gray = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_BGR2GRAY)
@@ -144,7 +150,7 @@ def luminance(image: np.ndarray) -> np.ndarray:
 def _check(
     ir: np.ndarray, vis: np.ndarray, fused: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Same height/width, 1 or 3 channels, 8-bit value range."""
+    """Return same height/width, 1 or 3 channels, 8-bit value range."""
     out = []
     for label, image in (('ir', ir), ('vis', vis), ('fused', fused)):
         image = np.asarray(image)

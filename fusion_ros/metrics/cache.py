@@ -1,4 +1,6 @@
-"""A small memo for per-source intermediate results (edge maps, local statistics, CSF-filtered images).
+"""A small memo for per-source intermediate results.
+
+Edge maps, local statistics, CSF-filtered images.
 
 A leaderboard scores many fused images against the same infrared/visible pair, and the costly part
 of Qabf, SSIM, Qcb and Qcv on the source side does not depend on the fused image. Entries are keyed
@@ -27,7 +29,10 @@ def _nbytes(value: Any) -> int:
 
 
 def _freeze(value: Any) -> None:
-    """Cached arrays are shared between callers: make accidental in-place edits fail loudly."""
+    """Return Cached arrays are shared between callers.
+
+    Make accidental in-place edits fail loudly.
+    """
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
     elif isinstance(value, (tuple, list)):

@@ -1,8 +1,8 @@
 """Agreement of our metrics with VIFB's own per-image values, and the tolerance table for it.
 
-Reference: `<datasets>/vifb_conformance/metrics_reference.csv` (scene, method, metric, value), VIFB's
-MATLAB output for 5 scenes x 26 methods x 13 metrics (Zhang et al., CVPR-W 2020), printed with 5
-significant digits, so a correct reimplementation can only be checked to ~5e-5 relative.
+Reference: `<datasets>/vifb_conformance/metrics_reference.csv` (scene, method, metric, value),
+VIFB's MATLAB output for 5 scenes x 26 methods x 13 metrics (Zhang et al., CVPR-W 2020), printed
+with 5 significant digits, so a correct reimplementation can only be checked to ~5e-5 relative.
 
 Regenerate docs/metric_conformance.md (takes a few minutes on 2 cores):
 
@@ -111,7 +111,10 @@ MISMATCHED_TOLERANCES: dict[str, Tolerance] = {
 
 
 def default_datasets_dir() -> Path:
-    """$FUSION_ROS_DATASETS, else `<repo>/../shared/datasets` (the shared folder beside the checkout)."""
+    """$FUSION_ROS_DATASETS, else `<repo>/../shared/datasets`.
+
+    The shared folder beside the checkout.
+    """
     env = os.environ.get('FUSION_ROS_DATASETS')
     if env:
         return Path(env)
@@ -130,7 +133,7 @@ class Case:
 
 
 def load_cases(root: Path) -> list[Case]:
-    """Reference values grouped by (scene, method), sorted."""
+    """Return reference values grouped by (scene, method), sorted."""
     table: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     with open(root / 'metrics_reference.csv', newline='') as fh:
         for row in csv.DictReader(fh):
@@ -139,7 +142,9 @@ def load_cases(root: Path) -> list[Case]:
 
 
 def read_like_vifb(path: Path) -> np.ndarray | None:
-    """An image as VIFB's `imread` gives it: all stored channels (a 3-channel JPEG stays 3-channel).
+    """Return an image as VIFB's `imread` gives it: all stored channels.
+
+    A 3-channel JPEG stays 3-channel.
 
     OpenCV and MATLAB both decode baseline JPEG with libjpeg's accurate integer IDCT and fancy
     upsampling; on the 120 matched files the results agree to VIFB's printed precision.
@@ -206,7 +211,10 @@ def evaluate_cases(
 
 
 def subset(cases: Sequence[Case], every: int = 5) -> list[Case]:
-    """A fixed ~1/every sample that still covers every method once: scene i takes methods j = i mod every."""
+    """Return a fixed ~1/every sample that still covers every method once.
+
+    Scene i takes methods j = i mod every.
+    """
     scenes = sorted({c.scene for c in cases})
     methods = sorted({c.method for c in cases})
     keep = {
@@ -222,7 +230,10 @@ def subset(cases: Sequence[Case], every: int = 5) -> list[Case]:
 
 
 def _sensitivity(root: Path, cases: Sequence[Case]) -> tuple[dict[str, float], dict[str, float]]:
-    """Max relative change of each metric from (a) +-1 decoder-style noise, (b) one JPEG generation."""
+    """Max relative change of each metric under two perturbations.
+
+    (a) +-1 decoder-style noise, (b) one JPEG generation.
+    """
     rng = np.random.default_rng(0)
     noise: dict[str, float] = defaultdict(float)
     reenc: dict[str, float] = defaultdict(float)

@@ -261,7 +261,10 @@ def mosaic_grid(
     tile_height: int = 160,
     gap: int = 4,
 ) -> np.ndarray:
-    """rows: (scene, images, column labels); every tile scaled to one height, rows padded to one width."""
+    """rows: (scene, images, column labels).
+
+    Every tile scaled to one height, rows padded to one width.
+    """
     built = []
     for scene, images, labels in rows:
         tiles = []

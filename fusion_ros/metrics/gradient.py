@@ -1,4 +1,6 @@
-"""Gradient-based metrics: average gradient (AG), edge intensity (EI), spatial frequency (SF), Qabf.
+"""Gradient-based metrics.
+
+Average gradient (AG), edge intensity (EI), spatial frequency (SF), Qabf.
 
 Definitions follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020), border handling included.
 Arguments are single-channel float arrays with values in 0..255.
@@ -26,7 +28,10 @@ def ag(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
 
 
 def ei(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """EI (Rajalingam & Priya 2018; VIFB `metricsEdge_intensity`): mean Sobel magnitude, replicate border."""
+    """EI (Rajalingam & Priya 2018; VIFB `metricsEdge_intensity`).
+
+    Mean Sobel magnitude, replicate border.
+    """
     gx = correlate_replicate(fused, SOBEL)
     gy = correlate_replicate(fused, SOBEL.T)
     return float(np.sqrt(gx * gx + gy * gy).mean())

@@ -38,7 +38,9 @@ def en(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
 
 
 def relative_entropy(source: np.ndarray, fused: np.ndarray) -> float:
-    """VIFB's `cross_entropy(src, F)`: sum p_src log2(p_src / p_F) over levels where both are > 0.
+    """Return VIFB's `cross_entropy(src, F)`.
+
+    Sum p_src log2(p_src / p_F) over levels where both are > 0.
 
     Despite the name this is the Kullback-Leibler divergence of the two histograms, with VIFB's
     choice to skip levels the fused image never takes (which keeps it finite).
@@ -57,7 +59,10 @@ def ce(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
 
 
 def _mi_levels(image: np.ndarray) -> np.ndarray:
-    """VIFB's MI quantisation: min-max stretch to [0, 1], then int16(x * 255) (round half away)."""
+    """Return VIFB's MI quantisation: min-max stretch to [0, 1], then int16(x * 255).
+
+    Round half away.
+    """
     a = as_float(image)
     lo, hi = float(a.min()), float(a.max())
     if hi == lo:
@@ -71,7 +76,10 @@ def _entropy_nats(p: np.ndarray) -> float:
 
 
 def mutual_information(a: np.ndarray, b: np.ndarray) -> float:
-    """MI(a; b) in nats from the 256x256 joint histogram of min-max stretched images (VIFB `mutinf`)."""
+    """MI(a; b) in nats from the 256x256 joint histogram of min-max stretched images.
+
+    VIFB `mutinf`.
+    """
     la, lb = _mi_levels(a).ravel(), _mi_levels(b).ravel()
     joint = np.bincount(la * 256 + lb, minlength=256 * 256).astype(np.float64)
     joint /= joint.sum()

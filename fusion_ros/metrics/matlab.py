@@ -2,9 +2,10 @@
 
 VIFB (Zhang et al., CVPR-W 2020) and the Liu et al. fusion-metric toolbox it borrows from are
 MATLAB. Their numbers depend on MATLAB details: `round` goes half away from zero, `conv2`/`filter2`
-pad with zeros, `imfilter(..., 'replicate')` repeats the edge, `gradient` uses one-sided differences
-at the border, `freqspace` centres frequency grids, `blkproc` zero-pads partial blocks. Each helper
-here reproduces one of them so the metric modules can read like the formulas they implement.
+pad with zeros, `imfilter(..., 'replicate')` repeats the edge, `gradient` uses one-sided
+differences at the border, `freqspace` centres frequency grids, `blkproc` zero-pads partial blocks.
+Each helper here reproduces one of them so the metric modules can read like the formulas they
+implement.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def correlate_replicate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def gaussian_1d(size: int, sigma: float) -> np.ndarray:
-    """1-D factor of `fspecial('gaussian', size, sigma)` (whose 2-D kernel is its outer product)."""
+    """1-D factor of `fspecial('gaussian', size, sigma)`.
+
+    Whose 2-D kernel is its outer product.
+    """
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(x * x) / (2.0 * sigma * sigma))
     return g / g.sum()
@@ -81,7 +85,7 @@ def separable_valid(
 
 
 def gradient(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`[dx, dy] = gradient(image)`: central differences inside, one-sided at the borders."""
+    """Return MATLAB's `gradient` as [dx, dy]: central differences inside, one-sided at borders."""
     f = as_float(image)
     dx = np.empty_like(f)
     dy = np.empty_like(f)

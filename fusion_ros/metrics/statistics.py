@@ -12,12 +12,18 @@ import numpy as np
 
 
 def sd(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """SD (VIFB calls it `Variance`; Rao 1997): population standard deviation of F, i.e. contrast."""
+    """SD (VIFB calls it `Variance`; Rao 1997).
+
+    Population standard deviation of F, i.e. contrast.
+    """
     return float(as_float(fused).std())
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two images; 0 when either is constant (no linear relation to measure)."""
+    """Pearson correlation of two images; 0 when either is constant.
+
+    No linear relation to measure.
+    """
     x = as_float(a) - as_float(a).mean()
     y = as_float(b) - as_float(b).mean()
     den = float(np.sqrt((x * x).sum() * (y * y).sum()))
@@ -39,7 +45,9 @@ def scd(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
 
 
 def vifb_error(source: np.ndarray, fused: np.ndarray) -> float:
-    """VIFB's `mse(a, b)`: sqrt(sum((a - b)^2)) / (m n), i.e. RMSE / sqrt(m n), not a mean square.
+    """Return VIFB's `mse(a, b)`.
+
+    sqrt(sum((a - b)^2)) / (m n), i.e. RMSE / sqrt(m n), not a mean square.
 
     VIFB's PSNR and RMSE are built on this quantity, so their values are on its scale (PSNR ~60 dB
     for typical fused images); we reproduce it so numbers compare with the VIFB paper.
@@ -49,7 +57,10 @@ def vifb_error(source: np.ndarray, fused: np.ndarray) -> float:
 
 
 def rmse(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """RMSE (Jagalingam & Hegde 2015; VIFB `metricsRmse`): mean of the VIFB error to VI and to IR."""
+    """RMSE (Jagalingam & Hegde 2015; VIFB `metricsRmse`).
+
+    Mean of the VIFB error to VI and to IR.
+    """
     return 0.5 * (vifb_error(vis, fused) + vifb_error(ir, fused))
 
 

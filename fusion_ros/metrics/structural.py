@@ -38,7 +38,9 @@ def _ssim_local_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ssim_index(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM (Wang et al. 2004) with an 11x11 Gaussian (sigma 1.5) window, L = 255, 'valid' map.
+    """Mean SSIM (Wang et al. 2004) with an 11x11 Gaussian (sigma 1.5) window, L = 255.
+
+    'valid' map.
 
     This is the reference MATLAB `ssim_index` that VIFB's `metricsSsim` embeds.
     """
@@ -52,7 +54,10 @@ def ssim_index(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """SSIM = SSIM(F, VI) + SSIM(F, IR) (VIFB `metricsSsim`; MMDRFuse reports the same sum); max 2."""
+    """SSIM = SSIM(F, VI) + SSIM(F, IR) (VIFB `metricsSsim`; MMDRFuse reports the same sum).
+
+    Max 2.
+    """
     return ssim_index(vis, fused) + ssim_index(ir, fused)
 
 
@@ -81,7 +86,10 @@ def ssim_index_skimage(a: np.ndarray, b: np.ndarray, data_range: float = 2.0) ->
 
 
 def ssim_skimage(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """SSIM_sk = SSIM(F, IR) + SSIM(F, VI) exactly as MMDRFuse's evaluator (to compare with its paper)."""
+    """SSIM_sk = SSIM(F, IR) + SSIM(F, VI) exactly as MMDRFuse's evaluator.
+
+    To compare with its paper.
+    """
     return ssim_index_skimage(fused, ir) + ssim_index_skimage(fused, vis)
 
 
@@ -93,7 +101,9 @@ _QCB_P, _QCB_Q, _QCB_Z = 3.0, 2.0, 0.0001
 
 
 def _unnormalised_gaussian(sigma: float) -> np.ndarray:
-    """1-D factor of Liu's `gaussian2d`: a fixed 31x31 exp(-r^2 / 2s^2) / (2 pi s^2), not renormalised.
+    """1-D factor of Liu's `gaussian2d`.
+
+    A fixed 31x31 exp(-r^2 / 2s^2) / (2 pi s^2), not renormalised.
 
     The 2-D kernel is outer(g, g); the 1/(2 pi s^2) factor is split evenly between the two passes.
     """
@@ -127,7 +137,9 @@ def _qcb_contrast(image: np.ndarray) -> np.ndarray:
 
 
 def qcb(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """Qcb (Chen & Blum 2009; VIFB `metricsQcb`): human-perception contrast preservation, in [0, 1].
+    """Qcb (Chen & Blum 2009; VIFB `metricsQcb`).
+
+    Human-perception contrast preservation, in [0, 1].
 
     Images are min-max stretched to 0..255, filtered by a DoG contrast-sensitivity function in the
     frequency domain (scaled by image size / 30 as in Liu's code), then local contrasts compared
@@ -158,7 +170,10 @@ def _saliency(image: np.ndarray) -> np.ndarray:
 
 
 def _qcv_saliency(image: np.ndarray) -> np.ndarray:
-    """Region saliency of a source: sum of Sobel strength^5 per 16x16 block of the stretched image."""
+    """Region saliency of a source.
+
+    Sum of Sobel strength^5 per 16x16 block of the stretched image.
+    """
     return block_reduce(_saliency(minmax_normalise_255(image)), _QCV_WINDOW, 'sum')
 
 
@@ -172,12 +187,14 @@ def _qcv_csf(shape: tuple[int, int]) -> np.ndarray:
 
 
 def _qcv_filtered(image: np.ndarray) -> np.ndarray:
-    """The stretched image filtered by the Mannos-Sakrison CSF (`_qcv_csf`)."""
+    """Return the stretched image filtered by the Mannos-Sakrison CSF (`_qcv_csf`)."""
     return apply_centred_filter(minmax_normalise_255(image), _qcv_csf(image.shape))
 
 
 def qcv(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> float:
-    """Qcv (Chen & Varshney 2007; VIFB `metricsQcv`): saliency-weighted CSF-filtered error, lower is better.
+    """Qcv (Chen & Varshney 2007; VIFB `metricsQcv`).
+
+    Saliency-weighted CSF-filtered error, lower is better.
 
     On min-max stretched images: region saliency = sum of Sobel strength^5 per 16x16 block; the
     difference to each source is filtered by the Mannos-Sakrison CSF (frequencies scaled by
@@ -202,7 +219,10 @@ _VIF_NOISE_VAR, _VIF_EPS = 2.0, 1e-10
 
 
 def _vif_scale_terms(ref: np.ndarray, dist: np.ndarray, win: np.ndarray) -> tuple[float, float]:
-    """Information kept (num) and present (den) at one scale of the Gaussian scale mixture model."""
+    """Return the information kept (num) and present (den) at one scale.
+
+    The scale is one of the Gaussian scale mixture model.
+    """
     mu1, mu2 = separable_valid(ref, win), separable_valid(dist, win)
     s1 = np.maximum(separable_valid(ref * ref, win) - mu1 * mu1, 0.0)
     s2 = np.maximum(separable_valid(dist * dist, win) - mu2 * mu2, 0.0)

@@ -1,5 +1,7 @@
-"""VIFB's colour convention and metric names (Zhang et al., "VIFB: a visible and infrared image
-fusion benchmark", CVPR-W 2020, https://github.com/xingchenzhang/VIFB).
+"""VIFB's colour convention and metric names.
+
+Zhang et al., "VIFB: a visible and infrared image fusion benchmark", CVPR-W 2020,
+https://github.com/xingchenzhang/VIFB.
 
 VIFB evaluates a colour fused image channel by channel: metric(visible channel k, infrared
 channel k (or the single infrared channel), fused channel k), then averages over the 3 channels.

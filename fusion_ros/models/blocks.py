@@ -55,7 +55,10 @@ class GroupConvShuffle(nn.Sequential):
 
 
 class Fire(nn.Module):
-    """SqueezeNet fire module (squeeze 1x1, expand 1x1 + 3x3), one of AE-Netv2's replaceable blocks."""
+    """SqueezeNet fire module (squeeze 1x1, expand 1x1 + 3x3).
+
+    One of AE-Netv2's replaceable blocks.
+    """
 
     def __init__(self, channels: int, squeeze: int) -> None:
         super().__init__()

@@ -119,7 +119,10 @@ class DilatedConv(nn.Sequential):
 
 
 class SepConv(nn.Sequential):
-    """Depthwise kxk + BN + ReLU, pointwise 1x1 + BN + ReLU (MobileNet unit with a chosen kernel)."""
+    """Depthwise kxk + BN + ReLU, pointwise 1x1 + BN + ReLU.
+
+    MobileNet unit with a chosen kernel.
+    """
 
     def __init__(self, channels: int, kernel: int) -> None:
         super().__init__(
@@ -179,8 +182,10 @@ class SearchCell(nn.Module):
 
 
 class DerivedCell(nn.Module):
-    """The same DAG with one operator per edge; zero edges are absent (the n1 path e1 -> e3 exists
-    only when neither is zero: `Architecture` normalises that)."""
+    """The same DAG with one operator per edge; zero edges are absent.
+
+    The n1 path e1 -> e3 exists only when neither is zero: `Architecture` normalises that.
+    """
 
     def __init__(self, choice: Mapping[str, str], channels: int) -> None:
         super().__init__()
@@ -201,14 +206,17 @@ class DerivedCell(nn.Module):
 
 
 class BlendHead(nn.Module):
-    """Object-level aggregation: a spatial-attention mask (1x1 conv + sigmoid at 1/2 resolution,
-    upsampled bilinearly) blends the target branch (infrared) and the detail branch (visible).
+    """Object-level aggregation.
+
+    A spatial-attention mask (1x1 conv + sigmoid at 1/2 resolution, upsampled bilinearly) blends
+    the target branch (infrared) and the detail branch (visible).
 
     The mask logits are sliced (a no-op on the values) right after the 1x1 conv: without it ONNX
     Runtime's NCHWc layout pass keeps the one-channel mask in blocks of 8-16 channels and runs the
     sigmoid and the full-resolution resize on the padding too (measured at 640x512 on 2 cores:
     16 ms instead of 7 ms for the bare skeleton); the Slice makes it reorder one channel at 1/2
-    resolution instead."""
+    resolution instead.
+    """
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -319,12 +327,15 @@ class Architecture:
 def derive_from(
     space: SearchSpace, alphas: torch.Tensor, allow_free: bool = False
 ) -> Architecture:
-    """Arg-max operator per edge from architecture weights [edges, ops]. The parameter-free `zero`
-    and `skip` are not candidates of the arg-max by default (DARTS excludes zero; P-DARTS limits
-    skip): measured in our first default searches (budgets 5, 8, 15 ms), they took the arg-max of
-    every edge at every budget (DARTS' known collapse: the residual cells make a free edge nearly
-    free for the fusion loss, and the latency penalty rewards it). Edges are made free for latency
-    by the budget fit afterwards (`fusion_ros.nas.bilevel.fit_budget`)."""
+    """Arg-max operator per edge from architecture weights [edges, ops].
+
+    The parameter-free `zero` and `skip` are not candidates of the arg-max by default (DARTS
+    excludes zero; P-DARTS limits skip): measured in our first default searches (budgets 5, 8, 15
+    ms), they took the arg-max of every edge at every budget (DARTS' known collapse: the residual
+    cells make a free edge nearly free for the fusion loss, and the latency penalty rewards it).
+    Edges are made free for latency by the budget fit afterwards
+    (`fusion_ros.nas.bilevel.fit_budget`).
+    """
     a = alphas.detach().clone()
     computing = [i for i, o in enumerate(space.ops) if o not in FREE_OPS]
     if not allow_free and computing:
@@ -355,7 +366,9 @@ class DerivedNet(_Skeleton):
 
 def inherit_weights(derived: DerivedNet, supernet: SuperNet) -> int:
     """Copy the supernet's weights of the chosen operators (and stem/head) into `derived`.
-    Returns the number of tensors copied; a short retrain then starts from the searched weights."""
+
+    Returns the number of tensors copied; a short retrain then starts from the searched weights.
+    """
     source = supernet.state_dict()
     target = derived.state_dict()
     copied = 0
@@ -376,13 +389,18 @@ def inherit_weights(derived: DerivedNet, supernet: SuperNet) -> int:
 
 
 def uniform_architecture(space: SearchSpace, op: str) -> Architecture:
-    """Every edge the same operator (e.g. "zero" for the bare skeleton the latency table measures)."""
+    """Every edge the same operator.
+
+    e.g. "zero" for the bare skeleton the latency table measures.
+    """
     return Architecture(space, {k: op for k, _ in space.edges()})
 
 
 def aenetv2_like(space: SearchSpace, middle: str = 'gcb') -> Architecture:
-    """AE-Netv2's replaceable block as a member of the space: e1 of the first cell = "conv", "dsconv"
-    (sep3) or "gcb", every other edge zero."""
+    """AE-Netv2's replaceable block as a member of the space.
+
+    e1 of the first cell = "conv", "dsconv" (sep3) or "gcb", every other edge zero.
+    """
     op = {'conv': 'conv3', 'dsconv': 'sep3', 'gcb': 'gcb'}[middle]
     choice = uniform_architecture(space, 'zero').choice
     choice.update({'ff0.e1': op, 'ff0.e3': 'skip'})  # n2 = n1: the block's output goes on

@@ -10,10 +10,10 @@ Choices not fixed by the paper (ours): two stride-2 stages (16 -> 32 -> 60 chann
 connections of the merged features into a nearest-neighbour-upsampling decoder; 32,405 parameters
 (the paper: about 33K). To meet a 30 Hz budget at 640x512 on a 2-core CPU the stem has stride 2:
 the mask is predicted at half resolution and upsampled bilinearly before blending, so the output
-keeps every full-resolution pixel of the sources (the blend weights are smooth, the content is not).
-`MobileFuse(full_res_mask=True)` is the paper's layout instead: stride-1 stem, the mask is predicted
-at the input resolution (same parameters, about 4x the compute; the `paper` training config).
-Inputs must be multiples of 8 in height and width (the runtime pads).
+keeps every full-resolution pixel of the sources (the blend weights are smooth, the content is
+not). `MobileFuse(full_res_mask=True)` is the paper's layout instead: stride-1 stem, the mask is
+predicted at the input resolution (same parameters, about 4x the compute; the `paper` training
+config). Inputs must be multiples of 8 in height and width (the runtime pads).
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from .blocks import ConvBNReLU, DepthwiseSeparable, split_sources
 
 
 class Stream(nn.Module):
-    """One modality's encoder; returns features at 1/2, 1/4 and 1/8 resolution (1, 1/2, 1/4 with
-    stem_stride 1)."""
+    """One modality's encoder; returns features at 1/2, 1/4 and 1/8 resolution.
+
+    1, 1/2, 1/4 with stem_stride 1.
+    """
 
     def __init__(self, widths: tuple[int, int, int], stem_stride: int = 2) -> None:
         super().__init__()

@@ -97,7 +97,10 @@ def search(
     budget_ms: float,
     progress: Progress | None = None,
 ) -> SearchResult:
-    """Bilevel search: weights on `w_pairs`, architecture on `a_pairs`, expected latency from `table`."""
+    """Bilevel search.
+
+    Weights on `w_pairs`, architecture on `a_pairs`, expected latency from `table`.
+    """
     torch.manual_seed(cfg.seed)
     t0 = time.monotonic()
     net = SuperNet(cfg.space())
@@ -156,8 +159,10 @@ def _arch_step(
 def fit_budget(
     space: SearchSpace, alphas: torch.Tensor, table: LatencyTable, target_ms: float
 ) -> tuple[Architecture, list[str]]:
-    """The arg-max architecture (`derive_from`), downgraded edge by edge (zero allowed) until its
-    predicted latency <= target."""
+    """Return the arg-max architecture (`derive_from`).
+
+    Downgraded edge by edge (zero allowed) until its predicted latency <= target.
+    """
     arch = derive_from(space, alphas)
     alphas = alphas.detach()
     ops = space.ops
@@ -194,8 +199,10 @@ def retrain(
     cfg: SearchConfig,
     progress: Progress | None = None,
 ) -> tuple[DerivedNet, list[dict]]:
-    """Train the derived net (starting from the supernet's weights of its operators) for
-    `retrain_steps` on all search pairs with the same fusion loss."""
+    """Train the derived net for `retrain_steps` on all search pairs with the same fusion loss.
+
+    It starts from the supernet's weights of its operators.
+    """
     torch.manual_seed(cfg.seed)
     net = DerivedNet(arch)
     if supernet is not None:

@@ -1,4 +1,6 @@
-"""Settings of one `fusion-ros search` run: the search space, the data, the schedule, the latency term.
+"""Settings of one `fusion-ros search` run.
+
+The search space, the data, the schedule, the latency term.
 
 Two built-in configs: `tiny` (seconds, the bundled demo pairs, for tests; not a useful model) and
 `default` (the training sources of the shared datasets, sized for a 2-core CPU). `--config PATH`
@@ -20,7 +22,10 @@ TEST_SETS = ('tno', 'llvip/test', 'msrs/test', 'vifb')
 
 @dataclass
 class SearchConfig:
-    """Everything a search run needs (times are steps, not epochs: the data sets differ in size)."""
+    """Everything a search run needs.
+
+    Times are steps, not epochs: the data sets differ in size.
+    """
 
     name: str = 'default'
     width: int = 12
@@ -119,7 +124,10 @@ def _check_sources(sources: list[Any]) -> None:
 
 
 def load_search_config(which: str = 'default', **overrides: Any) -> SearchConfig:
-    """A built-in config by name, or a YAML/JSON file with SearchConfig keys; then `overrides`."""
+    """Return a built-in config by name, or a YAML/JSON file with SearchConfig keys.
+
+    Then `overrides`.
+    """
     if which in BUILTIN:
         data = dict(BUILTIN[which])
     else:

@@ -37,9 +37,11 @@ def measure_model(
     bench_frames: int = 0,
     clock: str = 'auto',
 ) -> dict[str, float]:
-    """Latency of a model name or ONNX path loaded by the runtime: "inference_min_ms" (the latency
-    table's statistic and clock), "wall_min_ms"/"wall_p50_ms" (wall clock), and with
-    `bench_frames` "bench_p50_ms" (as `fusion-ros bench`)."""
+    """Latency of a model name or ONNX path loaded by the runtime.
+
+    "inference_min_ms" (the latency table's statistic and clock), "wall_min_ms"/"wall_p50_ms" (wall
+    clock), and with `bench_frames` "bench_p50_ms" (as `fusion-ros bench`).
+    """
     from fusion_ros.runtime import load_pipeline
 
     from .latency import clock_function
@@ -103,8 +105,11 @@ def _fuse_onnx(model: str | Path, pairs: Sequence[Pair]) -> list[np.ndarray]:
 def validation_rows(
     models: dict[str, str | Path], pairs: Sequence[Pair], metrics: Sequence[str], max_side: int
 ) -> list[dict]:
-    """Per (scene, method) metric rows: every model (name -> registered name or ONNX path) and the
-    pixel baselines, scored on the pairs downsized to `max_side` and cropped to a multiple of 8."""
+    """Per (scene, method) metric rows.
+
+    Every model (name -> registered name or ONNX path) and the pixel baselines, scored on the pairs
+    downsized to `max_side` and cropped to a multiple of 8.
+    """
     from fusion_ros.training.trainer import score_images, to_uint8
 
     small = [

@@ -32,7 +32,10 @@ def export_searched(
     name: str = 'searched',
     card_fields: dict[str, Any] | None = None,
 ) -> tuple[Path, Path, dict[str, Any]]:
-    """Write `<name>.onnx` (checked against torch) and `<name>.json`; return paths and card fields."""
+    """Write `<name>.onnx` (checked against torch) and `<name>.json`.
+
+    Return paths and card fields.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path, card_path = out_dir / f'{name}.onnx', out_dir / f'{name}.json'

@@ -1,18 +1,18 @@
 """Latency lookup table of the HAF-NAS search space, measured on this device with ONNX Runtime.
 
 HAF-NAS (Liu et al., ACM MM 2021) adds to the search loss the weighted sum of each operator's
-latency *measured on the target device*. Here every candidate operator of `fusion_ros.models.hafnas`
-is exported alone to ONNX at the size it runs at in the deployed network (640x512 input -> 1/2,
-1/4, 1/8 feature maps) and timed with the execution provider and intra-op thread count the node
-would use; so are the element-wise add a cell node pays per extra input, the bare skeleton (stem,
-pooling, aggregation, blend head: the net with every edge `zero`), and a near-empty model whose
-time is the fixed cost of one ONNX Runtime call. Times are the minimum over `repeats` runs after a
-warm-up (the minimum, not the median, because on a shared machine other processes only ever add
-time), by default on the inference thread's CPU clock (see `clock_function`). An operator's entry
-is its marginal cost inside a network: the time of a chain of two copies minus the time of one
-(so the per-call cost and the layout reorders at a graph's entry and exit, which a network pays
-once and the skeleton already holds, are not counted per operator); an add's entry is its time
-minus the per-call cost. A network then costs
+latency *measured on the target device*. Here every candidate operator of
+`fusion_ros.models.hafnas` is exported alone to ONNX at the size it runs at in the deployed network
+(640x512 input -> 1/2, 1/4, 1/8 feature maps) and timed with the execution provider and intra-op
+thread count the node would use; so are the element-wise add a cell node pays per extra input, the
+bare skeleton (stem, pooling, aggregation, blend head: the net with every edge `zero`), and a
+near-empty model whose time is the fixed cost of one ONNX Runtime call. Times are the minimum over
+`repeats` runs after a warm-up (the minimum, not the median, because on a shared machine other
+processes only ever add time), by default on the inference thread's CPU clock (see
+`clock_function`). An operator's entry is its marginal cost inside a network: the time of a chain
+of two copies minus the time of one (so the per-call cost and the layout reorders at a graph's
+entry and exit, which a network pays once and the skeleton already holds, are not counted per
+operator); an add's entry is its time minus the per-call cost. A network then costs
 
     predicted = skeleton + sum over its edges of op(edge, scale) + sum over its node inputs of add(scale)
 
@@ -50,7 +50,10 @@ TABLE_VERSION = 1
 
 @dataclass
 class LatencyTable:
-    """Measured milliseconds: `ops["sep3@1"]`, `adds["1"]` (per scale), `skeleton_ms`, `call_ms`."""
+    """Measured milliseconds.
+
+    `ops["sep3@1"]`, `adds["1"]` (per scale), `skeleton_ms`, `call_ms`.
+    """
 
     space: SearchSpace
     size: tuple[int, int]  # (H, W) of the network input
@@ -115,7 +118,7 @@ class LatencyTable:
 def cell_terms(
     arch: Architecture, cell: str, scale: int, table: LatencyTable
 ) -> list[tuple[str, float]]:
-    """(what, ms) for every cost one derived cell adds to the skeleton."""
+    """Return (what, ms) for every cost one derived cell adds to the skeleton."""
     c = arch.cell_choice(cell)
     terms: list[tuple[str, float]] = []
     if c['e2'] != 'zero':
@@ -162,11 +165,12 @@ def expected_ms(
     table: LatencyTable,
     costs: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Expected latency under per-edge operator probabilities [edges, ops] (differentiable).
+    """Return Expected latency under per-edge operator probabilities [edges, ops] (differentiable).
 
     Per cell, with z_e = P(edge e is zero) and c_e = sum_o P(o) ms(o): e2 costs c2 plus an add
     with probability 1 - z2; the n1 path costs c1 (1 - z3) + c3 (1 - z1) plus an add with
-    probability (1 - z1)(1 - z3). Equals `predict_ms` for one-hot probabilities."""
+    probability (1 - z1)(1 - z3). Equals `predict_ms` for one-hot probabilities.
+    """
     op_ms, add_ms = costs if costs is not None else edge_cost_matrix(table)
     zero = table.space.ops.index('zero') if 'zero' in table.space.ops else None
     c = (probs * op_ms).sum(-1).view(-1, 3)
@@ -206,11 +210,14 @@ CLOCKS = ('auto', 'cpu', 'wall')
 
 
 def clock_function(clock: str, threads: int) -> tuple[str, Callable[[], float]]:
-    """("cpu" | "wall", seconds function). "cpu" is the CPU time of the calling thread, which with
-    one intra-op thread is the thread that runs the whole graph: on a machine shared with other
-    busy processes it leaves out the time they hold the core, so it estimates what the run takes
-    with a core to itself (measured here under load: 24 ms CPU time for a 69-90 ms wall-clock run;
-    on an idle core the two agree). "auto" = "cpu" with one thread, else "wall"."""
+    """("cpu" | "wall", seconds function).
+
+    "cpu" is the CPU time of the calling thread, which with one intra-op thread is the thread that
+    runs the whole graph: on a machine shared with other busy processes it leaves out the time they
+    hold the core, so it estimates what the run takes with a core to itself (measured here under
+    load: 24 ms CPU time for a 69-90 ms wall-clock run; on an idle core the two agree). "auto" =
+    "cpu" with one thread, else "wall".
+    """
     if clock not in CLOCKS:
         raise ValueError(f'clock must be one of {CLOCKS}, got {clock!r}')
     if clock == 'auto':
@@ -223,8 +230,11 @@ def clock_function(clock: str, threads: int) -> tuple[str, Callable[[], float]]:
 
 
 class TimedSession:
-    """One ONNX Runtime session with its inputs and output bound once (as the runtime's
-    `OnnxEngine.run_into` does); `best(n)` runs it n times and keeps the fastest run seen so far."""
+    """One ONNX Runtime session with its inputs and output bound once.
+
+    As the runtime's `OnnxEngine.run_into` does; `best(n)` runs it n times and keeps the fastest
+    run seen so far.
+    """
 
     def __init__(
         self,
@@ -283,8 +293,11 @@ def _sessions(
     progress: Callable[[str], None] | None,
     models: dict[str, Path] | None = None,
 ) -> dict[str, TimedSession]:
-    """Export and open every table entry: "call", "<op>@<scale>", "add@<scale>", "skeleton", and
-    "model:<name>" for each finished network in `models` (ONNX with the project's I/O)."""
+    """Export and open every table entry.
+
+    "call", "<op>@<scale>", "add@<scale>", "skeleton", and "model:<name>" for each finished network
+    in `models` (ONNX with the project's I/O).
+    """
     rng = np.random.default_rng(0)
     h, w = size
     todo: list[tuple[str, nn.Module, tuple]] = [('call', nn.ReLU(), ((1, space.width, 8, 8),))]
@@ -347,12 +360,14 @@ def measure_table(
     clock: str = 'auto',
     models: dict[str, Path] | None = None,
 ) -> LatencyTable:
-    """Time every operator, the add and the skeleton at the deploy size `size` (H, W): `rounds`
-    passes over all entries of `repeats // rounds` runs each, so that a burst of load from other
-    processes cannot hit one entry's every run; each entry keeps its minimum. `clock`: see
+    """Time every operator, the add and the skeleton at the deploy size `size` (H, W).
+
+    `rounds` passes over all entries of `repeats // rounds` runs each, so that a burst of load from
+    other processes cannot hit one entry's every run; each entry keeps its minimum. `clock`: see
     `clock_function` (with GPU providers only "wall" is meaningful). `models` (name -> ONNX path)
-    are timed in the same rounds, so their measured latency and the table's prediction of them
-    see the same load; their times land in `table.models_ms`."""
+    are timed in the same rounds, so their measured latency and the table's prediction of them see
+    the same load; their times land in `table.models_ms`.
+    """
     from fusion_ros.runtime.engine import _provider_entries, _resolve
 
     h, w = size
@@ -395,8 +410,10 @@ def skeleton_ms(
     repeats: int = 30,
     clock: str = 'auto',
 ) -> float:
-    """Minimum time of the bare skeleton (every edge zero) of `space` at `size`: what any network of
-    this width costs before its searched operators."""
+    """Minimum time of the bare skeleton (every edge zero) of `space` at `size`.
+
+    What any network of this width costs before its searched operators.
+    """
     from fusion_ros.runtime.engine import _provider_entries, _resolve
 
     x = np.random.default_rng(0).random((1, 2, *size), dtype=np.float32)

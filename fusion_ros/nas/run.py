@@ -1,5 +1,7 @@
-"""One `fusion-ros search` run, end to end: data, latency table, bilevel search, derivation under
-the budget, retrain, export, measured latency, validation quality, Pareto picture, model card.
+"""One `fusion-ros search` run, end to end.
+
+data, latency table, bilevel search, derivation under the budget, retrain, export, measured
+latency, validation quality, Pareto picture, model card.
 
 Files written to the output folder: `searched.onnx` + `searched.json` (the model and its card),
 `latency_table.json`, `search.log` (human-readable), `search_log.json` (every step), `pareto.png`,
@@ -52,8 +54,11 @@ class SearchRequest:
 
 
 def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """(weight split, architecture split, validation pairs): validation = a held-out part of the
-    training sources + `val_sources`; never trained or searched on."""
+    """(weight split, architecture split, validation pairs).
+
+    Validation = a held-out part of the training sources + `val_sources`; never trained or searched
+    on.
+    """
     pairs = load_sources(cfg.train_sources, max_side=cfg.max_side, limit=cfg.limit_pairs)
     rest, val = split_pairs(pairs, cfg.val_fraction, cfg.seed)
     if cfg.val_sources:
@@ -67,8 +72,11 @@ def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list
 
 
 def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
-    """With `cfg.widths`, set `cfg.width` to the widest whose bare skeleton (measured now) takes at
-    most `skeleton_share` of the target latency, leaving the rest to the searched operators."""
+    """With `cfg.widths`, set `cfg.width` to the widest that leaves room for the operators.
+
+    That is the widest whose bare skeleton (measured now) takes at most `skeleton_share` of the
+    target latency, leaving the rest to the searched operators.
+    """
     if not cfg.widths:
         return
     target = cfg.skeleton_share * cfg.budget_margin * req.budget_ms
@@ -114,8 +122,10 @@ def get_table(
 def compare(
     req: SearchRequest, cfg: SearchConfig, onnx_path: Path, val: list[Pair], log: Log
 ) -> dict[str, Any]:
-    """Measured latency and validation average rank of the searched net, the shipped models and the
-    pixel baselines."""
+    """Measured latency and validation average rank of the searched net.
+
+    The shipped models and the pixel baselines.
+    """
     models: dict[str, str | Path] = {'searched': onnx_path}
     if req.compare_shipped:
         models.update({name: name for name in SHIPPED})
@@ -157,9 +167,11 @@ def verify_latency(
     repeats: int = 30,
     rounds: int = 3,
 ) -> dict[str, Any]:
-    """Re-measure the latency table and `out_dir/searched.onnx` in the same interleaved rounds and
-    compare the table's prediction with the measurement (both see the same machine load).
-    Written to `out_dir/latency_verify.json`."""
+    """Compare the latency table's prediction with a measurement of `out_dir/searched.onnx`.
+
+    Both are re-measured in the same interleaved rounds (so they see the same machine load).
+    Written to `out_dir/latency_verify.json`.
+    """
     table = measure_table(
         arch.space,
         size,
@@ -227,8 +239,10 @@ def _summary(
 def reuse_search(
     src: Path, cfg: SearchConfig, req: SearchRequest, log: Log
 ) -> tuple[SearchResult, LatencyTable]:
-    """A previous search's table, operator probabilities (and supernet weights when saved), derived
-    again for this budget: one search serves several budgets of the same device and size."""
+    """Return a previous search's table, operator probabilities (and supernet weights when saved).
+
+    Derived again for this budget: one search serves several budgets of the same device and size.
+    """
     from fusion_ros.models.hafnas import derive, SuperNet
 
     table = LatencyTable.load(src / 'latency_table.json')
@@ -260,7 +274,7 @@ def reuse_search(
 def run_search(
     cfg: SearchConfig, req: SearchRequest, log: Log, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """The whole run; returns the summary also stored in the card's `search` field."""
+    """Return the whole run; returns the summary also stored in the card's `search` field."""
     t_start = time.monotonic()
     req.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.num_threads))

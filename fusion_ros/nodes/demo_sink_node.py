@@ -103,7 +103,7 @@ class DemoSinkNode(Node):
                 self.record.diagnostics.append(entry)
 
     def snapshot(self) -> SinkRecord:
-        """A consistent copy of what has been recorded so far."""
+        """Return a consistent copy of what has been recorded so far."""
         with self.lock:
             return SinkRecord(
                 list(self.record.arrivals),

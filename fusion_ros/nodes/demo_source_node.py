@@ -39,7 +39,7 @@ def make_image_msg(array: np.ndarray, encoding: str, stamp_ns: int, frame_id: st
 
 
 def pinhole_camera_info(width: int, height: int, hfov_deg: float = 50.0) -> CameraInfo:
-    """A plausible calibrated pinhole model so rviz and consumers get a real camera_info."""
+    """Return a plausible calibrated pinhole model so rviz and consumers get a real camera_info."""
     fx = (width / 2.0) / np.tan(np.radians(hfov_deg) / 2.0)
     info = CameraInfo()
     info.width, info.height = width, height

@@ -79,7 +79,8 @@ class FusionNode(Node):
 
     ``start=False`` only declares the parameters and builds the state; the steps
     :meth:`load_model`, :meth:`create_outputs` and :meth:`start_fusing` are then the
-    lifecycle transitions of :class:`LifecycleFusionNode`."""
+    lifecycle transitions of :class:`LifecycleFusionNode`.
+    """
 
     def __init__(self, *, start: bool = True, **kwargs: Any) -> None:
         super().__init__('fusion_node', **kwargs)
@@ -159,8 +160,10 @@ class FusionNode(Node):
         return True
 
     def create_outputs(self, make_publisher: Callable[..., Any]) -> None:
-        """Fused image + camera_info publishers (``make_publisher``: plain or lifecycle), and
-        /diagnostics with its timer."""
+        """Fused image + camera_info publishers (``make_publisher``: plain or lifecycle).
+
+        And /diagnostics with its timer.
+        """
         self.fused_pub = make_publisher(
             Image, 'fused/image_raw', image_qos(), qos_overriding_options=overrides()
         )
@@ -248,8 +251,11 @@ class FusionNode(Node):
         self._log_pipeline(f'switched ({load_ms:.0f} ms load) to')
 
     def _switch_failed(self, values: Dict[str, Any], previous: Dict[str, Any], error: str) -> None:
-        """(loader thread) The new model did not load: keep the running one, put the parameters
-        back (on the executor thread) and say so in /diagnostics until the next good switch."""
+        """(loader thread) The new model did not load.
+
+        Keep the running one, put the parameters back (on the executor thread) and say so in
+        /diagnostics until the next good switch.
+        """
         reason = (
             f"cannot load model '{values['model']}' with backend '{values['backend']}': {error}"
         )
@@ -323,7 +329,10 @@ class FusionNode(Node):
             self._camera_info = msg
 
     def _on_pair(self, visible: StampedMessage, thermal: StampedMessage) -> None:
-        """Synchronizer output (executor thread): hand the pair to the worker, newest wins."""
+        """Return Synchronizer output (executor thread).
+
+        Hand the pair to the worker, newest wins.
+        """
         sync_wait_ms = abs(visible.arrival_ns - thermal.arrival_ns) / 1e6
         with self._slot_cv:
             if self._slot is not None:
@@ -561,9 +570,12 @@ class FusionNode(Node):
 
 
 class AlignmentWatch:
-    """The online alignment check (fusion_ros.registration.alignment): the worker keeps the last
-    fused raw pair; a timer in its own callback group scores it under the running homography and
-    the verdict (WARN: re-run fusion-ros register) joins the node's diagnostics."""
+    """The online alignment check (fusion_ros.registration.alignment).
+
+    The worker keeps the last fused raw pair; a timer in its own callback group scores it under the
+    running homography and the verdict (WARN: re-run fusion-ros register) joins the node's
+    diagnostics.
+    """
 
     def __init__(self, node: 'FusionNode') -> None:
         self.node = node
@@ -605,7 +617,7 @@ class AlignmentWatch:
 
 
 def _scale_text(pipe) -> str:
-    """The processing scale in force, e.g. "0.5 (auto, budget 33 ms)"."""
+    """Return the processing scale in force, e.g. "0.5 (auto, budget 33 ms)"."""
     if pipe is None:
         return 'none'
     scale = pipe.options.process_scale
@@ -621,7 +633,8 @@ class LifecycleFusionNode(LifecycleNodeMixin, FusionNode):
 
     configure loads the model and creates the outputs; activate subscribes to the cameras and
     fuses; deactivate stops fusing, the model stays loaded; cleanup unloads it. A model that
-    does not load fails configure (the node stays unconfigured)."""
+    does not load fails configure (the node stays unconfigured).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         FusionNode.__init__(self, start=False, **kwargs)

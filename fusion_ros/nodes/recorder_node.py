@@ -1,5 +1,6 @@
-"""recorder_node: record live topics into a rosbag2 (``ros2 bag record`` for fusion_ros, without
-rosbag2).
+"""recorder_node: record live topics into a rosbag2.
+
+``ros2 bag record`` for fusion_ros, without rosbag2.
 
 Subscribes to the given topics (sensor_msgs/Image, CompressedImage, CameraInfo,
 diagnostic_msgs/DiagnosticArray, rosgraph_msgs/Clock, or any type rclpy can import) with raw
@@ -254,7 +255,10 @@ def config_from_args(args: argparse.Namespace) -> RecordConfig:
 def run_config(
     config: RecordConfig, ros_args: Sequence[str] = (), use_sim_time: bool = False
 ) -> int:
-    """Init rclpy, record with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
+    """Init rclpy, record with Ctrl-C/SIGTERM handling, print the summary.
+
+    Returns the exit code.
+    """
     if not config.output:
         print('record: no output bag given', file=sys.stderr)
         return 2

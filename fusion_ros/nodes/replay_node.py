@@ -1,5 +1,6 @@
-"""replay_node: play a rosbag2's camera topics into a live ROS 2 graph (``ros2 bag play`` for
-fusion_ros, without rosbag2).
+"""replay_node: play a rosbag2's camera topics into a live ROS 2 graph.
+
+``ros2 bag play`` for fusion_ros, without rosbag2.
 
 Publishes the bag's sensor_msgs/Image, CompressedImage and CameraInfo topics (or the topics asked
 for, of any type rclpy can import) with the recorded timing: message k goes out at
@@ -199,7 +200,7 @@ class _Prefetch(threading.Thread):
 def make_replay_node(
     config: ReplayConfig, topics: Dict[str, str], context=None, node_name='replay'
 ):
-    """The rclpy node with one publisher per (remapped) topic, plus /clock."""
+    """Return the rclpy node with one publisher per (remapped) topic, plus /clock."""
     import rclpy
 
     node = rclpy.create_node(node_name, context=context)
@@ -221,8 +222,11 @@ def make_replay_node(
 
 
 class _Pacer:
-    """Holds each message until it is due (its log time, scaled by the rate, after the pass's first
-    message) and ticks /clock meanwhile; counts passes and the bag span."""
+    """Hold each message until it is due and tick /clock meanwhile.
+
+    A message is due at its log time, scaled by the rate, after the pass's first message. Counts
+    passes and the bag span.
+    """
 
     def __init__(self, clock_pub, config: ReplayConfig, stats: ReplayStats) -> None:
         from rosgraph_msgs.msg import Clock
@@ -241,15 +245,17 @@ class _Pacer:
         self.stats.clock_messages += 1
 
     def new_pass(self) -> None:
-        """The end of one pass through the bag (looping)."""
+        """Return the end of one pass through the bag (looping)."""
         self.stats.loops += 1
         if self.first_ns is not None and self.last_ns is not None:
             self.stats.bag_span_s = (self.last_ns - self.first_ns) / 1e9
         self.first_ns = None
 
     def wait(self, log_ns: int, stop: threading.Event) -> Optional[float]:
-        """Sleep until the message logged at ``log_ns`` is due; its due time (monotonic), or None
-        when ``stop`` was set meanwhile."""
+        """Sleep until the message logged at ``log_ns`` is due.
+
+        Its due time (monotonic), or None when ``stop`` was set meanwhile.
+        """
         if self.first_ns is None:
             self.first_ns, self.wall0 = log_ns, time.monotonic()
         self.last_ns = log_ns
@@ -390,9 +396,11 @@ ACK_TIMEOUT_S = 2.0
 
 
 def _wait_for_acks(publishers: list, log) -> None:
-    """Let reliable subscribers receive the last messages: destroying a writer right after its
-    last publish can drop samples that are still in flight (`ros2 bag play --wait-for-all-acked`
-    does the same)."""
+    """Let reliable subscribers receive the last messages.
+
+    Destroying a writer right after its last publish can drop samples that are still in flight
+    (`ros2 bag play --wait-for-all-acked` does the same).
+    """
     from rclpy.duration import Duration
 
     deadline = time.monotonic() + ACK_TIMEOUT_S
@@ -510,8 +518,11 @@ def config_from_args(args: argparse.Namespace) -> ReplayConfig:
 
 
 def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig:
-    """Read ``-p name:=value`` parameters (bag, rate, loop, start_offset, topics, remap, clock,
-    clock_hz, qos, depth, wait_for_subscribers, delay) with a throwaway node."""
+    """Read the ``-p name:=value`` parameters with a throwaway node.
+
+    They are bag, rate, loop, start_offset, topics, remap, clock, clock_hz, qos, depth,
+    wait_for_subscribers and delay.
+    """
     if not any(a in ('-p', '--param', '--params-file') for a in ros_args):
         return config
     import rclpy
@@ -562,7 +573,10 @@ def _apply_parameters(config: ReplayConfig, ros_args: List[str]) -> ReplayConfig
 
 
 def run_config(config: ReplayConfig, ros_args: Sequence[str] = ()) -> int:
-    """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary; returns the exit code."""
+    """Init rclpy, replay with Ctrl-C/SIGTERM handling, print the summary.
+
+    Returns the exit code.
+    """
     if not config.bag:
         print('replay: no bag given (positional BAG or -p bag:=PATH)', file=sys.stderr)
         return 2

@@ -45,7 +45,10 @@ SAMPLE_MIN_HEIGHT = 192
 
 
 def _mosaic(ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> np.ndarray:
-    """visible | thermal | fused, uint8, upscaled by an integer factor to >= SAMPLE_MIN_HEIGHT."""
+    """Return visible | thermal | fused, uint8.
+
+    Upscaled by an integer factor to >= SAMPLE_MIN_HEIGHT.
+    """
     tiles = [
         np.clip(np.rint(np.asarray(a, np.float32) * 255.0), 0, 255).astype(np.uint8)
         for a in (vis, ir, fused)
@@ -205,7 +208,7 @@ class TrainNode(Node):
 
     # ------------------------------------------------------------------ publishing
     def _safe(self, fn, *args) -> None:
-        """Publishing may fail once the context is shut down (Ctrl-C); training must not."""
+        """Publish, unless the context is shut down (Ctrl-C): training must not fail then."""
         try:
             if rclpy.ok(context=self.context):
                 fn(*args)
@@ -356,7 +359,10 @@ class TrainNode(Node):
 def spin_until_finished(
     node: TrainNode, executor: SingleThreadedExecutor, grace_s: float = 120.0
 ) -> int:
-    """Spin until training ends; Ctrl-C stops it cleanly (checkpoint + export). Exit code."""
+    """Spin until training ends; Ctrl-C stops it cleanly (checkpoint + export).
+
+    Exit code.
+    """
     node.start()
     try:
         while not node.finished.is_set():

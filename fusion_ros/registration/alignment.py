@@ -1,5 +1,7 @@
-"""Online alignment check: is the thermal image, warped by the node's homography, still on the
-visible edges? (Cheap enough for every Nth frame: both images at ~320 px, one small NCC search.)
+"""Online alignment check.
+
+Is the thermal image, warped by the node's homography, still on the visible edges? (Cheap enough
+for every Nth frame: both images at ~320 px, one small NCC search.)
 
 `alignment_check` returns the residual shift (visible px) that would line the warped thermal edges
 up with the visible edges better, and the edge correlation there; a scene without common structure
@@ -82,9 +84,12 @@ def alignment_check(
 
 
 class AlignmentMonitor:
-    """OK / WARN from recent checks: WARN once the median misalignment of the last `window`
-    conclusive checks has exceeded `threshold_px` for `hold_s` seconds; OK again as soon as it
-    is back below. Inconclusive checks (no common structure) change nothing."""
+    """OK / WARN from recent checks.
+
+    WARN once the median misalignment of the last `window` conclusive checks has exceeded
+    `threshold_px` for `hold_s` seconds; OK again as soon as it is back below. Inconclusive checks
+    (no common structure) change nothing.
+    """
 
     def __init__(self, threshold_px: float = 2.5, hold_s: float = 2.0, window: int = 3) -> None:
         self.threshold_px, self.hold_s = float(threshold_px), float(hold_s)

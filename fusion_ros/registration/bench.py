@@ -47,8 +47,10 @@ class SetResult:
 
 
 def _crop_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Centre-crop to the aspect of size (w, h), then area-resize to it (registration is kept:
-    both images of a pair get the same crop and resize)."""
+    """Centre-crop to the aspect of size (w, h), then area-resize to it.
+
+    Registration is kept: both images of a pair get the same crop and resize.
+    """
     h, w = image.shape[:2]
     aspect = size[0] / size[1]
     cw, ch = (min(w, round(h * aspect)), min(h, round(w / aspect)))
@@ -58,7 +60,10 @@ def _crop_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def load_set(root: Path) -> tuple[list[np.ndarray], list[np.ndarray], tuple[int, int]]:
-    """A registered set's thermal and visible images, all brought to its most common size."""
+    """Return a registered set's thermal and visible images.
+
+    All brought to its most common size.
+    """
     from fusion_ros.images.folders import matched_pairs, read_thermal, read_visible
 
     found = matched_pairs(root / 'ir', root / 'vi')
@@ -87,8 +92,11 @@ def bench_set(
     control_rigs: int = 3,
     progress: Callable[[str], None] | None = None,
 ) -> SetResult:
-    """Run the rigs of one set; `counts` are nested subsets of each rig's `pairs` pairs; the two
-    controls run on the first `control_rigs` rigs (they cost two full estimates each)."""
+    """Run the rigs of one set.
+
+    `counts` are nested subsets of each rig's `pairs` pairs; the two controls run on the first
+    `control_rigs` rigs (they cost two full estimates each).
+    """
     irs, viss, size = load_set(root)
     result = SetResult(name, size)
     rng = np.random.default_rng(seed)
@@ -129,7 +137,7 @@ def percentile(values: np.ndarray, q: float) -> float:
 
 
 def markdown(results: Sequence[SetResult], command: str, rigs: int, pairs: int) -> str:
-    """The results table (median and 90th percentile over rigs of the mean corner error)."""
+    """Return the results table (median and 90th percentile over rigs of the mean corner error)."""
     lines = [
         '# Target-free registration benchmark (`fusion-ros register-bench`)',
         '',

@@ -1,11 +1,13 @@
 """Block matching of edge images, summed over pairs, and the homography fitted to it.
 
 The thermal edges are warped into the visible frame by the current estimate and cut into blocks;
-each block is matched (normalised cross-correlation, +-radius px) against the visible edges. Because
-the rig is fixed, a block's correlation maps of all pairs are *summed* before the peak is taken: a
-pair where that block shows sky adds a flat map, a pair with a pole adds a sharp peak. The sub-pixel
-peaks are point correspondences; a robust least-squares homography through them is the update.
-The same correspondences per pair give each pair's own estimate (for the consistency check)."""
+each block is matched (normalised cross-correlation, +-radius px) against the visible edges.
+Because the rig is fixed, a block's correlation maps of all pairs are *summed* before the peak is
+taken: a pair where that block shows sky adds a flat map, a pair with a pole adds a sharp peak. The
+sub-pixel peaks are point correspondences; a robust least-squares homography through them is the
+update. The same correspondences per pair give each pair's own estimate (for the consistency
+check).
+"""
 
 from __future__ import annotations
 
@@ -23,8 +25,11 @@ BLOCKS_ACROSS = 8
 
 @dataclass
 class Matches:
-    """Correspondences of one round: thermal points (full-res px), visible points, weights, and
-    per-pair visible points (NaN where that pair's own peak was unusable)."""
+    """Correspondences of one round.
+
+    Thermal points (full-res px), visible points, weights, and per-pair visible points (NaN where
+    that pair's own peak was unusable).
+    """
 
     thermal: np.ndarray  # N x 2
     visible: np.ndarray  # N x 2

@@ -1,8 +1,11 @@
-"""Homography helpers in OpenCV's pixel-centre convention (pixel (0, 0) is the centre of the
-top-left pixel), shared by the estimators, the bench and the check picture.
+"""Homography helpers in OpenCV's pixel-centre convention.
 
-Every homography here maps thermal pixel coordinates to visible pixel coordinates, the fusion node's
-`homography` parameter convention (`cv2.warpPerspective(thermal, H, visible_size)`)."""
+Pixel (0, 0) is the centre of the top-left pixel. Shared by the estimators, the bench and the check
+picture.
+
+Every homography here maps thermal pixel coordinates to visible pixel coordinates, the fusion
+node's `homography` parameter convention (`cv2.warpPerspective(thermal, H, visible_size)`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ import numpy as np
 
 
 class RegistrationError(RuntimeError):
-    """The pairs do not give a trustworthy homography (the message says why); nothing is written."""
+    """The pairs do not give a trustworthy homography (the message says why).
+
+    Nothing is written.
+    """
 
 
 def pixel_scale(sx: float, sy: float | None = None) -> np.ndarray:
@@ -31,7 +37,7 @@ def normalized(h: np.ndarray) -> np.ndarray:
 
 
 def corners(width: int, height: int) -> np.ndarray:
-    """The four outer pixel centres (4x2 float64), clockwise from top-left."""
+    """Return the four outer pixel centres (4x2 float64), clockwise from top-left."""
     w, h = float(width - 1), float(height - 1)
     return np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
 
@@ -44,20 +50,26 @@ def transform(h: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def from_corners(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The homography taking the 4 src points to the 4 dst points."""
+    """Return the homography taking the 4 src points to the 4 dst points."""
     import cv2
 
     return normalized(cv2.getPerspectiveTransform(np.float32(src), np.float32(dst)))
 
 
 def corner_error(h_est: np.ndarray, h_true: np.ndarray, thermal_wh: tuple[int, int]) -> float:
-    """Mean distance (visible px) between where the two homographies put the thermal image corners."""
+    """Return the mean distance (visible px) between the two homographies' thermal corners.
+
+    That is, between where each homography puts the thermal image corners.
+    """
     c = corners(*thermal_wh)
     return float(np.linalg.norm(transform(h_est, c) - transform(h_true, c), axis=1).mean())
 
 
 def scale_spread(h: np.ndarray, thermal_wh: tuple[int, int]) -> float:
-    """Largest / smallest linear magnification of h over the thermal frame's corners (1 = affine)."""
+    """Largest / smallest linear magnification of h over the thermal frame's corners.
+
+    1 = affine.
+    """
     h = normalized(h)
     c = corners(*thermal_wh)
     w = np.abs(c @ h[2, :2] + 1.0)
@@ -71,10 +83,12 @@ def check_plausible(
     visible_wh: tuple[int, int],
     max_scale_spread: float | None = None,
 ) -> None:
-    """Raise RegistrationError unless h maps the thermal frame to a sane quadrilateral that overlaps
-    the visible frame (finite, convex, same handedness, area 1/25..25x the visible frame) and,
-    with `max_scale_spread`, magnifies no corner more than that many times another (side-by-side
-    cameras looking the same way give a nearly affine homography)."""
+    """Raise RegistrationError unless h maps the thermal frame to a sane quadrilateral.
+
+    Sane: it overlaps the visible frame (finite, convex, same handedness, area 1/25..25x the
+    visible frame) and, with `max_scale_spread`, magnifies no corner more than that many times
+    another (side-by-side cameras looking the same way give a nearly affine homography).
+    """
     h = np.asarray(h, dtype=np.float64)
     if not np.all(np.isfinite(h)) or abs(np.linalg.det(h)) < 1e-12:
         raise RegistrationError('estimate is degenerate (non-finite or singular homography)')

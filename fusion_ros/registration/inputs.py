@@ -1,6 +1,8 @@
-"""Pairs to register: a folder pair matched by file stem, or a rosbag2 with two image topics
-(paired by header stamp exactly as the fusion node pairs them). Images stay raw: thermal at its own
-size and bit depth, visible as recorded."""
+"""Pairs to register: a folder pair matched by file stem, or a rosbag2 with two image topics.
+
+Paired by header stamp exactly as the fusion node pairs them. Images stay raw: thermal at its own
+size and bit depth, visible as recorded.
+"""
 
 from __future__ import annotations
 

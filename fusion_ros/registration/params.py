@@ -1,6 +1,9 @@
-"""The registration result as a ROS 2 params file for fusion_node (`homography`, row-major, raw
-thermal px -> visible px, the convention of fusion_ros.runtime.options), either stand-alone or
-as a copy of an existing params file with its `homography:` line replaced."""
+"""The registration result as a ROS 2 params file for fusion_node.
+
+The `homography` is row-major, raw thermal px -> visible px (the convention of
+fusion_ros.runtime.options); the file is either stand-alone or a copy of an existing params file
+with its `homography:` line replaced.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,11 @@ _HOMOGRAPHY_LINE = re.compile(r'^(\s*)homography\s*:.*$', re.MULTILINE)
 
 
 def yaml_float(value: float) -> str:
-    """A float YAML 1.1 (PyYAML, launch) and rcl both read as a double: always a '.', a signed
-    exponent (`1e-05` would be a string, `1` an int, and ROS arrays must not mix types)."""
+    """Return a float YAML 1.1 (PyYAML, launch) and rcl both read as a double.
+
+    Always a '.', a signed exponent (`1e-05` would be a string, `1` an int, and ROS arrays must not
+    mix types).
+    """
     text = repr(float(value))
     mantissa, _, exponent = text.partition('e')
     if '.' not in mantissa:
@@ -65,7 +71,7 @@ def write_params(
 
 
 def read_homography(path: Path) -> np.ndarray:
-    """The homography of a params file (any node key), as a 3x3 array."""
+    """Return the homography of a params file (any node key), as a 3x3 array."""
     import yaml
 
     data = yaml.safe_load(Path(path).read_text())

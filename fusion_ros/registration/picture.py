@@ -1,6 +1,9 @@
-"""The check picture of a registration: the edges of both cameras overlaid before (thermal just
-resized to the visible frame, what the node does with the identity homography) and after the
-estimated warp, plus each pair's residual, so a user sees at a glance whether it worked."""
+"""The check picture of a registration.
+
+The edges of both cameras overlaid before (thermal just resized to the visible frame, what the node
+does with the identity homography) and after the estimated warp, plus each pair's residual, so a
+user sees at a glance whether it worked.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ PANEL_WIDTH = 560
 
 
 def strong_edges(gray: np.ndarray, keep: float = 0.12) -> np.ndarray:
-    """The strongest `keep` fraction of an image's edges (float32 0/1), thin enough to see."""
+    """Return the strongest `keep` fraction of an image's edges (float32 0/1).
+
+    Thin enough to see.
+    """
     e = edge_image(gray, 1.5)
     return (e >= np.quantile(e, 1.0 - keep)).astype(np.float32)
 

@@ -1,6 +1,9 @@
-"""Simulated thermal/visible rigs: resample a registered pair's thermal image through a known
-homography (smaller thermal sensor, narrower field of view, a small roll, a mounting offset, mild
-perspective), so the estimators can be scored against the truth (tests and `register-bench`)."""
+"""Simulated thermal/visible rigs.
+
+Resample a registered pair's thermal image through a known homography (smaller thermal sensor,
+narrower field of view, a small roll, a mounting offset, mild perspective), so the estimators can
+be scored against the truth (tests and `register-bench`).
+"""
 
 from __future__ import annotations
 
@@ -29,12 +32,13 @@ def random_rig(
     max_angle_deg: float = 3.0,
     max_perspective: float = 0.02,
 ) -> Rig:
-    """A random rig for a visible camera of size visible_wh.
+    """Return a random rig for a visible camera of size visible_wh.
 
-    resolution: thermal sensor size as a fraction of the visible size; fov: range of the fraction of
-    the visible width the thermal camera sees; max_perspective: largest relative scale change
+    resolution: thermal sensor size as a fraction of the visible size; fov: range of the fraction
+    of the visible width the thermal camera sees; max_perspective: largest relative scale change
     between opposite thermal edges from the perspective terms; the offset keeps the thermal frame
-    inside the visible frame."""
+    inside the visible frame.
+    """
     vw, vh = visible_wh
     tw, th = max(8, round(vw * resolution)), max(8, round(vh * resolution))
     f = float(rng.uniform(*fov))
@@ -57,7 +61,10 @@ def random_rig(
 def render_thermal(
     registered_ir: np.ndarray, rig: Rig, noise: float = 0.0, rng: np.random.Generator | None = None
 ) -> np.ndarray:
-    """What the rig's thermal camera sees, given a thermal image registered to the visible frame."""
+    """Return what the rig's thermal camera sees.
+
+    Given a thermal image registered to the visible frame.
+    """
     out = cv2.warpPerspective(
         registered_ir,
         rig.homography,

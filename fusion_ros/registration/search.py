@@ -1,6 +1,9 @@
-"""Coarse global search for the thermal->visible homography: scale, rotation and offset by
-normalised cross-correlation of edge images, summed over all pairs (a rig is fixed, so every pair
-votes for the same answer; one textureless pair cannot pull the peak away)."""
+"""Coarse global search for the thermal->visible homography.
+
+Scale, rotation and offset by normalised cross-correlation of edge images, summed over all pairs (a
+rig is fixed, so every pair votes for the same answer; one textureless pair cannot pull the peak
+away).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ def _template(
     edges: np.ndarray, scale: float, angle_deg: float, max_wh: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Thermal edges scaled and rotated about their centre, centre-cropped to at most max_wh.
-    Returns the template and the 3x3 affine from thermal-level pixels to template pixels."""
+
+    Returns the template and the 3x3 affine from thermal-level pixels to template pixels.
+    """
     h, w = edges.shape
     tw = min(max_wh[0], max(8, int(round(w * scale))))
     th = min(max_wh[1], max(8, int(round(h * scale))))
@@ -36,8 +41,10 @@ def _template(
 def scale_candidates(
     thermal_w: int, visible_w: int, fov_range: tuple[float, float], step: float = 0.025
 ) -> np.ndarray:
-    """Visible px per thermal px for thermal fields of view fov_range (fractions of the visible
-    width), on a geometric grid."""
+    """Return visible px per thermal px for thermal fields of view fov_range, on a geometric grid.
+
+    The fields of view are fractions of the visible width.
+    """
     lo, hi = (f * visible_w / thermal_w for f in fov_range)
     if not 0 < lo <= hi:
         raise ValueError(f'bad field-of-view range {fov_range}')
@@ -53,7 +60,8 @@ def coarse_search(
 ) -> tuple[np.ndarray, float]:
     """Best similarity homography (full-resolution thermal px -> visible px) and its mean NCC.
 
-    thermals / visibles: float32 grey images in [0, 1], all thermals one size, all visibles one size.
+    thermals / visibles: float32 grey images in [0, 1], all thermals one size, all visibles one
+    size.
     """
     vh, vw = visibles[0].shape
     th, tw = thermals[0].shape

@@ -1,6 +1,9 @@
-"""Synthetic renders with an exactly known thermal->visible homography, for tests and the bench's
-control row: a calibration board seen by both cameras, and a pseudo-thermal image made from a
-visible one (inverted, gamma-curved, blurred, noisy: a different appearance, the same geometry)."""
+"""Synthetic renders with an exactly known thermal->visible homography.
+
+For tests and the bench's control row: a calibration board seen by both cameras, and a
+pseudo-thermal image made from a visible one (inverted, gamma-curved, blurred, noisy: a different
+appearance, the same geometry).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +21,11 @@ def board_image(
     canvas: tuple[int, int] | None = None,
     offset: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """A checkerboard with `pattern` inner corners (cols, rows) and a white margin, placed at
-    `offset` on a mid-grey plane of size `canvas` (w, h) (uint8): the same board held at several
-    places of one plane."""
+    """Return a checkerboard with `pattern` inner corners (cols, rows) and a white margin.
+
+    Placed at `offset` on a mid-grey plane of size `canvas` (w, h) (uint8): the same board held at
+    several places of one plane.
+    """
     cols, rows = pattern[0] + 1, pattern[1] + 1
     board = np.full((rows * square_px + 2 * margin, cols * square_px + 2 * margin), 255, np.uint8)
     for r in range(rows):
@@ -38,7 +43,10 @@ def circles_image(
     canvas: tuple[int, int] | None = None,
     offset: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
-    """A symmetric grid of `pattern` (cols, rows) dark circles on white, optionally on a plane."""
+    """Return a symmetric grid of `pattern` (cols, rows) dark circles on white.
+
+    Optionally on a plane.
+    """
     board = np.full(((pattern[1] + 1) * spacing_px, (pattern[0] + 1) * spacing_px), 255, np.uint8)
     for j in range(pattern[1]):
         for i in range(pattern[0]):
@@ -67,8 +75,10 @@ def _on_plane(
 def render_view(
     plane: np.ndarray, h: np.ndarray, size: tuple[int, int], background: int = 128
 ) -> np.ndarray:
-    """The plane image seen through homography h (plane px -> view px), anti-aliased by
-    supersampling (uint8)."""
+    """Return the plane image seen through homography h (plane px -> view px).
+
+    Anti-aliased by supersampling (uint8).
+    """
     s = SUPERSAMPLE
     big = cv2.warpPerspective(
         plane,
@@ -87,8 +97,10 @@ def as_thermal(
     blur: float = 1.2,
     noise: float = 2.0,
 ) -> np.ndarray:
-    """A visible-looking grey or BGR image restyled as a thermal one: inverted, low contrast,
-    gamma-curved, blurred and noisy (uint8)."""
+    """Return a visible-looking grey or BGR image restyled as a thermal one.
+
+    Inverted, low contrast, gamma-curved, blurred and noisy (uint8).
+    """
     g = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     g = 1.0 - (g.astype(np.float32) / 255.0) ** 0.6
     g = cv2.GaussianBlur(g, (0, 0), blur) if blur > 0 else g

@@ -1,5 +1,7 @@
-"""Target-based registration: a calibration board both cameras see (heated/cooled so the thermal
-camera sees it: aluminium squares or holes on a dark board, a printed board warmed by a lamp).
+"""Target-based registration: a calibration board both cameras see.
+
+Heated/cooled so the thermal camera sees it: aluminium squares or holes on a dark board, a printed
+board warmed by a lamp.
 
 OpenCV's detectors run on the visible grey image and on the thermal image after contrast
 normalisation (percentile stretch + CLAHE; both polarities, since a cooled board is inverted).
@@ -25,7 +27,10 @@ KINDS = ('checkerboard', 'circles')
 
 
 def parse_pattern(text: str) -> tuple[int, int]:
-    """'COLSxROWS' -> (cols, rows): inner corners of a checkerboard, or circles of a grid."""
+    """Return 'COLSxROWS' -> (cols, rows).
+
+    Inner corners of a checkerboard, or circles of a grid.
+    """
     try:
         cols, rows = (int(v) for v in text.lower().split('x'))
     except ValueError:
@@ -84,8 +89,10 @@ def load_camera_info(path: Path) -> Intrinsics:
 
 
 def normalise_contrast(image: np.ndarray) -> np.ndarray:
-    """Any grey/BGR image (8 or 16 bit) -> uint8 stretched between its 1st and 99th percentile,
-    then CLAHE, so a faint heated board gets full contrast."""
+    """Any grey/BGR image (8 or 16 bit) -> uint8 stretched between its 1st and 99th percentile.
+
+    Then CLAHE, so a faint heated board gets full contrast.
+    """
     from fusion_ros.registration.features import to_gray
 
     gray = to_gray(image)
@@ -128,8 +135,10 @@ def detect_board(image: np.ndarray, kind: str, pattern: tuple[int, int]) -> np.n
 
 
 def _same_order(thermal: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """Detectors may start a symmetric board at either end; the cameras are mounted the same way
-    up, so the first-to-last direction must agree."""
+    """Detectors may start a symmetric board at either end.
+
+    The cameras are mounted the same way up, so the first-to-last direction must agree.
+    """
     if np.dot(thermal[-1] - thermal[0], visible[-1] - visible[0]) < 0:
         return thermal[::-1].copy()
     return thermal

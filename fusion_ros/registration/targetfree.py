@@ -84,7 +84,9 @@ def _refine(
     ir: Sequence[np.ndarray], vis: Sequence[np.ndarray], h: np.ndarray, factors: Sequence[float]
 ):
     """Block-matching rounds at each pyramid factor in turn (h in full-resolution px).
-    Returns h and the last round's matches (full-resolution px)."""
+
+    Returns h and the last round's matches (full-resolution px).
+    """
     t_wh, v_wh = (ir[0].shape[1], ir[0].shape[0]), (vis[0].shape[1], vis[0].shape[0])
     matches = None
     for f in factors:
@@ -155,10 +157,12 @@ def register_pairs(
     fov_range: tuple[float, float] = (0.5, 1.1),
     max_width: int = MAX_WIDTH,
 ) -> Registration:
-    """Estimate the rig's thermal->visible homography from scene pairs (raw images: thermal uint8/
-    uint16 grey, visible grey or BGR). Raises RegistrationError when the pairs do not agree.
-    fov_range: thermal field of view searched, as fractions of the visible width; max_width: the
-    finest matching level's largest width (px)."""
+    """Estimate the rig's thermal->visible homography from scene pairs.
+
+    Raw images: thermal uint8/ uint16 grey, visible grey or BGR. Raises RegistrationError when the
+    pairs do not agree. fov_range: thermal field of view searched, as fractions of the visible
+    width; max_width: the finest matching level's largest width (px).
+    """
     if len(thermals) == 0 or len(thermals) != len(visibles):
         raise RegistrationError(
             f'need matching thermal and visible images, got {len(thermals)} and {len(visibles)}'

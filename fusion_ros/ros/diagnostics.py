@@ -45,7 +45,7 @@ _MAX_SAMPLES = 100_000  # hard cap per window, whatever the rate
 
 
 def level_value(level) -> int:
-    """A DiagnosticStatus.level (bytes in rclpy, int elsewhere) as an int."""
+    """Return a DiagnosticStatus.level (bytes in rclpy, int elsewhere) as an int."""
     if isinstance(level, (bytes, bytearray)):
         return int(level[0]) if level else 0
     return int(level)
@@ -77,8 +77,11 @@ class RollingStat:
 
 
 class RateMeter:
-    """Events per second over the last ``window_s`` seconds (or since the first event, if that
-    is more recent: a stream that started 2 s ago at 30 Hz reads 30 Hz, not 6)."""
+    """Events per second over the last ``window_s`` seconds.
+
+    Or since the first event, if that is more recent: a stream that started 2 s ago at 30 Hz reads
+    30 Hz, not 6.
+    """
 
     def __init__(self, window_s: float) -> None:
         self.window_s = float(window_s)
@@ -164,15 +167,17 @@ class FusionDiagnostics:
     def record_input(
         self, name: str, now: Optional[float] = None, stamp_s: Optional[float] = None
     ) -> None:
-        """A message arrived on input ``name`` (its header stamp, if given, names the offset
-        between the cameras when nothing pairs)."""
+        """Return a message arrived on input ``name``.
+
+        Its header stamp, if given, names the offset between the cameras when nothing pairs.
+        """
         with self._lock:
             self.input_rates[name].tick(self.now() if now is None else now)
             if stamp_s is not None:
                 self.last_stamp_s[name] = float(stamp_s)
 
     def begin_stage(self, stage: str, now: Optional[float] = None) -> None:
-        """The worker entered ``stage`` for a frame (a stall report names it)."""
+        """Return the worker entered ``stage`` for a frame (a stall report names it)."""
         with self._lock:
             self.busy = (stage, self.now() if now is None else now)
 
@@ -181,8 +186,10 @@ class FusionDiagnostics:
             self.busy = None
 
     def set_condition(self, name: str, level: int, message: str = '') -> None:
-        """Another monitor's verdict (e.g. the alignment check): WARN/ERROR add their message to
-        the status; OK clears it."""
+        """Another monitor's verdict (e.g. the alignment check).
+
+        WARN/ERROR add their message to the status; OK clears it.
+        """
         with self._lock:
             if level == OK:
                 self.conditions.pop(name, None)
@@ -202,7 +209,7 @@ class FusionDiagnostics:
             self.frames_skipped += count
 
     def record_sync(self, pairs: int, dropped_by_input: Iterable[int]) -> None:
-        """Synchronizer counters (absolute values)."""
+        """Return Synchronizer counters (absolute values)."""
         with self._lock:
             now = self.now()
             for _ in range(max(0, min(int(pairs) - self.pairs_synced, 1000))):
@@ -214,9 +221,12 @@ class FusionDiagnostics:
     def record_error(
         self, kind: str, message: str, now: Optional[float] = None, bad_input: bool = True
     ) -> None:
-        """Count an error of ``kind``. ``bad_input`` errors (a dropped frame pair) raise the
-        level for ``bad_input_hold_s``; others (e.g. a model that failed to load, which has its
-        own ERROR through set_pipeline_error) are only counted and shown in ``last_error``."""
+        """Count an error of ``kind``.
+
+        ``bad_input`` errors (a dropped frame pair) raise the level for ``bad_input_hold_s``;
+        others (e.g. a model that failed to load, which has its own ERROR through
+        set_pipeline_error) are only counted and shown in ``last_error``.
+        """
         with self._lock:
             log = self.errors
             log.counts[kind] = log.counts.get(kind, 0) + 1
@@ -251,7 +261,10 @@ class FusionDiagnostics:
     def _flow_problems(
         self, config: HealthConfig, now: float, out_rate: float
     ) -> List[Tuple[int, str]]:
-        """Both cameras talk, yet nothing pairs / nothing comes out / less comes out than pairs in."""
+        """Report whether both cameras talk, yet the pairing or the fusion loses frames.
+
+        That is: nothing pairs / nothing comes out / less comes out than pairs in.
+        """
         meters = list(self.input_rates.values())
         if any(m.last is None or now - m.last > config.input_timeout_s for m in meters):
             return []  # a silent camera is reported on its own

@@ -48,9 +48,12 @@ def ns_to_stamp(ns: int) -> TimeMsg:
 def image_to_numpy(
     msg: Image, name: str = 'image', max_pixels: int = MAX_IMAGE_PIXELS
 ) -> np.ndarray:
-    """A sensor_msgs/Image as an array (HxW or HxWxC, channel order as encoded; a read-only view
-    of the message buffer when possible). ``name`` ("visible", "thermal") goes in error messages;
-    frames above ``max_pixels`` (0 = no limit) are refused before anything is allocated."""
+    """Return a sensor_msgs/Image as an array.
+
+    HxW or HxWxC, channel order as encoded; a read-only view of the message buffer when possible.
+    ``name`` ("visible", "thermal") goes in error messages; frames above ``max_pixels`` (0 = no
+    limit) are refused before anything is allocated.
+    """
     return decode_image(
         msg.encoding,
         msg.height,
@@ -66,9 +69,11 @@ def image_to_numpy(
 def compressed_to_numpy(
     msg: CompressedImage, name: str = 'image', max_pixels: int = MAX_IMAGE_PIXELS
 ) -> np.ndarray:
-    """A sensor_msgs/CompressedImage (JPEG/PNG, image_transport 'compressed'): mono8, mono16 or
-    bgr8 (colour always comes back BGR); a header claiming more than ``max_pixels`` is refused
-    before decoding."""
+    """Return a sensor_msgs/CompressedImage (JPEG/PNG, image_transport 'compressed').
+
+    mono8, mono16 or bgr8 (colour always comes back BGR); a header claiming more than
+    ``max_pixels`` is refused before decoding.
+    """
     try:
         return decode_compressed(msg.format, msg.data, max_pixels=max_pixels)
     except FusionInputError as exc:
@@ -83,8 +88,10 @@ def message_to_numpy(msg, name: str = 'image', max_pixels: int = MAX_IMAGE_PIXEL
 
 
 def message_encoding(msg, array: np.ndarray) -> str:
-    """The encoding of a decoded image message (compressed images state none: see
-    :func:`fusion_ros.runtime.decoded_encoding`)."""
+    """Return the encoding of a decoded image message.
+
+    Compressed images state none: see :func:`fusion_ros.runtime.decoded_encoding`.
+    """
     if isinstance(msg, CompressedImage):
         return decoded_encoding(array)
     return msg.encoding
@@ -121,7 +128,7 @@ def input_error_kind(msg, error: Exception | None = None) -> str:
 
 
 def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = None) -> Image:
-    """An array as a sensor_msgs/Image (one copy, into the message buffer)."""
+    """Return an array as a sensor_msgs/Image (one copy, into the message buffer)."""
     msg = Image()
     if header is not None:
         msg.header = header

@@ -27,7 +27,10 @@ _NAMES = {ReliabilityPolicy.RELIABLE: 'reliable', ReliabilityPolicy.BEST_EFFORT:
 
 
 def choose_reliability(mode: str, offered: Iterable[ReliabilityPolicy]) -> ReliabilityPolicy:
-    """The reliability to subscribe with, given ``mode`` and the publishers' reliabilities."""
+    """Return the reliability to subscribe with.
+
+    Given ``mode`` and the publishers' reliabilities.
+    """
     if mode == 'reliable':
         return ReliabilityPolicy.RELIABLE
     if mode == 'best_effort':
@@ -94,7 +97,8 @@ class InputSubscription:
     def update(self) -> bool:
         """Re-evaluate against the publishers; recreate the subscription if it should change.
 
-        Returns True when it was recreated (the caller may log it)."""
+        Returns True when it was recreated (the caller may log it).
+        """
         if self.pinned:
             return False
         wanted = choose_reliability(self.mode, self.offered())

@@ -57,7 +57,10 @@ class ModelSwitch:
         thread.start()
 
     def cancel(self) -> None:
-        """Forget a load in flight (its result is dropped), e.g. when the node unloads its model."""
+        """Forget a load in flight (its result is dropped).
+
+        e.g. when the node unloads its model.
+        """
         with self._lock:
             self._generation += 1
 

@@ -4,8 +4,8 @@
 range and read-only flag), what ``ros2 param set`` requests are checked against, what the
 launch-file test checks launch/config keys against and what the README table is generated from
 (:func:`markdown_table`). The processing rows are not written here: they are derived from the
-runtime's table (:func:`fusion_ros.runtime.options.option_specs`), and a change to them is validated
-by constructing the ``ProcessingOptions`` it would give.
+runtime's table (:func:`fusion_ros.runtime.options.option_specs`), and a change to them is
+validated by constructing the ``ProcessingOptions`` it would give.
 """
 
 from __future__ import annotations
@@ -86,8 +86,10 @@ class ParamSpec:
         return desc
 
     def validate(self, value: Any) -> Optional[str]:
-        """None when ``value`` is acceptable, else the reason (processing options are checked by
-        `ProcessingOptions` instead, see :func:`validate`)."""
+        """None when ``value`` is acceptable, else the reason.
+
+        Processing options are checked by `ProcessingOptions` instead, see :func:`validate`.
+        """
         if self.type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f'{self.name} must be a number (double), got {value!r}'
@@ -116,7 +118,7 @@ def _fmt(x: Optional[float]) -> str:
 
 
 def _processing_spec(option: OptionSpec) -> ParamSpec:
-    """The parameter row of one processing option (tuples become double arrays)."""
+    """Return the parameter row of one processing option (tuples become double arrays)."""
     is_array = option.type is tuple
     return ParamSpec(
         option.name,
@@ -335,7 +337,8 @@ def validate(changes: Mapping[str, Any], current: Mapping[str, Any]) -> Optional
     """None when applying ``changes`` on top of ``current`` gives a valid configuration.
 
     Processing options are checked by building the ``ProcessingOptions`` they would give, the
-    others against their row of the table."""
+    others against their row of the table.
+    """
     for name, value in changes.items():
         spec = PARAMETERS.get(name)
         reason = spec.validate(value) if spec is not None and spec.group != PROCESSING else None
@@ -353,7 +356,10 @@ def validate(changes: Mapping[str, Any], current: Mapping[str, Any]) -> Optional
 
 
 def processing_options(values: Mapping[str, Any]) -> ProcessingOptions:
-    """The (validated) ProcessingOptions of a set of parameter values; ValueError names the option."""
+    """Return the (validated) ProcessingOptions of a set of parameter values.
+
+    ValueError names the option.
+    """
     kwargs = {name: values[name] for name in PROCESSING_PARAMETERS}
     if isinstance(kwargs['homography'], (list, tuple)):
         kwargs['homography'] = tuple(kwargs['homography'])
@@ -376,7 +382,10 @@ README_PARAMETERS: Tuple[str, ...] = (
 
 
 def markdown_table(names: Optional[Iterable[str]] = None) -> str:
-    """A parameter table (all parameters, or `names`): docs/PARAMETERS.md and the README's."""
+    """Return a parameter table (all parameters, or `names`).
+
+    It is the table of docs/PARAMETERS.md and the README's.
+    """
     rows = ['| name | default | range | description |', '|---|---|---|---|']
     for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
         default = spec.default
@@ -394,7 +403,10 @@ def names() -> Sequence[str]:
 
 
 def write_tables(root) -> None:
-    """Regenerate the README's and docs/PARAMETERS.md's tables (`python -m fusion_ros.ros.parameters ROOT`)."""
+    """Regenerate the README's and docs/PARAMETERS.md's tables.
+
+    `python -m fusion_ros.ros.parameters ROOT`.
+    """
     from pathlib import Path
 
     for path, table in (

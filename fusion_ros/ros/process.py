@@ -1,5 +1,8 @@
-"""Process plumbing shared by the stand-alone nodes (replay, record): Ctrl-C handling, remap
-arguments and message classes by type name. Nodes import this, never each other."""
+"""Process plumbing shared by the stand-alone nodes (replay, record).
+
+Ctrl-C handling, remap arguments and message classes by type name. Nodes import this, never each
+other.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +74,8 @@ def stop_once_on_signals() -> None:
     rclpy.init installs a handler that shuts rclpy down on SIGINT/SIGTERM and then calls the
     Python handler set here, which ignores every later signal. Why: Ctrl-C reaches the whole
     process group and ``ros2 launch`` forwards another SIGINT while the node is already in
-    destroy_node(), where Python's default handler raises KeyboardInterrupt (a traceback)."""
+    destroy_node(), where Python's default handler raises KeyboardInterrupt (a traceback).
+    """
     if threading.current_thread() is not threading.main_thread():
         return
 
@@ -94,9 +98,12 @@ def split_ros_args(argv: Sequence[str]) -> Tuple[List[str], List[str]]:
 
 @contextmanager
 def ros_process(name: str, ros_args: Sequence[str] = ()) -> Iterator[StopFlag]:
-    """rclpy for a stand-alone node process: the shipped Fast DDS profile, rclpy.init with only
-    ``ros_args`` (never sys.argv: rcl would take our '--remap /a:=/b' for deprecated ROS remap
-    rules), our own SIGINT/SIGTERM handling (the StopFlag it yields), rclpy shut down at the end."""
+    """Return rclpy for a stand-alone node process.
+
+    The shipped Fast DDS profile, rclpy.init with only ``ros_args`` (never sys.argv: rcl would take
+    our '--remap /a:=/b' for deprecated ROS remap rules), our own SIGINT/SIGTERM handling (the
+    StopFlag it yields), rclpy shut down at the end.
+    """
     from fusion_ros.ros.qos import use_fastdds_profile
     import rclpy
     from rclpy.signals import SignalHandlerOptions
@@ -115,7 +122,7 @@ def ros_process(name: str, ros_args: Sequence[str] = ()) -> Iterator[StopFlag]:
 
 
 def log_line(text: str) -> None:
-    """A node's progress line on stdout, flushed (a parent process may be reading it)."""
+    """Return a node's progress line on stdout, flushed (a parent process may be reading it)."""
     print(text, flush=True)
 
 
@@ -127,7 +134,9 @@ def run_in_process(
     errors: Tuple[type, ...],
 ) -> Tuple[Any, Optional[int]]:
     """``work(stop_event)`` inside :func:`ros_process`: (its result, the signal that stopped it).
-    An exception of ``errors`` (bad input) is printed as ``label: message`` and gives (None, None)."""
+
+    An exception of ``errors`` (bad input) is printed as ``label: message`` and gives (None, None).
+    """
     with ros_process(node_name, ros_args) as flag:
         try:
             return work(flag.event), flag.signal

@@ -3,8 +3,9 @@
 Images are RELIABLE + KEEP_LAST with a small depth. Measured between two processes with Fast DDS
 (`fusion-ros bench-transport`, docs/transport.md): with the built-in transports best effort lost
 almost every 640x512 frame at 30 Hz, because a ~1 MB frame travels as many UDP fragments and losing
-one loses the frame; reliable delivered all of them, with or without the shared-memory profile. KEEP_LAST keeps a publisher from ever blocking on a slow reader (the oldest sample is
-replaced), and the small depth bounds how stale a queued frame can get.
+one loses the frame; reliable delivered all of them, with or without the shared-memory profile.
+KEEP_LAST keeps a publisher from ever blocking on a slow reader (the oldest sample is replaced),
+and the small depth bounds how stale a queued frame can get.
 
 Every publisher and subscription is created with :func:`overrides`, so history, depth and
 reliability can be changed per topic at start-up without code changes, e.g.
@@ -52,8 +53,11 @@ def diagnostics_qos() -> QoSProfile:
 
 
 def overrides() -> QoSOverridingOptions:
-    """Declare the ``qos_overrides.<topic>.<publisher|subscription>.{history,depth,reliability}``
-    parameters (read-only: set them on the command line or in the params file)."""
+    """Declare the ``qos_overrides`` parameters of a topic.
+
+    They are ``qos_overrides.<topic>.<publisher|subscription>.{history,depth,reliability}``,
+    read-only: set them on the command line or in the params file.
+    """
     return QoSOverridingOptions.with_default_policies()
 
 
@@ -63,9 +67,11 @@ FASTDDS_PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
 def use_fastdds_profile(
     env: Optional[MutableMapping[str, str]] = None, *, replace: bool = False
 ) -> Optional[Path]:
-    """Point ``env`` (default ``os.environ``; set it before rclpy.init()) at the shipped Fast DDS
-    profile unless it already names one (or ``replace``). Returns the profile in effect, None when
-    none is (the shipped file is missing)."""
+    """Point ``env`` at the shipped Fast DDS profile unless it already names one (or ``replace``).
+
+    ``env`` defaults to ``os.environ`` (set it before rclpy.init()). Returns the profile in effect,
+    None when none is (the shipped file is missing).
+    """
     env = os.environ if env is None else env
     if env.get(FASTDDS_PROFILE_VARIABLE) and not replace:
         return Path(env[FASTDDS_PROFILE_VARIABLE])
@@ -78,8 +84,10 @@ def use_fastdds_profile(
 
 
 def qos_profile(reliability: str, depth: int) -> QoSProfile:
-    """KEEP_LAST/VOLATILE with ``reliability`` "reliable" or "best_effort" (the replay and record
-    nodes' --qos choice)."""
+    """KEEP_LAST/VOLATILE with ``reliability`` "reliable" or "best_effort".
+
+    The replay and record nodes' --qos choice.
+    """
     rel = {'reliable': ReliabilityPolicy.RELIABLE, 'best_effort': ReliabilityPolicy.BEST_EFFORT}[
         reliability.replace('-', '_')
     ]

@@ -28,8 +28,11 @@ RVIZ_RELIABILITY = {'auto': 'Best Effort', 'best_effort': 'Best Effort', 'reliab
 
 
 def join_namespace(base: str, namespace: str) -> str:
-    """The node's namespace as launch_ros forms it: ``namespace`` under ``base`` unless
-    absolute (``base`` is the namespace pushed by an including launch file)."""
+    """Return the node's namespace as launch_ros forms it.
+
+    ``namespace`` under ``base`` unless absolute (``base`` is the namespace pushed by an including
+    launch file).
+    """
     if namespace.startswith('/'):
         parts = namespace.split('/')
     else:

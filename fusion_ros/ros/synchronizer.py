@@ -7,9 +7,10 @@ and their arrival-time bookkeeping); otherwise, or with ``backend="fusion_ros"``
 ApproximateTime policy (optimal pairs, output as soon as they are provably final).
 
 The restart when stamps jump back and the counters that span restarts live in
-:mod:`fusion_ros.sync` (shared with the bag tools). Differences worth knowing: message_filters' Python synchronizer pairs greedily (the first partner
-within ``slop`` wins, output at once) and ignores ``inter_message_lower_bound``; its dropped
-messages are derived from its queues (received - paired - waiting).
+:mod:`fusion_ros.sync` (shared with the bag tools). Differences worth knowing: message_filters'
+Python synchronizer pairs greedily (the first partner within ``slop`` wins, output at once) and
+ignores ``inter_message_lower_bound``; its dropped messages are derived from its queues (received -
+paired - waiting).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def message_filters_available() -> bool:
 
 
 class PairSynchronizer:
-    """``add(index, msg, stamp_ns, arrival_ns)`` with index 0 (visible) or 1 (thermal);
+    """``add(index, msg, stamp_ns, arrival_ns)`` with index 0 (visible) or 1 (thermal).
+
     ``callback(visible: StampedMessage, thermal: StampedMessage)`` per pair.
 
     backend: ``"auto"`` (message_filters when importable, else ours), ``"message_filters"`` or
@@ -123,7 +125,10 @@ class PairSynchronizer:
     def reconfigure(
         self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float
     ) -> None:
-        """New settings (a parameter change): pending messages are dropped, counters continue."""
+        """Return new settings (a parameter change).
+
+        Pending messages are dropped, counters continue.
+        """
         with self._lock:
             if self._own is not None:
                 self._own.reconfigure(queue_size, slop_s, inter_message_lower_bound_s)

@@ -1,4 +1,6 @@
-"""sensor_msgs/Image and sensor_msgs/CompressedImage <-> numpy, without ROS (a tested cv_bridge subset).
+"""sensor_msgs/Image and sensor_msgs/CompressedImage <-> numpy, without ROS.
+
+A tested cv_bridge subset.
 
 The functions take the plain message fields, so rclpy messages (`msg.data` is an array.array or
 bytes), rosbags messages (`msg.data` is a numpy uint8 array) and raw byte strings all work:
@@ -65,8 +67,11 @@ def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
 
 
 def compressed_size(buf: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding, or None when the header is not
-    found (OpenCV then decides). PNG: the IHDR chunk; JPEG: the first start-of-frame marker."""
+    """(width, height) from a PNG or JPEG header without decoding.
+
+    Or None when the header is not found (OpenCV then decides). PNG: the IHDR chunk; JPEG: the
+    first start-of-frame marker.
+    """
     head = bytes(buf[:24])
     if head.startswith(b'\x89PNG\r\n\x1a\n') and len(head) >= 24 and head[12:16] == b'IHDR':
         return int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')
@@ -103,7 +108,10 @@ def _unsupported(encoding: str, name: str) -> FusionInputError:
 
 
 def _as_bytes_array(data: Any, name: str) -> np.ndarray:
-    """A flat uint8 view of a message's data field (bytes, bytearray, memoryview, array.array, ndarray, list)."""
+    """Return a flat uint8 view of a message's data field.
+
+    bytes, bytearray, memoryview, array.array, ndarray, list.
+    """
     if isinstance(data, np.ndarray):
         if data.dtype == np.uint8 and data.ndim == 1 and data.flags.c_contiguous:
             return data
@@ -134,10 +142,12 @@ def decode_image(
     name: str = 'image',
     max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> np.ndarray:
-    """The pixels of a sensor_msgs/Image as HxW (mono) or HxWxC (colour) uint8/uint16, zero-copy when possible.
+    """Return the pixels of a sensor_msgs/Image as HxW (mono) or HxWxC (colour) uint8/uint16.
 
-    `name` ("visible", "thermal") is used in error messages. Colour channel order is kept as encoded
-    (bgr8 -> BGR, rgb8 -> RGB, bgra8 -> BGRA); see `prepare_visible` for the fusion input.
+    Zero-copy when possible.
+
+    `name` ("visible", "thermal") is used in error messages. Colour channel order is kept as
+    encoded (bgr8 -> BGR, rgb8 -> RGB, bgra8 -> BGRA); see `prepare_visible` for the fusion input.
     Raises FusionInputError for an unsupported encoding, a zero size, more than `max_pixels` pixels
     (0 = no limit), a step smaller than a row or data shorter than step * height.
     """
@@ -178,7 +188,7 @@ def decode_image(
 
 
 def encode_image(array: np.ndarray, encoding: str | None = None) -> tuple[str, int, bytes]:
-    """(encoding, step, data) for a sensor_msgs/Image (little-endian: set is_bigendian = 0).
+    """Return (encoding, step, data) for a sensor_msgs/Image (little-endian: set is_bigendian = 0).
 
     `encoding=None` infers it: HxW uint8 -> mono8, HxW uint16 -> mono16, HxWx3 uint8 -> bgr8,
     HxWx4 uint8 -> bgra8. Rows are packed (step = width * channels * bytes).
@@ -234,7 +244,10 @@ def prepare_visible(image: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
 
 
 def fused_encoding(visible_encoding: str) -> str:
-    """The encoding of the fused image for a given visible encoding (mono8, bgr8 or rgb8)."""
+    """Return the encoding of the fused image for a given visible encoding.
+
+    mono8, bgr8 or rgb8.
+    """
     try:
         return _FUSED_ENCODING[visible_encoding]
     except KeyError:

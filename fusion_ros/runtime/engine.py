@@ -1,4 +1,6 @@
-"""ONNX Runtime engine: provider selection, session set-up tuned for small fusion networks, IO binding.
+"""ONNX Runtime engine.
+
+Provider selection, session set-up tuned for small fusion networks, IO binding.
 
 No ROS, no torch: only numpy and onnxruntime.
 """
@@ -34,13 +36,16 @@ SMALL_MODEL_PARAMETERS = 576
 
 
 def trt_cache_dir() -> Path:
-    """Where TensorRT engines are cached between runs ($FUSION_ROS_TRT_CACHE or ~/.cache/fusion_ros/tensorrt)."""
+    """Where TensorRT engines are cached between runs.
+
+    $FUSION_ROS_TRT_CACHE or ~/.cache/fusion_ros/tensorrt.
+    """
     env = os.environ.get('FUSION_ROS_TRT_CACHE')
     return Path(env) if env else Path.home() / '.cache' / 'fusion_ros' / 'tensorrt'
 
 
 def _resolve(backend: str) -> tuple[list[str], list[str]]:
-    """(providers in priority order that this onnxruntime build has, warnings)."""
+    """Return (providers in priority order that this onnxruntime build has, warnings)."""
     key = str(backend).strip().lower()
     if key not in BACKENDS:
         raise ValueError(f'unknown backend {backend!r}; expected one of {", ".join(BACKENDS)}')
@@ -64,13 +69,17 @@ def resolve_providers(backend: str) -> list[str]:
     """ORT providers for a backend name, in priority order, keeping only those this build has.
 
     "tensorrt" -> [Tensorrt, CUDA, CPU], "cuda" -> [CUDA, CPU], "cpu" -> [CPU], "auto" -> the best
-    available. Missing GPU providers are dropped (CPU always remains). Unknown names raise ValueError.
+    available. Missing GPU providers are dropped (CPU always remains). Unknown names raise
+    ValueError.
     """
     return _resolve(backend)[0]
 
 
 def _provider_entries(providers: Sequence[str]) -> list[Any]:
-    """Attach sensible options: TensorRT engine cache (building an engine takes seconds to minutes)."""
+    """Attach sensible options: TensorRT engine cache.
+
+    Building an engine takes seconds to minutes.
+    """
     entries: list[Any] = []
     for p in providers:
         if p == TENSORRT:
@@ -149,7 +158,7 @@ class OnnxEngine:
         self._bound_arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def with_threads(self, threads: int) -> 'OnnxEngine':
-        """A new session of the same model with another intra-op thread count."""
+        """Return a new session of the same model with another intra-op thread count."""
         return OnnxEngine(
             self.path,
             self.requested_providers,

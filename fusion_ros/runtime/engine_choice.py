@@ -37,7 +37,10 @@ EngineFactory = Callable[[int], Any]
 
 @dataclass(frozen=True)
 class EngineChoice:
-    """The engine in use and how it was picked: {"OpenCV x1": ms, "CPUExecutionProvider x2": ms, ...}."""
+    """The engine in use and how it was picked.
+
+    {"OpenCV x1": ms, "CPUExecutionProvider x2": ms, ...}.
+    """
 
     engine: Any
     timings_ms: dict[str, float]
@@ -55,7 +58,10 @@ class EngineChoice:
 def time_engine(
     engine: Any, size_multiple: int, size: tuple[int, int] = TIMING_SIZE, runs: int = TIMING_RUNS
 ) -> float:
-    """Best-of-`runs` milliseconds of one `run_into` on a random frame of `size` (padded to the multiple)."""
+    """Best-of-`runs` milliseconds of one `run_into` on a random frame of `size`.
+
+    Padded to the multiple.
+    """
     h, w = (-(-s // size_multiple) * size_multiple for s in size)
     x = np.random.default_rng(0).random((1, 2, h, w), dtype=np.float32)
     out = np.empty((1, 1, h, w), np.float32)
@@ -117,11 +123,13 @@ def choose_engine(
     threads: int,
     disabled_optimizers: Sequence[str] = (),
 ) -> EngineChoice:
-    """The engine for `backend` ("cpu" | "cuda" | "tensorrt" | "opencv" | "auto"), `threads` > 0
-    fixed or 0 = timed among 1..cores. "auto" on a machine without a GPU also times the OpenCV
-    path for tiny convolution chains. GPU sessions are not timed (TensorRT builds an engine per
-    session: seconds each); they get all cores. More than MAX_THREADS_PER_CORE threads per core
-    raises ValueError (nothing is built)."""
+    """Return the engine for `backend` ("cpu" | "cuda" | "tensorrt" | "opencv" | "auto").
+
+    `threads` > 0 fixed or 0 = timed among 1..cores. "auto" on a machine without a GPU also times
+    the OpenCV path for tiny convolution chains. GPU sessions are not timed (TensorRT builds an
+    engine per session: seconds each); they get all cores. More than MAX_THREADS_PER_CORE threads
+    per core raises ValueError (nothing is built).
+    """
     cores = available_cores()
     if threads > MAX_THREADS_PER_CORE * cores:
         raise ValueError(

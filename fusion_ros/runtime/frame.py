@@ -1,5 +1,6 @@
-"""The per-frame step shared by the fusion node and `fusion-ros fuse-bag`: decoded visible and
-thermal arrays in; fused array, its encoding and the stage times out.
+"""The per-frame step shared by the fusion node and `fusion-ros fuse-bag`.
+
+Decoded visible and thermal arrays in; fused array, its encoding and the stage times out.
 
 Why one place: the live node and the offline bag tool must give the same fused bytes for the same
 input, so the colour-order rule, the fused encoding and what each stage time covers are written
@@ -21,7 +22,7 @@ FRAME_STAGES = ('decode', 'preprocess', 'inference', 'postprocess')
 
 
 def decoded_encoding(array: np.ndarray) -> str:
-    """The encoding of a decoded compressed image (colour always decodes to BGR)."""
+    """Return the encoding of a decoded compressed image (colour always decodes to BGR)."""
     if array.ndim == 3:
         return 'bgr8'
     return 'mono16' if array.dtype == np.uint16 else 'mono8'
@@ -34,7 +35,8 @@ def visible_input(
 
     bgr8/rgb8/mono8 say their order; alpha is dropped; ``8UC3`` states no order, so
     ``default_order`` (the node's visible_order parameter) decides. Raises
-    UnsupportedEncodingError for encodings that cannot be fused (e.g. mono16)."""
+    UnsupportedEncodingError for encodings that cannot be fused (e.g. mono16).
+    """
     image, order = prepare_visible(array, encoding)
     if encoding == '8UC3':
         order = default_order
@@ -64,7 +66,8 @@ def fuse_frame(
     """Fuse one decoded pair with ``pipeline`` (a FusionPipeline).
 
     Raises UnsupportedEncodingError for a visible encoding that cannot be fused, FusionInputError
-    for a pair the pipeline rejects (size mismatch with size_mismatch=reject, bad layout)."""
+    for a pair the pipeline rejects (size mismatch with size_mismatch=reject, bad layout).
+    """
     image, order, encoding = visible_input(visible, visible_encoding, default_order)
     result = pipeline.fuse(image, thermal, visible_order=order)
     times = result.times

@@ -1,10 +1,10 @@
 """Checks that a thermal -> visible homography is usable before it is put to work.
 
-Why: a homography is nine numbers typed by hand or estimated by a tool; `[1e200,0,0,0,1e200,0,0,0,1]`
-used to be accepted (its determinant overflows) and collapsed the thermal image to a constant. A
-usable one is finite, well conditioned, keeps every corner of the thermal frame in front of the
-camera (positive projective weight, so the picture does not fold through the horizon) and maps the
-frame to a convex quadrilateral of sane size. No ROS, no torch.
+Why: a homography is nine numbers typed by hand or estimated by a tool;
+`[1e200,0,0,0,1e200,0,0,0,1]` used to be accepted (its determinant overflows) and collapsed the
+thermal image to a constant. A usable one is finite, well conditioned, keeps every corner of the
+thermal frame in front of the camera (positive projective weight, so the picture does not fold
+through the horizon) and maps the frame to a convex quadrilateral of sane size. No ROS, no torch.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ def homography_matrix(values: Sequence[float]) -> np.ndarray:
 def check_homography(
     values: Sequence[float], frame: tuple[int, int] = NOMINAL_FRAME
 ) -> np.ndarray:
-    """The normalised matrix, or ValueError saying what is wrong with it for a `frame` (width,
-    height) thermal image."""
+    """Return the normalised matrix.
+
+    Or ValueError saying what is wrong with it for a `frame` (width, height) thermal image.
+    """
     try:
         raw = np.asarray(values, dtype=np.float64).reshape(3, 3)
     except (TypeError, ValueError):

@@ -28,7 +28,10 @@ def default_weights_dir() -> Path:
 
 
 def available_models(weights_dir: str | Path | None = None) -> list[str]:
-    """Names that `load_pipeline(name)` can load: every NAME.onnx with a NAME.json card beside it."""
+    """Names that `load_pipeline(name)` can load.
+
+    Every NAME.onnx with a NAME.json card beside it.
+    """
     folder = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
     if not folder.is_dir():
         return []
@@ -42,7 +45,10 @@ def _looks_like_path(model: str | Path) -> bool:
 
 
 def locate_model(model: str | Path, weights_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """(onnx path, card path) for a registered name or a path to NAME.onnx (or its NAME.json card)."""
+    """(onnx path, card path) for a registered name or a path to NAME.onnx.
+
+    Or its NAME.json card.
+    """
     if not isinstance(model, (str, Path)) or not str(model).strip():
         raise ModelLoadError(
             f'model must be a registered name or a path to an .onnx file, got {model!r}'
@@ -78,7 +84,10 @@ def _disabled_optimizers(card: ModelCard) -> list[str]:
 
 
 def _warm_up(engine: Any, card: ModelCard) -> None:
-    """One tiny inference: proves the model runs and speaks [N,2,H,W] -> [N,1,H,W] before we hand it out."""
+    """One tiny inference.
+
+    Proves the model runs and speaks [N,2,H,W] -> [N,1,H,W] before we hand it out.
+    """
     m = card.size_multiple
     side = -(-WARMUP_SIZE // m) * m
     x = np.full((1, 2, side, side), 0.5, np.float32)
@@ -99,10 +108,13 @@ def _warm_up(engine: Any, card: ModelCard) -> None:
 def check_model_files(
     model: str | Path, weights_dir: str | Path | None = None, allow_unverified: bool = False
 ) -> tuple[Path, Path, ModelCard, list[str]]:
-    """The cheap half of loading (milliseconds): find the ONNX file and its card, read the card and
-    check the file's SHA-256 against it. Returns (onnx path, card path, card, warnings); raises
-    ModelLoadError as load_pipeline does. The fusion node runs it in the parameter callback, so a
-    wrong name or file is refused at once and only the session build runs in the background."""
+    """Return the cheap half of loading (milliseconds).
+
+    Find the ONNX file and its card, read the card and check the file's SHA-256 against it. Returns
+    (onnx path, card path, card, warnings); raises ModelLoadError as load_pipeline does. The fusion
+    node runs it in the parameter callback, so a wrong name or file is refused at once and only the
+    session build runs in the background.
+    """
     onnx_path, card_path = locate_model(model, weights_dir)
     if not card_path.is_file():
         raise ModelLoadError(
@@ -151,8 +163,8 @@ def load_pipeline(
         load a model whose card has no onnx_sha256 (with a warning) instead of refusing it.
 
     Raises ModelLoadError (naming the file and the reason) for a missing file, an invalid card, an
-    ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run; ValueError
-    for invalid options. Nothing is left half-built on failure.
+    ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run;
+    ValueError for invalid options. Nothing is left half-built on failure.
     """
     opts = options if options is not None else ProcessingOptions()
     if not isinstance(opts, ProcessingOptions):

@@ -109,7 +109,10 @@ class ModelCard:
 
     # ------------------------------------------------------------------ validation
     def validate(self, source: str | Path | None = None) -> 'ModelCard':
-        """Check every field the runtime relies on; raise ModelLoadError naming `source` and the field."""
+        """Check every field the runtime relies on.
+
+        Raise ModelLoadError naming `source` and the field.
+        """
         where = f'model card {source}' if source else f'model card {self.name!r}'
 
         def bad(msg: str) -> ModelLoadError:
@@ -168,7 +171,10 @@ class ModelCard:
         return self
 
     def verify_onnx(self, onnx_path: str | Path) -> None:
-        """Raise ModelLoadError if `onnx_path` does not hash to `onnx_sha256` (no-op when the card has none)."""
+        """Raise ModelLoadError if `onnx_path` does not hash to `onnx_sha256`.
+
+        No-op when the card has none.
+        """
         if not self.onnx_sha256:
             return
         actual = sha256_file(onnx_path)
@@ -180,7 +186,10 @@ class ModelCard:
             )
 
     def with_onnx(self, onnx_path: str | Path) -> 'ModelCard':
-        """Point the card at an ONNX file: set `onnx` to its file name and `onnx_sha256` to its hash."""
+        """Point the card at an ONNX file.
+
+        Set `onnx` to its file name and `onnx_sha256` to its hash.
+        """
         path = Path(onnx_path)
         self.onnx = path.name
         self.onnx_sha256 = sha256_file(path)

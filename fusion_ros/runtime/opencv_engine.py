@@ -56,8 +56,11 @@ class ConvLayer:
 def _elementwise(
     op: str, const: float | None, low: float | None, high: float | None
 ) -> Callable[[np.ndarray], None]:
-    """An in-place OpenCV op for one ONNX element-wise node (OpenCV's SIMD loops beat numpy's ufuncs
-    on a 640x512 plane several times over, e.g. max with 0: ~0.03 ms vs ~0.7 ms measured here)."""
+    """Return an in-place OpenCV op for one ONNX element-wise node.
+
+    OpenCV's SIMD loops beat numpy's ufuncs on a 640x512 plane several times over, e.g. max with 0:
+    ~0.03 ms vs ~0.7 ms measured here.
+    """
     if op == 'Relu':
         return lambda a: cv2.max(a, 0.0, dst=a)
     if op == 'LeakyRelu':
@@ -84,7 +87,10 @@ def _elementwise(
 
 
 def _sigmoid(a: np.ndarray) -> None:
-    """a <- 1 / (1 + exp(-a)), in place (cv2.exp saturates to inf for large -a: 1/inf = 0, exact)."""
+    """Return a <- 1 / (1 + exp(-a)), in place.
+
+    cv2.exp saturates to inf for large -a: 1/inf = 0, exact.
+    """
     cv2.multiply(a, -1.0, dst=a)
     cv2.exp(a, dst=a)
     cv2.add(a, 1.0, dst=a)
@@ -92,7 +98,7 @@ def _sigmoid(a: np.ndarray) -> None:
 
 
 def _tanh(a: np.ndarray) -> None:
-    """a <- tanh(a) = 2 * sigmoid(2a) - 1, in place."""
+    """Return a <- tanh(a) = 2 * sigmoid(2a) - 1, in place."""
     cv2.multiply(a, 2.0, dst=a)
     _sigmoid(a)
     cv2.multiply(a, 2.0, dst=a)
@@ -100,7 +106,10 @@ def _tanh(a: np.ndarray) -> None:
 
 
 def _folded_model(onnx_path: Path) -> Any:
-    """The model after ONNX Runtime's basic (constant-folding) optimisation, as an onnx ModelProto."""
+    """Return the model after ONNX Runtime's basic (constant-folding) optimisation.
+
+    As an onnx ModelProto.
+    """
     try:
         import onnx
         import onnxruntime as ort
@@ -210,7 +219,7 @@ class _GraphReader:
 def read_conv_chain(
     onnx_path: str | Path, input_name: str = 'input', output_name: str = 'fused'
 ) -> list[ConvLayer]:
-    """The model as ConvLayers, or UnsupportedGraph when it is not a tiny plain chain."""
+    """Return the model as ConvLayers, or UnsupportedGraph when it is not a tiny plain chain."""
     layers = _GraphReader(_folded_model(Path(onnx_path)), input_name, output_name).layers()
     pairs = sum(layer.weight.shape[0] * layer.weight.shape[1] for layer in layers)
     if pairs > MAX_CHANNEL_PAIRS:
@@ -221,7 +230,9 @@ def read_conv_chain(
 
 
 class OpenCVEngine:
-    """Runs a tiny convolution chain with cv2.filter2D; the `OnnxEngine` interface the pipeline uses.
+    """Runs a tiny convolution chain with cv2.filter2D.
+
+    The `OnnxEngine` interface the pipeline uses.
 
     Per frame: for each layer and output channel, the sum over input planes of one filter2D each
     (accumulated in place), plus the bias, then the layer's element-wise ops in place. Buffers are
@@ -251,7 +262,7 @@ class OpenCVEngine:
         self._tmp: np.ndarray | None = None
 
     def with_threads(self, threads: int) -> 'OpenCVEngine':
-        """The same graph with another thread count (no re-parse)."""
+        """Return the same graph with another thread count (no re-parse)."""
         return OpenCVEngine(self.path, threads, self.input_name, self.output_name, self.layers)
 
     def _buffers(self, h: int, w: int) -> list[list[np.ndarray]]:
@@ -265,7 +276,10 @@ class OpenCVEngine:
         return self._planes[1]
 
     def run_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """x float32 [1, 2, H, W] -> out float32 [1, 1, H, W] (written in place); returns `out`."""
+        """Return x float32 [1, 2, H, W] -> out float32 [1, 1, H, W] (written in place).
+
+        Returns `out`.
+        """
         if x.ndim != 4 or x.shape[0] != 1 or out.shape != (1, 1) + x.shape[2:]:
             raise ValueError(f'OpenCVEngine runs one frame: got {x.shape} -> {out.shape}')
         if cv2.getNumThreads() != self.threads:  # process-wide: set once, not per frame
@@ -290,7 +304,10 @@ class OpenCVEngine:
         border: int,
         dst: np.ndarray,
     ) -> None:
-        """dst = bias + sum_i correlate(inputs[i], kernels[i]) (OpenCV's filter2D is a correlation, like Conv)."""
+        """Return dst = bias + sum_i correlate(inputs[i], kernels[i]).
+
+        OpenCV's filter2D is a correlation, like Conv.
+        """
         tmp = self._tmp
         cv2.filter2D(inputs[0], cv2.CV_32F, kernels[0], dst=dst, delta=bias, borderType=border)
         for plane, kernel in zip(inputs[1:], kernels[1:]):

@@ -1,7 +1,9 @@
-"""Pre/post-processing settings of a fusion pipeline: flat scalars and lists, so each maps to one
-ROS parameter of the fusion node. This is the only table of them: each `ProcessingOptions` field
-carries its help, choices and range (`option_specs()`), from which `fusion_ros.ros.parameters`
-derives the parameter descriptors and the README its parameter table.
+"""Pre/post-processing settings of a fusion pipeline.
+
+Flat scalars and lists, so each maps to one ROS parameter of the fusion node. This is the only
+table of them: each `ProcessingOptions` field carries its help, choices and range
+(`option_specs()`), from which `fusion_ros.ros.parameters` derives the parameter descriptors and
+the README its parameter table.
 
 `ProcessingOptions` is frozen: change settings with `options.replace(name=value)` (validated) and
 hand the result to `FusionPipeline.update_options`. An invalid value raises ValueError whose
@@ -27,8 +29,11 @@ MIN_PROCESS_SCALE = 0.1
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """One processing option as a table row: what a ROS parameter descriptor, a CLI flag or a
-    README table needs (read from the `ProcessingOptions` field it describes)."""
+    """One processing option as a table row.
+
+    What a ROS parameter descriptor, a CLI flag or a README table needs (read from the
+    `ProcessingOptions` field it describes).
+    """
 
     name: str
     type: type  # str, float, int or tuple (of `length` floats)
@@ -48,7 +53,7 @@ def _option(
     range: Optional[tuple[float, float]] = None,
     length: Optional[int] = None,
 ) -> Any:
-    """A `ProcessingOptions` field carrying its table row (help, choices, range) as metadata."""
+    """Return a `ProcessingOptions` field carrying its table row (help, choices, range) as metadata."""
     return field(
         default=default,
         metadata={'help': help, 'choices': choices, 'range': range, 'length': length},
@@ -56,7 +61,10 @@ def _option(
 
 
 def available_cores() -> int:
-    """CPU cores this process may run on (affinity-aware, e.g. under taskset or a container cpuset)."""
+    """CPU cores this process may run on.
+
+    Affinity-aware, e.g. under taskset or a container cpuset.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
@@ -74,7 +82,10 @@ def _as_float(name: str, value: Any) -> float:
 
 @dataclass(frozen=True)
 class ProcessingOptions:
-    """Settings of the pre/post-processing around the network (defaults suit a live 640x512 pair)."""
+    """Settings of the pre/post-processing around the network.
+
+    Defaults suit a live 640x512 pair.
+    """
 
     visible_order: str = _option(
         'bgr',
@@ -234,7 +245,7 @@ class ProcessingOptions:
         return self.threads if self.threads > 0 else available_cores()
 
     def replace(self, **changes: Any) -> 'ProcessingOptions':
-        """A validated copy with some options changed (unknown names raise ValueError)."""
+        """Return a validated copy with some options changed (unknown names raise ValueError)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise ValueError(
@@ -251,7 +262,10 @@ class ProcessingOptions:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> 'ProcessingOptions':
-        """Build from a mapping of option names (e.g. ROS parameters); unknown names raise ValueError."""
+        """Build from a mapping of option names (e.g. ROS parameters).
+
+        Unknown names raise ValueError.
+        """
         return cls().replace(**dict(values))
 
     @classmethod
@@ -263,7 +277,10 @@ _TYPES = {'str': str, 'float': float, 'int': int, 'tuple[float, ...]': tuple}
 
 
 def option_specs() -> tuple[OptionSpec, ...]:
-    """The table of processing options, in declaration order (one row per `ProcessingOptions` field)."""
+    """Return the table of processing options, in declaration order.
+
+    One row per `ProcessingOptions` field.
+    """
     return _SPECS
 
 

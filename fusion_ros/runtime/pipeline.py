@@ -82,7 +82,10 @@ class FusionResult:
 
 # ---------------------------------------------------------------------------------------- checks
 def _cv_ready(a: np.ndarray) -> np.ndarray:
-    """`a` itself when OpenCV/numpy can read it without a copy (rows may be padded), else a compact copy."""
+    """Return `a` itself when OpenCV/numpy can read it without a copy (rows may be padded).
+
+    Else a compact copy.
+    """
     s, item = a.strides, a.itemsize
     if a.ndim == 2:
         ok = s[1] == item and s[0] >= a.shape[1] * item
@@ -181,7 +184,7 @@ def fast_percentiles(raw: np.ndarray, low: float, high: float) -> tuple[float, f
 
 
 def reflect_index(n: int, start: int, count: int) -> np.ndarray:
-    """Indices start..start+count-1 reflected (without edge repeat, like torch 'reflect') into 0..n-1."""
+    """Return Indices start..start+count-1 reflected (without edge repeat, like torch 'reflect') into 0..n-1."""
     i = np.arange(start, start + count)
     if n == 1:
         return np.zeros_like(i)
@@ -209,7 +212,9 @@ class _Plan:
 
 # ---------------------------------------------------------------------------------------- pipeline
 class FusionPipeline:
-    """A loaded model plus its pre/post-processing. Build it with `load_pipeline`.
+    """A loaded model plus its pre/post-processing.
+
+    Build it with `load_pipeline`.
 
     Thread-safe: `fuse`, `update_options` and `reset_agc` may be called from different threads
     (calls are serialised; one `fuse` at a time per pipeline).
@@ -270,8 +275,8 @@ class FusionPipeline:
         Accepts a full `ProcessingOptions` or a mapping of the options to change (e.g. the ROS
         parameters of one set-parameters call). Invalid values raise ValueError and change nothing.
         A new `threads` value rebuilds the engine (0: re-timed among 1..cores, see engine_choice;
-        milliseconds for these models); if that fails (ModelLoadError) the old engine stays. Gain smoothing restarts when any AGC
-        option changes.
+        milliseconds for these models); if that fails (ModelLoadError) the old engine stays. Gain
+        smoothing restarts when any AGC option changes.
         """
         if isinstance(options, Mapping):
             new = self.options.replace(**dict(options))
@@ -293,7 +298,10 @@ class FusionPipeline:
         return new
 
     def reset_agc(self) -> None:
-        """Forget the smoothed gain limits (e.g. after the thermal camera ran a flat-field correction)."""
+        """Forget the smoothed gain limits.
+
+        e.g. after the thermal camera ran a flat-field correction.
+        """
         with self._lock:
             self._agc_prev = self._agc_key = None
 
@@ -365,8 +373,11 @@ class FusionPipeline:
     def _thermal_plane(
         self, plane: np.ndarray, raw: np.ndarray, vis_h: int, vis_w: int, plan: _Plan
     ) -> tuple[float, float]:
-        """Thermal into ``plane`` (processing size): gain limits on the raw frame, geometry in the
-        raw dtype, then normalise. Returns the gain limits (lo, hi) in raw counts."""
+        """Thermal into ``plane`` (processing size).
+
+        Gain limits on the raw frame, geometry in the raw dtype, then normalise. Returns the gain
+        limits (lo, hi) in raw counts.
+        """
         ph, pw = plane.shape
         lo, hi = self._gain(raw, plan.options)
         reg = self._register(raw, vis_h, vis_w, ph, pw, plan)
@@ -418,8 +429,11 @@ class FusionPipeline:
         return result
 
     def _auto_scale(self, vis: np.ndarray, raw: np.ndarray, order: str, plan: _Plan) -> float:
-        """process_scale 0: the largest AUTO_SCALES entry whose slowest of three timed fuse calls on
-        this frame fits scale_budget_ms (else the smallest). Kept per frame size, engine and budget."""
+        """process_scale 0.
+
+        The largest AUTO_SCALES entry whose slowest of three timed fuse calls on this frame fits
+        scale_budget_ms (else the smallest). Kept per frame size, engine and budget.
+        """
         key = (vis.shape, raw.shape, id(self.engine), plan.options.scale_budget_ms)
         if self._auto_key == key:
             return self.auto_scale
@@ -446,7 +460,10 @@ class FusionPipeline:
         squeeze_back: bool,
         t0: float,
     ) -> FusionResult:
-        """The frame at one processing scale (the caller holds the lock and checked the inputs)."""
+        """Return the frame at one processing scale.
+
+        The caller holds the lock and checked the inputs.
+        """
         vis_h, vis_w = vis.shape[:2]
         if scale < 1.0:
             ph = max(1, int(round(vis_h * scale)))

@@ -1,5 +1,7 @@
-"""ROS-free approximate-time pairing (message_filters' ApproximateTime policy on integer stamps)
-and the pairing policy around it (defaults, restart on time jumps, counters).
+"""ROS-free approximate-time pairing and the pairing policy around it.
+
+The pairing is message_filters' ApproximateTime policy on integer stamps; the policy around it
+gives defaults, restart on time jumps and counters.
 
 Used by the fusion node (through :mod:`fusion_ros.ros.synchronizer`) and by the offline bag tools.
 """

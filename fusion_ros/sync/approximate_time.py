@@ -166,8 +166,10 @@ class ApproximateTimeSynchronizer:
         return all(self._deques)
 
     def _fronts_boundary(self, times: Sequence[int]) -> Tuple[int, int, int, int]:
-        """(end_index, end_time, start_index, start_time): latest (last on ties) and earliest
-        (first on ties), as the C++ policy breaks ties."""
+        """(end_index, end_time, start_index, start_time).
+
+        Latest (last on ties) and earliest (first on ties), as the C++ policy breaks ties.
+        """
         end_i, end_t = 0, times[0]
         start_i, start_t = 0, times[0]
         for i in range(1, len(times)):

@@ -1,9 +1,11 @@
-"""Pairing policy shared by the fusion node and the bag tools: defaults, the restart when a
-camera's stamps jump back, and counters that survive restarts and reconfiguration.
+"""Pairing policy shared by the fusion node and the bag tools.
+
+Defaults, the restart when a camera's stamps jump back, and counters that survive restarts and
+reconfiguration.
 
 Why here and not in the node: a bag recorded while a simulator looped, and a live camera after a
-restart, both send stamps that jump back; the node (``fusion_ros.ros.synchronizer``) and the offline
-tools (``fusion_ros.bags.pairs``) must restart the same way and count the same things.
+restart, both send stamps that jump back; the node (``fusion_ros.ros.synchronizer``) and the
+offline tools (``fusion_ros.bags.pairs``) must restart the same way and count the same things.
 """
 
 from __future__ import annotations
@@ -56,11 +58,13 @@ class StampWatch:
 
 
 class RestartingSynchronizer:
-    """:class:`ApproximateTimeSynchronizer` of two inputs (0 visible, 1 thermal) that restarts
-    when an input's stamps jump back, and whose counters (:attr:`stats`) span restarts and
+    """Pair two inputs (0 visible, 1 thermal), restarting when an input's stamps jump back.
+
+    An :class:`ApproximateTimeSynchronizer` whose counters (:attr:`stats`) span restarts and
     :meth:`reconfigure`. On a jump the pending messages are dropped (live: they wait for
     partners that will never come) or, with ``flush_on_jump`` (offline: they are all there), paired
-    first. Not thread-safe: callers hold their own lock."""
+    first. Not thread-safe: callers hold their own lock.
+    """
 
     def __init__(
         self,
@@ -110,7 +114,7 @@ class RestartingSynchronizer:
     def reconfigure(
         self, queue_size: int, slop_s: float, inter_message_lower_bound_s: float
     ) -> None:
-        """New settings; pending messages are dropped (counted), counters continue."""
+        """Return new settings; pending messages are dropped (counted), counters continue."""
         self._restart(flush=False)
         self._watch.clear()
         self._sync = self._build(queue_size, slop_s, inter_message_lower_bound_s)

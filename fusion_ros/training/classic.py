@@ -40,7 +40,10 @@ def _finish(fused: np.ndarray) -> np.ndarray:
 
 
 def _box(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window with reflected borders (normalised, so borders stay unbiased)."""
+    """Mean over a (2r+1)^2 window with reflected borders.
+
+    Normalised, so borders stay unbiased.
+    """
     k = 2 * int(radius) + 1
     return cv2.boxFilter(image, cv2.CV_32F, (k, k), borderType=cv2.BORDER_REFLECT)
 
@@ -49,16 +52,22 @@ def _box(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 def fuse_mean(ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
-    """Pixel-wise average, the simplest baseline of every fusion survey (e.g. VIFB, Zhang et al.,
-    CVPR-W 2020). Keeps both sources' structure but halves the contrast of what only one shows."""
+    """Pixel-wise average, the simplest baseline of every fusion survey.
+
+    e.g. VIFB, Zhang et al., CVPR-W 2020. Keeps both sources' structure but halves the contrast of
+    what only one shows.
+    """
     a, b = _as_pair(ir, vis)
     return _finish(0.5 * (a + b))
 
 
 def fuse_max(ir: np.ndarray, vis: np.ndarray) -> np.ndarray:
-    """Pixel-wise maximum ("choose max" rule; the intensity target of many IR/visible losses, e.g.
-    MMDRFuse). Keeps hot targets from the infrared and bright visible areas at full contrast, but
-    loses dark visible texture under a bright infrared background."""
+    """Pixel-wise maximum.
+
+    "choose max" rule; the intensity target of many IR/visible losses, e.g. MMDRFuse. Keeps hot
+    targets from the infrared and bright visible areas at full contrast, but loses dark visible
+    texture under a bright infrared background.
+    """
     a, b = _as_pair(ir, vis)
     return _finish(np.maximum(a, b))
 
@@ -75,8 +84,9 @@ def _levels_for(shape: tuple[int, int], levels: int | None, smallest: int = 8) -
 def laplacian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
     """Burt-Adelson Laplacian pyramid: `levels` band-pass images then the low-pass residual.
 
-    Reconstruction with `reconstruct_laplacian` is exact (up to float rounding) because each band is
-    computed against the very upsampling that reconstruction uses."""
+    Reconstruction with `reconstruct_laplacian` is exact (up to float rounding) because each band
+    is computed against the very upsampling that reconstruction uses.
+    """
     pyramid: list[np.ndarray] = []
     current = np.asarray(image, np.float32)
     for _ in range(levels):
@@ -97,10 +107,13 @@ def reconstruct_laplacian(pyramid: list[np.ndarray]) -> np.ndarray:
 
 
 def fuse_laplacian(ir: np.ndarray, vis: np.ndarray, levels: int | None = 4) -> np.ndarray:
-    """Laplacian pyramid fusion (Burt & Adelson, "The Laplacian pyramid as a compact image code",
-    IEEE Trans. Commun. 1983; as a fusion rule: Burt & Kolczynski, ICCV 1993): on every band-pass
-    level keep the coefficient of larger magnitude (max-abs), average the low-pass residual.
-    `levels` is capped so the coarsest level is at least 8 px; 4 levels by default."""
+    """Laplacian pyramid fusion: max-abs on every band-pass level, average low-pass residual.
+
+    Burt & Adelson, "The Laplacian pyramid as a compact image code", IEEE Trans. Commun. 1983; as a
+    fusion rule: Burt & Kolczynski, ICCV 1993. On every band-pass level keep the coefficient of
+    larger magnitude (max-abs), average the low-pass residual. `levels` is capped so the coarsest
+    level is at least 8 px; 4 levels by default.
+    """
     a, b = _as_pair(ir, vis)
     n = _levels_for(a.shape, levels)
     pa, pb = laplacian_pyramid(a, n), laplacian_pyramid(b, n)
@@ -110,12 +123,14 @@ def fuse_laplacian(ir: np.ndarray, vis: np.ndarray, levels: int | None = 4) -> n
 
 
 def fuse_laplacian_max_base(ir: np.ndarray, vis: np.ndarray, levels: int | None = 4) -> np.ndarray:
-    """Laplacian pyramid fusion with the choose-max rule on the low-pass residual as well as max-abs
-    on the band-pass levels (the "maximum selection" rule applied to the approximation
-    coefficients, see Pajares & de la Cruz, "A wavelet-based image fusion tutorial", Pattern
-    Recognit. 2004, sec. 4). For infrared/visible pairs this keeps warm targets and lit areas at
-    their full brightness (as pixel max does) while adding the other source's detail; averaging the
-    base, as `fuse_laplacian` does, halves the contrast of a target seen only in the infrared."""
+    """Laplacian pyramid fusion with choose-max on the low-pass residual, max-abs on the bands.
+
+    That is the "maximum selection" rule applied to the approximation coefficients, see Pajares &
+    de la Cruz, "A wavelet-based image fusion tutorial", Pattern Recognit. 2004, sec. 4. For
+    infrared/visible pairs this keeps warm targets and lit areas at their full brightness (as pixel
+    max does) while adding the other source's detail; averaging the base, as `fuse_laplacian` does,
+    halves the contrast of a target seen only in the infrared.
+    """
     a, b = _as_pair(ir, vis)
     n = _levels_for(a.shape, levels)
     pa, pb = laplacian_pyramid(a, n), laplacian_pyramid(b, n)
@@ -127,13 +142,15 @@ def fuse_laplacian_max_base(ir: np.ndarray, vis: np.ndarray, levels: int | None 
 def fuse_pyramid_energy(
     ir: np.ndarray, vis: np.ndarray, levels: int | None = 4, window: int = 1
 ) -> np.ndarray:
-    """DWT-like select-max on a Laplacian pyramid with a region-energy activity measure (the
-    "window-based activity" rule of Li, Manjunath & Mitra, "Multisensor image fusion using the
-    wavelet transform", Graph. Models Image Process. 1995; used here on the Laplacian pyramid, whose
-    band-pass levels play the role of the wavelet detail sub-bands). Each detail coefficient is taken
-    from the source whose local energy (mean of squared coefficients over a (2w+1)^2 window) is
-    larger, with a 3x3 majority filter (consistency verification) on the decision map; the
-    low-pass residual is averaged. Less sensitive to noise than the per-pixel max-abs rule."""
+    """DWT-like select-max on a Laplacian pyramid with a region-energy activity measure.
+
+    The "window-based activity" rule of Li, Manjunath & Mitra, "Multisensor image fusion using the
+    wavelet transform", Graph. Models Image Process. 1995; used here on the Laplacian pyramid,
+    whose band-pass levels play the role of the wavelet detail sub-bands. Each detail coefficient
+    is taken from the source whose local energy (mean of squared coefficients over a (2w+1)^2
+    window) is larger, with a 3x3 majority filter (consistency verification) on the decision map;
+    the low-pass residual is averaged. Less sensitive to noise than the per-pixel max-abs rule.
+    """
     a, b = _as_pair(ir, vis)
     n = _levels_for(a.shape, levels)
     pa, pb = laplacian_pyramid(a, n), laplacian_pyramid(b, n)
@@ -150,8 +167,10 @@ def fuse_pyramid_energy(
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He, Sun & Tang's guided filter ("Guided image filtering", ECCV 2010 / TPAMI 2013), the O(N)
-    box-filter form, gray guide. The radius is capped at half the image size."""
+    """He, Sun & Tang's guided filter ("Guided image filtering", ECCV 2010 / TPAMI 2013).
+
+    The O(N) box-filter form, gray guide. The radius is capped at half the image size.
+    """
     r = max(1, min(int(radius), (min(guide.shape) - 1) // 2 or 1))
     mean_i = _box(guide, r)
     mean_p = _box(src, r)
@@ -171,12 +190,15 @@ def fuse_gff(
     r2: int = 7,
     eps2: float = 1e-6,
 ) -> np.ndarray:
-    """Guided-filter fusion, GFF (Li, Kang & Hu, "Image fusion with guided filtering", IEEE TIP 2013),
-    with the paper's parameters: two-scale decomposition (base = 31x31 mean, detail = rest);
-    saliency = Gaussian-smoothed |Laplacian| (11x11, sigma 5); binary weight maps P by the larger
-    saliency; the base weights are P guided-filtered by the source with (r1=45, eps1=0.3) and the
-    detail weights with (r2=7, eps2=1e-6), both normalised to sum to one. "Lite": radii are capped
-    at the image size for small patches, and the filters are OpenCV box filters."""
+    """Guided-filter fusion, GFF, with the paper's parameters.
+
+    Li, Kang & Hu, "Image fusion with guided filtering", IEEE TIP 2013: two-scale decomposition
+    (base = 31x31 mean, detail = rest); saliency = Gaussian-smoothed |Laplacian| (11x11, sigma 5);
+    binary weight maps P by the larger saliency; the base weights are P guided-filtered by the
+    source with (r1=45, eps1=0.3) and the detail weights with (r2=7, eps2=1e-6), both normalised to
+    sum to one. "Lite": radii are capped at the image size for small patches, and the filters are
+    OpenCV box filters.
+    """
     a, b = _as_pair(ir, vis)
     base_a, base_b = _box(a, base_radius), _box(b, base_radius)
     det_a, det_b = a - base_a, b - base_b
@@ -198,10 +220,13 @@ def fuse_gff(
 
 
 def fuse_two_scale_saliency(ir: np.ndarray, vis: np.ndarray, base_radius: int = 17) -> np.ndarray:
-    """Two-scale saliency-weighted fusion, TSIFVS (Bavirisetti & Dhuli, "Two-scale image fusion of
-    visible and infrared images using saliency detection", Infrared Phys. Technol. 2016): base layers
-    (35x35 mean) averaged; detail layers combined with weights from visual saliency
-    |mean3x3(I) - median3x3(I)|, normalised between the sources (w_a = S_a / (S_a + S_b))."""
+    """Two-scale saliency-weighted fusion.
+
+    TSIFVS (Bavirisetti & Dhuli, "Two-scale image fusion of visible and infrared images using
+    saliency detection", Infrared Phys. Technol. 2016): base layers (35x35 mean) averaged; detail
+    layers combined with weights from visual saliency |mean3x3(I) - median3x3(I)|, normalised
+    between the sources (w_a = S_a / (S_a + S_b)).
+    """
     a, b = _as_pair(ir, vis)
     base_a, base_b = _box(a, base_radius), _box(b, base_radius)
     sal = []
@@ -217,12 +242,15 @@ def fuse_two_scale_saliency(ir: np.ndarray, vis: np.ndarray, base_radius: int = 
 def fuse_contrast_weighted(
     ir: np.ndarray, vis: np.ndarray, radius: int = 3, power: float = 2.0, floor: float = 0.02
 ) -> np.ndarray:
-    """Activity-weighted average (the weighted-average rule with local-variance activity, cf. Burt &
-    Kolczynski, ICCV 1993 "match and salience" weighting): each pixel is a convex combination of
+    """Activity-weighted average: the weighted-average rule with local-variance activity.
+
+    Cf. Burt & Kolczynski, ICCV 1993 "match and salience" weighting. Each pixel is a convex
+    combination of
     the sources with weights proportional to (local standard deviation)^power over a
     (2r+1)^2 window, plus `floor`^power so flat areas (both std below ~`floor`) fall back to the
     plain average instead of following noise; the weight map is Gaussian-smoothed so it has no
-    seams. Cheap, keeps the textured source."""
+    seams. Cheap, keeps the textured source.
+    """
     a, b = _as_pair(ir, vis)
     act = []
     for img in (a, b):

@@ -30,7 +30,10 @@ def _default_sources() -> list[dict[str, Any]]:
 
 @dataclass
 class TrainConfig:
-    """Everything one training run needs. Times are wall clock on the training machine."""
+    """Everything one training run needs.
+
+    Times are wall clock on the training machine.
+    """
 
     model: str  # registry name of the network to train and export (e.g. "mmdrfuse")
     recipe: str = ''  # RECIPES key; empty = same as `model`
@@ -86,7 +89,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def replace(self, **changes: Any) -> 'TrainConfig':
-        """A copy with some fields changed (`extra` keys are merged, not replaced)."""
+        """Return a copy with some fields changed (`extra` keys are merged, not replaced)."""
         if 'extra' in changes:
             changes['extra'] = {**self.extra, **changes['extra']}
         return dataclasses.replace(self, **changes)

@@ -49,8 +49,11 @@ HELD_OUT_SETS = ('llvip/test', 'tno')
 
 
 def resolve_data_path(path: str | os.PathLike) -> Path:
-    """Absolute paths and paths that exist from the current directory are kept; other relative
-    paths are taken relative to `datasets_root()` (so configs can say `llvip/train/ir`)."""
+    """Absolute paths and paths that exist from the current directory are kept.
+
+    Other relative paths are taken relative to `datasets_root()` (so configs can say
+    `llvip/train/ir`).
+    """
     p = Path(os.path.expandvars(os.path.expanduser(str(path))))
     if p.is_absolute() or p.exists():
         return p
@@ -151,9 +154,11 @@ def _bag_source(**kwargs: Any) -> list[Pair]:
 def _demo_source(
     limit: int | None = None, max_side: int | None = None, keep_color: bool = False
 ) -> list[Pair]:
-    """The bundled demo pairs (`fusion_ros/data/demo`): the only pairs every checkout has, so the
-    tiny test configs train anywhere, with no dataset folder. They are TNO scenes (a held-out
-    evaluation set): never a source for a shipped model."""
+    """Return the bundled demo pairs (`fusion_ros/data/demo`).
+
+    The only pairs every checkout has, so the tiny test configs train anywhere, with no dataset
+    folder. They are TNO scenes (a held-out evaluation set): never a source for a shipped model.
+    """
     from fusion_ros.images.demo_sequence import demo_pair_names, load_demo_pair
 
     names = demo_pair_names()[:limit] if limit else demo_pair_names()
@@ -182,7 +187,7 @@ SPEC_ONLY_KEYS = ('name', 'patches_per_pair', 'val_fraction')
 
 
 def source_name(spec: Any) -> str:
-    """A short name for a source spec (its `name`, else its ir folder, else its repr)."""
+    """Return a short name for a source spec (its `name`, else its ir folder, else its repr)."""
     if isinstance(spec, dict):
         return str(
             spec.get('name') or spec.get('ir') or spec.get('bag') or spec.get('source', 'source')
@@ -193,8 +198,10 @@ def source_name(spec: Any) -> str:
 
 
 def load_pairs_from_source(spec: Any, **defaults: Any) -> list[Pair]:
-    """Load pairs from one source spec (see the comment above `SOURCES`); every pair's `source` is
-    set to `source_name(spec)` and its `patches` to the spec's `patches_per_pair` when given.
+    """Load pairs from one source spec (see the comment above `SOURCES`).
+
+    Every pair's `source` is set to `source_name(spec)` and its `patches` to the spec's
+    `patches_per_pair` when given.
 
     `defaults` (e.g. `max_side`, `limit`, `keep_color`) apply to folder and named sources unless
     the spec sets them itself.
@@ -243,9 +250,11 @@ def load_sources(specs: Iterable[Any], **defaults: Any) -> list[Pair]:
 def split_pairs(
     pairs: Sequence[Pair], val_fraction: float, seed: int
 ) -> tuple[list[Pair], list[Pair]]:
-    """Shuffle pairs with `seed` and hold out `round(val_fraction * n)` (at least 1 when
-    val_fraction > 0 and there are 2+ pairs) for validation. Split by whole pair, so no patch of a
-    validation image is ever trained on."""
+    """Shuffle pairs with `seed` and hold out `round(val_fraction * n)` for validation.
+
+    At least 1 is held out when val_fraction > 0 and there are 2+ pairs. Split by whole pair, so no
+    patch of a validation image is ever trained on.
+    """
     pairs = list(pairs)
     n_val = int(round(val_fraction * len(pairs)))
     if val_fraction > 0 and len(pairs) > 1:
@@ -257,15 +266,17 @@ def split_pairs(
 
 
 class PatchDataset(Dataset):
-    """Fixed random patches of the pairs: `len = sum of each pair's count`, the count being
-    `pair.patches` when set (per-source weighting) else `patches_per_pair`.
+    """Fixed random patches of the pairs.
 
-    Samples are numbered pair by pair (pair 0's patches first); a sample's position (and, with `augment`, its
-    horizontal/vertical flips and 90-degree rotation for square crops) is drawn once from `seed`, so
-    the same index always returns the same patch until `resample(epoch)` is called. Pairs smaller
-    than `crop` are reflect-padded. `photometric` > 0 adds a fixed per-sample, per-modality gamma
-    2**u, u ~ U(-photometric, photometric) (LLVIP is all night scenes; without it a tiny network
-    can learn a mapping that only works for dark images).
+    `len = sum of each pair's count`, the count being `pair.patches` when set (per-source
+    weighting) else `patches_per_pair`.
+
+    Samples are numbered pair by pair (pair 0's patches first); a sample's position (and, with
+    `augment`, its horizontal/vertical flips and 90-degree rotation for square crops) is drawn once
+    from `seed`, so the same index always returns the same patch until `resample(epoch)` is called.
+    Pairs smaller than `crop` are reflect-padded. `photometric` > 0 adds a fixed per-sample,
+    per-modality gamma 2**u, u ~ U(-photometric, photometric) (LLVIP is all night scenes; without
+    it a tiny network can learn a mapping that only works for dark images).
     """
 
     def __init__(
@@ -325,7 +336,7 @@ class PatchDataset(Dataset):
         return int(self._counts.sum())
 
     def patch(self, index: int) -> np.ndarray:
-        """The [2, crop, crop] float32 numpy patch of sample `index`."""
+        """Return the [2, crop, crop] float32 numpy patch of sample `index`."""
         a = self._stacked[self._pair_of[index]]
         y, x, c = int(self._y[index]), int(self._x[index]), self.crop
         p = a[:, y: y + c, x: x + c]
@@ -347,7 +358,7 @@ class PatchDataset(Dataset):
 
 
 def full_image_tensor(pair: Pair, multiple: int = 1) -> torch.Tensor:
-    """A pair as a [1, 2, H, W] tensor, H and W cropped down to a multiple of `multiple`."""
+    """Return a pair as a [1, 2, H, W] tensor, H and W cropped down to a multiple of `multiple`."""
     h, w = pair.shape
     h, w = h - h % multiple, w - w % multiple
     return torch.from_numpy(pair.stacked()[:, :h, :w].copy()).unsqueeze(0)

@@ -92,8 +92,10 @@ def verify_onnx(
     atol: float = 1e-4,
     seed: int = 0,
 ) -> float:
-    """Run the ONNX file and `model` (clamped) on random inputs of two sizes and batch sizes; return
-    the max abs difference, raising if it is >= atol or the output shape is wrong."""
+    """Run the ONNX file and `model` (clamped) on random inputs of two sizes and batch sizes.
+
+    Return the max abs difference, raising if it is >= atol or the output shape is wrong.
+    """
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider'])

@@ -22,20 +22,28 @@ import numpy as np
 
 
 class TrainingHooks:
-    """Base class: every method is a no-op. Hooks run in the training thread; keep them cheap."""
+    """Base class: every method is a no-op.
+
+    Hooks run in the training thread; keep them cheap.
+    """
 
     def on_start(self, info: dict[str, Any]) -> None:
         """Once, before anything trains (`info`: model, recipe, config name, pair counts)."""
 
     def on_stage(self, stage: str, info: dict[str, Any]) -> None:
         """When a stage starts (e.g. "teacher", "student"; single-stage recipes use "train").
-        `info` has total_steps, steps_per_epoch, epochs, start_step."""
+
+        `info` has total_steps, steps_per_epoch, epochs, start_step.
+        """
 
     def on_step(self, step: int, losses: dict[str, float]) -> None:
         """Every `cfg.log_every` optimiser steps: loss terms by name (plus "total" and "lr")."""
 
     def on_sample(self, step: int, ir: np.ndarray, vis: np.ndarray, fused: np.ndarray) -> None:
-        """Every `cfg.sample_every` steps: one training patch and the current output (HxW float32)."""
+        """Every `cfg.sample_every` steps: one training patch and the current output.
+
+        HxW float32.
+        """
 
     def on_epoch_end(self, epoch: int, val_metrics: dict[str, float]) -> None:
         """After each epoch (1-based `epoch`), with validation metrics (may be empty)."""
@@ -44,7 +52,7 @@ class TrainingHooks:
         """Once, after training (and before export)."""
 
     def should_stop(self) -> bool:
-        """Polled every step; True stops training cleanly."""
+        """Return Polled every step; True stops training cleanly."""
         return False
 
 
@@ -83,8 +91,11 @@ class CompositeHooks(TrainingHooks):
 
 
 class HistoryHooks(TrainingHooks):
-    """Keeps every reported value: `losses` [(stage, step, dict)], `epochs` [(stage, epoch, dict)],
-    `samples` count. `stop_event` (a threading.Event) can stop a run from another thread."""
+    """Keeps every reported value.
+
+    `losses` [(stage, step, dict)], `epochs` [(stage, epoch, dict)], `samples` count. `stop_event`
+    (a threading.Event) can stop a run from another thread.
+    """
 
     def __init__(self) -> None:
         self.stage = ''

@@ -1,5 +1,6 @@
-"""Differentiable fusion losses and quality scores in torch (training; the numpy metrics in
-`fusion_ros.metrics` are for evaluation).
+"""Differentiable fusion losses and quality scores in torch.
+
+Training; the numpy metrics in `fusion_ros.metrics` are for evaluation.
 
 All images are [N, 1, H, W] float tensors in [0, 1] unless said otherwise.
 
@@ -39,9 +40,12 @@ from torch.nn import functional as F
 def _grads(
     x: torch.Tensor, smooth: tuple[float, float, float]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """x/y derivatives with a 3x3 kernel [s0, s1, s2]^T x [-1, 0, 1] (Sobel: (1, 2, 1); Prewitt:
-    (1, 1, 1) / 3), replicate padding, computed with shifted slices: on a CPU, oneDNN's convolution
-    backward for 1-channel images is many times slower than these few element-wise operations."""
+    """Return the x/y derivatives with a 3x3 kernel [s0, s1, s2]^T x [-1, 0, 1].
+
+    Sobel: (1, 2, 1); Prewitt: (1, 1, 1) / 3; replicate padding, computed with shifted slices: on a
+    CPU, oneDNN's convolution backward for 1-channel images is many times slower than these few
+    element-wise operations.
+    """
     p = F.pad(x, (1, 1, 1, 1), mode='replicate')
     a, b, c = smooth
     h, w = x.shape[-2:]
@@ -71,16 +75,22 @@ def max_gradient_loss(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> t
 
 
 def _correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-sample Pearson correlation; the epsilon sits inside the square root so that a flat
-    patch gives 0 with a finite gradient (sqrt'(0) is infinite and turned training into NaN)."""
+    """Per-sample Pearson correlation.
+
+    The epsilon sits inside the square root so that a flat patch gives 0 with a finite gradient
+    (sqrt'(0) is infinite and turned training into NaN).
+    """
     a = a.flatten(1) - a.flatten(1).mean(1, keepdim=True)
     b = b.flatten(1) - b.flatten(1).mean(1, keepdim=True)
     return (a * b).sum(1) / (a.square().sum(1) * b.square().sum(1) + 1e-12).sqrt()
 
 
 def fusion_scd(o: torch.Tensor, ir: torch.Tensor, vis: torch.Tensor) -> torch.Tensor:
-    """Sum of correlations of differences per sample: o - vis should be what o took from the
-    infrared, and o - ir what it took from the visible image."""
+    """Sum of correlations of differences per sample.
+
+    O - vis should be what o took from the infrared, and o - ir what it took from the visible
+    image.
+    """
     return _correlation(o - vis, ir) + _correlation(o - ir, vis)
 
 
@@ -168,16 +178,22 @@ def intensity_gradient_loss(
 
 
 def digestible_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Eq. 1 of MMDRFuse for one level: || s(a)/|s(a)| - s(b)/|s(b)| ||^2 per sample, s = sum over
-    channels vectorised; mean over the batch (the authors normalise over the whole batch tensor
-    and sum, which is the same up to the batch's spread of norms)."""
+    """Eq. 1 of MMDRFuse for one level.
+
+    || s(a)/|s(a)| - s(b)/|s(b)| ||^2 per sample, s = sum over channels vectorised; mean over the
+    batch (the authors normalise over the whole batch tensor and sum, which is the same up to the
+    batch's spread of norms).
+    """
     va = F.normalize(a.sum(1).flatten(1), p=2, dim=1, eps=1e-8)
     vb = F.normalize(b.sum(1).flatten(1), p=2, dim=1, eps=1e-8)
     return (va - vb).pow(2).sum(1).mean()
 
 
 def laplacian(x: torch.Tensor) -> torch.Tensor:
-    """The authors' gradient operator: mean of the 8 neighbours minus the centre (replicate pad)."""
+    """Return the authors' gradient operator: mean of the 8 neighbours minus the centre.
+
+    Replicate pad.
+    """
     p = F.pad(x, (1, 1, 1, 1), mode='replicate')
     h, w = x.shape[-2:]
     total = sum(p[..., i: i + h, j: j + w] for i in range(3) for j in range(3))

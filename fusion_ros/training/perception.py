@@ -26,9 +26,10 @@ Two interchangeable frozen feature extractors, each returning a list of FIVE fea
 `make_perception(weights=None)`: VGG-19 from `weights`, else env `FUSION_ROS_VGG19`, else the
 filter bank.
 
-`perception_loss(extractor, o, target_feats, layers)`: mean over the chosen layers of a
-scale-free L1: |phi_l(o) - target_l|_1 / mean|target_l| (normaliser detached, over the batch), so layers with very
-different magnitudes (and the two extractors) weigh alike. Shallow layers = (0, 1), deep = (2, 3, 4).
+`perception_loss(extractor, o, target_feats, layers)`: mean over the chosen layers of a scale-free
+L1: |phi_l(o) - target_l|_1 / mean|target_l| (normaliser detached, over the batch), so layers with
+very different magnitudes (and the two extractors) weigh alike. Shallow layers = (0, 1), deep = (2,
+3, 4).
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def vgg19_features_stack() -> nn.Sequential:
-    """torchvision's `vgg19().features` layer for layer (same indices), randomly initialised."""
+    """Return torchvision's `vgg19().features` layer for layer (same indices).
+
+    Randomly initialised.
+    """
     layers: list[nn.Module] = []
     in_ch = 3
     for v in VGG19_CFG:
@@ -156,7 +160,10 @@ def _gauss(sigma: float, size: int = 7) -> torch.Tensor:
 
 
 def filter_bank() -> torch.Tensor:
-    """The substitute's 8 fixed 7x7 filters, [8, 1, 7, 7] float32 (each zero-mean, unit L1)."""
+    """Return the substitute's 8 fixed 7x7 filters, [8, 1, 7, 7] float32.
+
+    Each zero-mean, unit L1.
+    """
     sobel = torch.zeros(7, 7, dtype=torch.float64)
     sobel[2:5, 2:5] = torch.tensor(
         [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=torch.float64
@@ -228,10 +235,12 @@ def perception_loss(
     scale_feats: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Scale-free L1 between phi_l(o) and targets[l] averaged over `layers` (see module doc).
+
     `per_sample=True` returns shape [N] (for per-sample weighting). `scale_feats` (default: the
     targets) sets each layer's normaliser: pass the sources' features when the target is a past
     output, which early in training can be nearly flat (a tiny normaliser would explode the loss
-    and pull the network towards that flat output)."""
+    and pull the network towards that flat output).
+    """
     feats = o_feats if o_feats is not None else extractor(o, upto=max(layers))
     total = 0.0
     for layer in layers:

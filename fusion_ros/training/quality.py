@@ -1,4 +1,6 @@
-"""AE-Netv2's "quality evaluator": one scalar score for a fused image from several objective metrics.
+"""AE-Netv2's "quality evaluator".
+
+One scalar score for a fused image from several objective metrics.
 
 Fang et al. (AE-Netv2, 2021) train towards a *relative optimal solution*: for each training patch a
 pool of fusion methods produces candidates, a quality evaluator (a combination of objective
@@ -133,8 +135,11 @@ def _mutual_information(
 
 
 def _avg_gradient(hwk: np.ndarray) -> np.ndarray:
-    """VIFB's AG: sqrt((dx^2 + dy^2) / 2) with MATLAB `gradient` differences (central inside,
-    one-sided at the border), summed and divided by (rows - 1)(cols - 1)."""
+    """Return VIFB's AG.
+
+    sqrt((dx^2 + dy^2) / 2) with MATLAB `gradient` differences (central inside, one-sided at the
+    border), summed and divided by (rows - 1)(cols - 1).
+    """
     rows, cols = hwk.shape[:2]
     if rows < 2 or cols < 2:
         return np.zeros(hwk.shape[2], np.float64)
@@ -150,8 +155,11 @@ def _ssim(
     mu_y: np.ndarray,
     syy: np.ndarray,
 ) -> np.ndarray:
-    """Mean SSIM (Wang et al. 2004, 11x11 Gaussian, sigma 1.5, L = 1) between x (HxWx1) and each
-    channel of y (HxWxK); mu/s** are the precomputed local means and variances."""
+    """Return the mean SSIM between x (HxWx1) and each channel of y (HxWxK).
+
+    Wang et al. 2004, 11x11 Gaussian, sigma 1.5, L = 1; mu/s** are the precomputed local means and
+    variances.
+    """
     c1, c2 = (0.01) ** 2, (0.03) ** 2
     sxy = _gauss(x * y) - mu_x * mu_y
     num = (2 * mu_x * mu_y + c1) * (2 * sxy + c2)
@@ -189,9 +197,12 @@ def _vif_scales(image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _vif(ref_scales, dist_scales) -> np.ndarray:
-    """Pixel-domain VIF (Sheikh & Bovik 2006, 4 scales, Gaussian windows 17/9/5/3, sigma N/5,
-    'valid' filtering as the reference code) of each candidate (HxWxK scales) against one
-    reference (HxWx1 scales). Returns K values (1 where the reference has no detail at all)."""
+    """Return the pixel-domain VIF of each candidate (HxWxK scales) against one reference.
+
+    Sheikh & Bovik 2006, 4 scales, Gaussian windows 17/9/5/3, sigma N/5, 'valid' filtering as the
+    reference code; the reference has HxWx1 scales. Returns K values (1 where the reference has no
+    detail at all).
+    """
     num = 0.0
     den = 0.0
     for (r, mu1, s1, k), (d, mu2, s2, _) in zip(ref_scales, dist_scales):
@@ -230,9 +241,11 @@ _HALF_PI = np.float32(np.pi / 2)
 
 
 def _angle(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """atan(gy/gx) in [-pi/2, pi/2], pi/2 where gx == 0 (VIFB's convention). A minimax polynomial
-    on [0, 1] plus the pi/2 - atan(1/x) reflection (max error ~2e-6 rad), written with plain
-    arithmetic ufuncs: np.arctan and np.where dominated the evaluator's time."""
+    """atan(gy/gx) in [-pi/2, pi/2], pi/2 where gx == 0 (VIFB's convention).
+
+    A minimax polynomial on [0, 1] plus the pi/2 - atan(1/x) reflection (max error ~2e-6 rad),
+    written with plain arithmetic ufuncs: np.arctan and np.where dominated the evaluator's time.
+    """
     ax, ay = np.abs(gx), np.abs(gy)
     hi = np.maximum(ax, ay)
     t = np.minimum(ax, ay) / (hi + _TINY)
@@ -248,8 +261,11 @@ def _angle(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
 def _edge_preservation(
     g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray
 ) -> np.ndarray:
-    """Q^{SF} of Xydeas & Petrovic: strength ratio min/max (0 where both are 0; VIFB's special case
-    g_s == g_f != 0 is treated as ratio 1) and orientation agreement, through their sigmoids."""
+    """Q^{SF} of Xydeas & Petrovic.
+
+    Strength ratio min/max (0 where both are 0; VIFB's special case g_s == g_f != 0 is treated as
+    ratio 1) and orientation agreement, through their sigmoids.
+    """
     ratio = np.minimum(g_s, g_f) / (np.maximum(g_s, g_f) + _TINY)
     orient = np.abs(a_s - a_f) * np.float32(-2.0 / np.pi) + np.float32(1.0)
     qg = np.float32(_TG) / (np.exp((ratio - np.float32(_DG)) * np.float32(_KG)) + np.float32(1.0))
@@ -285,13 +301,16 @@ class SourceStats:
 
 @dataclass
 class QualityEvaluator:
-    """Weighted sum of normalised metrics (see the module docstring). Higher is better.
+    """Weighted sum of normalised metrics (see the module docstring).
+
+    Higher is better.
 
     `weights` may name any subset of COMPONENTS; `cap` bounds the information ratios; `bins` is the
     histogram resolution of EN/MI (64: less small-sample bias than 256 on 128x128 patches);
     `qabf_border` the Sobel border for Qabf: "replicate" (default: on 128x128 patches VIFB's zero
     padding would add a frame of strong fake edges that every candidate "transfers" perfectly) or
-    "zero" (VIFB's convention, used by `raw_metrics` to compare with fusion_ros.metrics)."""
+    "zero" (VIFB's convention, used by `raw_metrics` to compare with fusion_ros.metrics).
+    """
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     cap: float = 1.2
@@ -431,9 +450,11 @@ class QualityEvaluator:
 def raw_metrics(
     ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, bins: int = 256, qabf_border: str = 'zero'
 ) -> dict[str, float]:
-    """This module's metric implementations in the units of `fusion_ros.metrics` (images scaled to
-    [0, 255] for SD/AG; EN in bits and MI in nats with `bins` bins; SSIM as SSIM(F,A) + SSIM(F,B);
-    Qabf with VIFB's zero-padded Sobel by default)."""
+    """Return this module's metric implementations in the units of `fusion_ros.metrics`.
+
+    Images scaled to [0, 255] for SD/AG; EN in bits and MI in nats with `bins` bins; SSIM as
+    SSIM(F,A) + SSIM(F,B); Qabf with VIFB's zero-padded Sobel by default.
+    """
     ev = QualityEvaluator(
         weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins, qabf_border=qabf_border
     )
@@ -459,8 +480,11 @@ def raw_metrics(
 def compare_with_project_metrics(
     ir: np.ndarray, vis: np.ndarray, fused: np.ndarray
 ) -> dict[str, tuple[float, float]] | None:
-    """{metric: (ours, fusion_ros.metrics')} for the shared metrics, or None when the metrics
-    package is not importable. Images are float [0, 1]; the project's functions get uint8."""
+    """{metric: (ours, fusion_ros.metrics')} for the shared metrics.
+
+    Or None when the metrics package is not importable. Images are float [0, 1]; the project's
+    functions get uint8.
+    """
     try:
         from fusion_ros.metrics import compute_metrics
     except Exception:

@@ -95,8 +95,10 @@ class RefreshMemory:
     ) -> dict[str, torch.Tensor]:
         """Score the current outputs, compute gap coefficients against the memory, then update it.
 
-        Returns tensors for the batch: alpha, beta [N]; ssim_target, gmsd_target [N,1,h,w] (float32,
-        the bests BEFORE this update); seen [N] bool (the sample had a memory); s, g [N] scores."""
+        Returns tensors for the batch: alpha, beta [N]; ssim_target, gmsd_target [N,1,h,w]
+        (float32, the bests BEFORE this update); seen [N] bool (the sample had a memory); s, g [N]
+        scores.
+        """
         s = fusion_ssim(o, ir, vis)
         g = fusion_gmsd(o, ir, vis)
         s_best, g_best = self.ssim_best[indices], self.gmsd_best[indices]
@@ -142,10 +144,12 @@ class RefreshMemory:
         o_feats: list[torch.Tensor] | None = None,
         scale_feats: list[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """L_refresh for the batch (0 where both coefficients are 0). `o_feats` reuses the
-        perception features of o if already computed (all five layers); `scale_feats` (the
-        sources' max features) normalise the perception terms, so a nearly flat historical best
-        cannot blow the loss up."""
+        """L_refresh for the batch (0 where both coefficients are 0).
+
+        `o_feats` reuses the perception features of o if already computed (all five layers);
+        `scale_feats` (the sources' max features) normalise the perception terms, so a nearly flat
+        historical best cannot blow the loss up.
+        """
         alpha, beta = info['alpha'], info['beta']
         active_a, active_b = alpha > 0, beta > 0
         zero = o.sum() * 0.0

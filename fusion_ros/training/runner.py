@@ -32,8 +32,11 @@ def describe_sources(sources: list[Any]) -> list[Any]:
 
 
 def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
-    """Training and validation pairs for a config: explicit `val_sources`, else each training
-    source split by stem hash (its own `val_fraction` or cfg's), so every source is validated."""
+    """Training and validation pairs for a config.
+
+    Explicit `val_sources`, else each training source split by stem hash (its own `val_fraction` or
+    cfg's), so every source is validated.
+    """
     defaults = {'max_side': cfg.max_side, 'limit': cfg.limit_pairs}
     if cfg.val_sources:
         return load_sources(cfg.train_sources, **defaults), load_sources(
@@ -57,8 +60,11 @@ def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
 
 
 def load_val_sets(cfg: TrainConfig) -> dict[str, list[Pair]]:
-    """cfg.val_sets ("standard" = mixed_day + m3svd) as {name: pairs}; a set whose folder is missing
-    is skipped. A dict spec's `every` keeps every n-th pair (video frames)."""
+    """cfg.val_sets ("standard" = mixed_day + m3svd) as {name: pairs}.
+
+    A set whose folder is missing is skipped. A dict spec's `every` keeps every n-th pair (video
+    frames).
+    """
     out: dict[str, list[Pair]] = {}
     for spec in expand_val_sets(cfg.val_sets):
         spec = dict(spec) if isinstance(spec, dict) else spec
@@ -77,8 +83,10 @@ def validation_report(
     cfg: TrainConfig,
     size_multiple: int = 1,
 ) -> dict[str, dict[str, float]]:
-    """Validation metrics of the final model per set: each training source's split, then each
-    whole validation set (scored at cfg.val_max_side)."""
+    """Return Validation metrics of the final model per set.
+
+    Each training source's split, then each whole validation set (scored at cfg.val_max_side).
+    """
     groups: dict[str, list[Pair]] = {}
     for p in val_pairs:
         groups.setdefault(f'{p.source or "train"}_val', []).append(p)
@@ -110,8 +118,10 @@ def run_training(
     val_pairs: list[Pair] | None = None,
     card_fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train `cfg.model` with `cfg.recipe`, save weights, export ONNX + card. Returns a dict with
-    the summary and the paths (onnx, card, weights, summary)."""
+    """Train `cfg.model` with `cfg.recipe`, save weights, export ONNX + card.
+
+    Returns a dict with the summary and the paths (onnx, card, weights, summary).
+    """
     hooks = hooks or TrainingHooks()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -42,11 +42,11 @@ Our choices (the paper's Pascal VOC instance masks are not available here):
   random order, so the mask learns to pick either stream.
 
 `SyntheticFusionDataset` plugs into `fusion_ros.training.trainer.fit` like a `PatchDataset`: one
-*sample* is a balanced unit of one multi-lighting and one multi-focus pair, `patch(i)` a
-[6, crop, crop] float32 array (lighting ch0, ch1, gt, focus ch0, ch1, gt); `split_units` turns a
-batch of units into inputs [2B, 2, h, w] and targets [2B, 1, h, w]. A batch of B units therefore has
-exactly B pairs of each kind. Sample i is deterministic in (seed, epoch, i) (`resample(epoch)` draws
-fresh pairs each epoch), so resumed runs see the same data.
+*sample* is a balanced unit of one multi-lighting and one multi-focus pair, `patch(i)` a [6, crop,
+crop] float32 array (lighting ch0, ch1, gt, focus ch0, ch1, gt); `split_units` turns a batch of
+units into inputs [2B, 2, h, w] and targets [2B, 1, h, w]. A batch of B units therefore has exactly
+B pairs of each kind. Sample i is deterministic in (seed, epoch, i) (`resample(epoch)` draws fresh
+pairs each epoch), so resumed runs see the same data.
 """
 
 from __future__ import annotations
@@ -83,8 +83,11 @@ def _is_held_out(path: Path) -> bool:
 
 
 def _natural_image_files(folder: str | os.PathLike) -> dict[str, Path]:
-    """{stem: file} of one natural-image folder; `demo` names the bundled demo sequence's visible
-    images (tiny test configs: every checkout has them)."""
+    """{stem: file} of one natural-image folder.
+
+    `demo` names the bundled demo sequence's visible images (tiny test configs: every checkout has
+    them).
+    """
     if str(folder) == 'demo':
         return {f.stem: f for f in sorted(DEMO_DIR.glob('vi_*.png'))}
     path = resolve_data_path(folder)
@@ -102,10 +105,12 @@ def load_natural_images(
     limit: int | None = None,
     exclude: Sequence[str] = (),
 ) -> list[np.ndarray]:
-    """Luminance (float32 HxW in [0, 1]) of every image in `folders` (relative to the dataset root),
-    the longer side resized to at most `max_side`; `limit` images per folder; file stems in
-    `exclude` are skipped (the recipe passes its validation pairs' names). Refuses the held-out
-    evaluation sets."""
+    """Return the luminance (float32 HxW in [0, 1]) of every image in `folders`.
+
+    The folders are relative to the dataset root; the longer side is resized to at most
+    `max_side`; `limit` images per folder; file stems in `exclude` are skipped (the recipe passes
+    its validation pairs' names). Refuses the held-out evaluation sets.
+    """
     images: list[np.ndarray] = []
     for folder in folders:
         files = [f for stem, f in _natural_image_files(folder).items() if stem not in set(exclude)]
@@ -125,7 +130,10 @@ def load_natural_images(
 def random_crop(
     rng: np.random.Generator, image: np.ndarray, crop: int, scale: tuple[float, float] = (0.5, 1.0)
 ) -> np.ndarray:
-    """A crop x crop patch of `image` at a random scale (area resize) with random flips/rotation."""
+    """Return a crop x crop patch of `image` at a random scale, randomly flipped and rotated.
+
+    The scale change is an area resize.
+    """
     h, w = image.shape
     s = rng.uniform(*scale)
     side = int(round(crop / s))
@@ -194,14 +202,16 @@ def spectral_residual_saliency(image: np.ndarray) -> np.ndarray:
 
 
 def saliency_mask(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
-    """The most salient 15-50 % of the patch (binary float32)."""
+    """Return the most salient 15-50 % of the patch (binary float32)."""
     sal = spectral_residual_saliency(image)
     return (sal > np.quantile(sal, 1.0 - rng.uniform(0.15, 0.5))).astype(np.float32)
 
 
 def segment_mask(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
-    """The brighter (or darker) side of the smoothed image at a random quantile: edges follow the
-    image's own boundaries (binary float32)."""
+    """Return the brighter (or darker) side of the smoothed image at a random quantile.
+
+    Edges follow the image's own boundaries (binary float32).
+    """
     smooth = cv2.GaussianBlur(image, (0, 0), rng.uniform(1.5, 4.0), borderType=cv2.BORDER_REFLECT)
     m = smooth > np.quantile(smooth, rng.uniform(0.3, 0.7))
     return (m if rng.random() < 0.5 else ~m).astype(np.float32)
@@ -210,8 +220,10 @@ def segment_mask(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
 def random_mask(
     rng: np.random.Generator, image: np.ndarray, kind: str | None = None
 ) -> np.ndarray:
-    """A feathered foreground mask in [0, 1] for `image` (kind drawn from MASK_KINDS unless given),
-    covering 10-90 % of the patch (an ellipse replaces masks outside that range)."""
+    """Return a feathered foreground mask in [0, 1] for `image`, covering 10-90 % of the patch.
+
+    The kind is drawn from MASK_KINDS unless given; an ellipse replaces masks outside that range.
+    """
     h, w = image.shape
     kind = kind or MASK_KINDS[int(rng.choice(len(MASK_KINDS), p=MASK_PROBS))]
     if kind == 'blobs':
@@ -254,8 +266,11 @@ def darken(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
 def multi_lighting_pair(
     rng: np.random.Generator, image: np.ndarray, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(bright, dark) copies of `image`. With `mask`, region-wise: inside the mask the bright copy
-    is the dark one and vice versa (each copy is well/over/under-exposed in different places)."""
+    """(bright, dark) copies of `image`.
+
+    With `mask`, region-wise: inside the mask the bright copy is the dark one and vice versa (each
+    copy is well/over/under-exposed in different places).
+    """
     bright, dark = brighten(rng, image), darken(rng, image)
     if mask is not None:
         bright, dark = bright * (1 - mask) + dark * mask, dark * (1 - mask) + bright * mask
@@ -275,10 +290,13 @@ def multi_focus_pair(
 
 @dataclass
 class SyntheticPair:
-    """One synthetic pair: `x` [2, h, w] network input (channel 0 plays infrared, 1 visible), `gt`
-    [h, w] the original patch, `kind` "lighting" | "focus", `mask` the mask used (foreground of the
-    focus pair / exposure regions; all zeros for global lighting), `swapped` whether the first copy
-    went to channel 0."""
+    """One synthetic pair.
+
+    `x` [2, h, w] network input (channel 0 plays infrared, 1 visible), `gt` [h, w] the original
+    patch, `kind` "lighting" | "focus", `mask` the mask used (foreground of the focus pair /
+    exposure regions; all zeros for global lighting), `swapped` whether the first copy went to
+    channel 0.
+    """
 
     x: np.ndarray
     gt: np.ndarray
@@ -312,7 +330,8 @@ class SyntheticFusionDataset:
     """Balanced multi-lighting + multi-focus units from natural images (see the module docstring).
 
     `len` = `units`; `patch(i)` -> [6, crop, crop] float32; `pairs(i)` -> the two `SyntheticPair`s.
-    Deterministic in (seed, epoch, i)."""
+    Deterministic in (seed, epoch, i).
+    """
 
     def __init__(
         self,
@@ -380,13 +399,15 @@ class SyntheticFusionDataset:
         return torch.from_numpy(self.patch(int(index)))
 
     def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(inputs [2B, 2, h, w], targets [2B, 1, h, w]) for units `indices`."""
+        """Return (inputs [2B, 2, h, w], targets [2B, 1, h, w]) for units `indices`."""
         return split_units(torch.stack([self[int(i)] for i in indices]))
 
 
 def split_units(units: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """[B, 6, h, w] units -> (inputs [2B, 2, h, w], ground truth [2B, 1, h, w]); rows 0..B-1 are the
-    multi-lighting pairs, B..2B-1 the multi-focus pairs."""
+    """[B, 6, h, w] units -> (inputs [2B, 2, h, w], ground truth [2B, 1, h, w]).
+
+    Rows 0..B-1 are the multi-lighting pairs, B..2B-1 the multi-focus pairs.
+    """
     if units.ndim != 4 or units.shape[1] != 6:
         raise ValueError(f'expected [B, 6, h, w] synthetic units, got {tuple(units.shape)}')
     light, focus = units[:, 0:3], units[:, 3:6]

@@ -29,7 +29,10 @@ class _ConvReLU(nn.Sequential):
 
 
 class DenseTeacher(nn.Module):
-    """The authors'-size MMDRFuse teacher: dense encoder, skip decoder, 4-channel + 1-channel tail."""
+    """The authors'-size MMDRFuse teacher.
+
+    Dense encoder, skip decoder, 4-channel + 1-channel tail.
+    """
 
     def __init__(self, c1: int = 32, c2: int = 64) -> None:
         super().__init__()

@@ -53,8 +53,11 @@ class Stateful(Protocol):
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch. (torch.use_deterministic_algorithms is not called: it imports
-    torch's compiler stack, ~3 s, and the CPU kernels used here are deterministic already.)"""
+    """Seed python, numpy and torch.
+
+    (torch.use_deterministic_algorithms is not called: it imports torch's compiler stack, ~3 s, and
+    the CPU kernels used here are deterministic already.)
+    """
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
@@ -95,8 +98,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 class TimeBudget:
-    """Wall-clock budget in minutes (None = unlimited). `share(f)` gives a sub-budget of fraction f
-    of what is left now (multi-stage recipes give each stage its part)."""
+    """Wall-clock budget in minutes (None = unlimited).
+
+    `share(f)` gives a sub-budget of fraction f of what is left now (multi-stage recipes give each
+    stage its part).
+    """
 
     def __init__(self, max_minutes: float | None, start: float | None = None) -> None:
         self.max_s = None if max_minutes is None else float(max_minutes) * 60.0
@@ -128,8 +134,11 @@ def make_optimizer(params, cfg: TrainConfig, lr: float | None = None) -> torch.o
 
 
 def make_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
-    """LambdaLR: linear warmup over cfg.warmup_steps, then constant / cosine to 1% / step decay
-    by cfg.lr_gamma at each fraction in cfg.lr_milestones."""
+    """LambdaLR: linear warmup over cfg.warmup_steps.
+
+    Then constant / cosine to 1% / step decay by cfg.lr_gamma at each fraction in
+    cfg.lr_milestones.
+    """
     total = max(1, total_steps)
     warm = max(0, cfg.warmup_steps)
 
@@ -160,7 +169,7 @@ def epoch_batches(
 
 
 def patch_batch(dataset, indices) -> torch.Tensor:
-    """The (B, 2, crop, crop) training batch of these patch indices."""
+    """Return the (B, 2, crop, crop) training batch of these patch indices."""
     return torch.stack([torch.from_numpy(dataset.patch(int(i))) for i in indices])
 
 
@@ -168,7 +177,10 @@ def patch_batch(dataset, indices) -> torch.Tensor:
 
 
 class Checkpointer:
-    """`<dir>/<stage>.pt` files. Writes atomically (tmp + rename) so Ctrl-C never corrupts one."""
+    """`<dir>/<stage>.pt` files.
+
+    Writes atomically (tmp + rename) so Ctrl-C never corrupts one.
+    """
 
     def __init__(self, directory: str | os.PathLike | None) -> None:
         self.dir = Path(directory) if directory else None
@@ -202,8 +214,11 @@ class Checkpointer:
 def load_model_weights(
     model: nn.Module, checkpoint: str | os.PathLike, stage: str | None = None
 ) -> dict[str, Any]:
-    """Load a model's weights from a stage checkpoint file (or a folder + stage, or a bare
-    state_dict file). Returns the checkpoint payload (empty dict for a bare state_dict)."""
+    """Load a model's weights from a stage checkpoint file.
+
+    Or a folder + stage, or a bare state_dict file. Returns the checkpoint payload (empty dict for
+    a bare state_dict).
+    """
     path = Path(checkpoint)
     if path.is_dir():
         if stage is None:
@@ -249,7 +264,10 @@ def metric_function() -> Callable[..., dict[str, float]] | None:
 def score_images(
     ir: np.ndarray, vis: np.ndarray, fused: np.ndarray, names: Sequence[str] | None
 ) -> dict[str, float]:
-    """Score one fused image (uint8 HxW) with the project metrics (names filtered to those known)."""
+    """Score one fused image (uint8 HxW) with the project metrics.
+
+    Names filtered to those known.
+    """
     compute = metric_function()
     if compute is None:
         return _fallback_metrics(ir, vis, fused)
@@ -366,11 +384,14 @@ def fit(
     resample_each_epoch: bool = False,
     trainable: nn.Module | None = None,
 ) -> FitResult:
-    """Train one stage. `model` is what gets checkpointed; `trainable` (default `model`) is what
-    the optimizer updates and what is put in train mode; `val_model` (default `model`) is scored on
-    `val_pairs` after each epoch. `epochs`/`batch_size`/`max_steps`/`lr` default to cfg's
-    (cfg.steps caps steps). `state` maps names to objects with state_dict()/load_state_dict()
-    that are checkpointed with the model (per-sample recipe memory)."""
+    """Train one stage.
+
+    `model` is what gets checkpointed; `trainable` (default `model`) is what the optimizer updates
+    and what is put in train mode; `val_model` (default `model`) is scored on `val_pairs` after
+    each epoch. `epochs`/`batch_size`/`max_steps`/`lr` default to cfg's (cfg.steps caps steps).
+    `state` maps names to objects with state_dict()/load_state_dict() that are checkpointed with
+    the model (per-sample recipe memory).
+    """
     trainable = trainable or model
     run = _StageRun(
         model=model,
@@ -513,8 +534,11 @@ class _StageRun:
             self.save(False)
 
     def run_epoch(self) -> bool:
-        """The rest of the current epoch; False when stopped (hooks or time budget) or the step
-        cap fell mid-epoch, True when the epoch was completed (then validated and saved)."""
+        """Return the rest of the current epoch.
+
+        False when stopped (hooks or time budget) or the step cap fell mid-epoch, True when the
+        epoch was completed (then validated and saved).
+        """
         if self.resample_each_epoch:
             self.dataset.resample(self.epoch)
         batches = epoch_batches(self.n, self.batch_size, self.cfg.seed, self.epoch)

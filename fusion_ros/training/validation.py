@@ -1,5 +1,6 @@
-"""The validation discipline: which pairs every recipe choice is made on (no torch; `fusion-ros eval
---set validation` uses it too).
+"""The validation discipline: which pairs every recipe choice is made on.
+
+No torch; `fusion-ros eval --set validation` uses it too.
 
 Validation = (a) a split carved from each training source, by whole pair, decided by a hash of the
 pair's file stem (`is_validation_stem`): the same pairs are held out whatever the config, seed or
@@ -48,8 +49,10 @@ def datasets_root() -> Path:
 
 
 def expand_val_sets(specs: Sequence[object]) -> list[object]:
-    """A config's `val_sets` with the entry "standard" replaced by the whole held-out validation
-    sets above (as named folder specs)."""
+    """Return a config's `val_sets` with the entry "standard" replaced by the validation sets.
+
+    Those are the whole held-out validation sets above (as named folder specs).
+    """
     out: list[object] = []
     for spec in specs:
         if spec == 'standard':
@@ -63,7 +66,10 @@ def expand_val_sets(specs: Sequence[object]) -> list[object]:
 
 
 def stem_fraction(stem: str) -> float:
-    """A stable number in [0, 1) from a file stem (SHA-1), independent of Python's hash seed."""
+    """Return a stable number in [0, 1) from a file stem (SHA-1).
+
+    Independent of Python's hash seed.
+    """
     return int(hashlib.sha1(stem.encode('utf-8')).hexdigest()[:12], 16) / float(16**12)
 
 
@@ -74,9 +80,12 @@ def is_validation_stem(stem: str, fraction: float = VALIDATION_FRACTION) -> bool
 def split_by_stem(
     items: Sequence[T], names: Sequence[str], fraction: float = VALIDATION_FRACTION
 ) -> tuple[list[T], list[T]]:
-    """(train, val) by `is_validation_stem(name)`. A small source (fraction * n < 2, where the hash
-    draw could hold out far more or fewer than asked) holds out exactly max(1, round(fraction * n))
-    items, those with the lowest hashes; at least one item is always kept for training."""
+    """(train, val) by `is_validation_stem(name)`.
+
+    A small source (fraction * n < 2, where the hash draw could hold out far more or fewer than
+    asked) holds out exactly max(1, round(fraction * n)) items, those with the lowest hashes; at
+    least one item is always kept for training.
+    """
     items = list(items)
     if fraction <= 0 or len(items) < 2:
         return items, []

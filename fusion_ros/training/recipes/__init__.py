@@ -1,4 +1,6 @@
-"""Recipe registry: model/recipe name -> module exposing
+"""Recipe registry.
+
+Model/recipe name -> module exposing
 
     train(cfg: TrainConfig, train_pairs: list[Pair], val_pairs: list[Pair],
           hooks: TrainingHooks, checkpoint_dir: Path | None) -> tuple[nn.Module, dict]
@@ -26,7 +28,10 @@ RECIPES: dict[str, str] = {
 
 
 def get_recipe(name: str) -> Callable[..., tuple[Any, dict]]:
-    """The `train` function of recipe `name` (ImportError with a clear message if not written)."""
+    """Return the `train` function of recipe `name`.
+
+    ImportError with a clear message if not written.
+    """
     if name not in RECIPES:
         raise KeyError(f'unknown recipe {name!r}; known: {", ".join(RECIPES)}')
     module = importlib.import_module(f'{__name__}.{RECIPES[name]}')

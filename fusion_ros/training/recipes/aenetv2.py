@@ -37,13 +37,13 @@ Its receptive field is 7x7, so it learns a *local* approximation of the targets 
 multi-scale methods); this is the paper's efficiency trade-off.
 
 cfg.extra keys (defaults): pool (all of CLASSIC_METHODS), quality_weights (the evaluator's
-defaults), quality_cap (1.2), stage1_epochs (1), stage2_epochs (10 * stage1_epochs),
-stage1_lr (cfg.lr = 1e-3), stage2_lr (stage1_lr / 10), w_pos (0.1), pos_eps (0.01),
-refresh (true), refresh_every (4 steps), refresh_from_stage (2), extra_sources ([]: more pair
-sources, e.g. mri_ct, for AE-Netv2's multi-task use; appended to the training pairs), channels_last
-(true: NHWC tensors during training, ~1.5x faster group convolutions on CPU; same weights), middle
-("gcb": the paper's replaceable block R, one of `fusion_ros.models.aenetv2.MIDDLE_BLOCKS`: gcb, conv,
-dsconv, fire, fire_gcb).
+defaults), quality_cap (1.2), stage1_epochs (1), stage2_epochs (10 * stage1_epochs), stage1_lr
+(cfg.lr = 1e-3), stage2_lr (stage1_lr / 10), w_pos (0.1), pos_eps (0.01), refresh (true),
+refresh_every (4 steps), refresh_from_stage (2), extra_sources ([]: more pair sources, e.g. mri_ct,
+for AE-Netv2's multi-task use; appended to the training pairs), channels_last (true: NHWC tensors
+during training, ~1.5x faster group convolutions on CPU; same weights), middle ("gcb": the paper's
+replaceable block R, one of `fusion_ros.models.aenetv2.MIDDLE_BLOCKS`: gcb, conv, dsconv, fire,
+fire_gcb).
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class TargetMemory:
     """Per-sample relative-optimal targets: best (and worst) candidate image and score.
 
     `source[i]` indexes `names` (the pool's method names, then "network") and tells where the
-    current target of sample i came from. Checkpointed with the model (state_dict/load_state_dict)."""
+    current target of sample i came from. Checkpointed with the model (state_dict/load_state_dict).
+    """
 
     def __init__(self, n_samples: int, crop: int, names: Sequence[str]) -> None:
         self.n, self.crop = int(n_samples), int(crop)
@@ -164,8 +165,10 @@ class TargetMemory:
         evaluator: QualityEvaluator,
         budget: TimeBudget | None = None,
     ) -> dict[str, Any]:
-        """Run the pool on every patch, keep the best and worst candidate. Returns timing and how
-        often each method won."""
+        """Run the pool on every patch, keep the best and worst candidate.
+
+        Returns timing and how often each method won.
+        """
         t0 = time.monotonic()
         for i in range(self.n):
             p = dataset.patch(i)
@@ -197,8 +200,10 @@ class TargetMemory:
         outputs: np.ndarray,
         evaluator: QualityEvaluator,
     ) -> int:
-        """Score the network's outputs [N, 1, h, w] for samples `indices` (sources in `batch`
-        [N, 2, h, w]); replace targets they beat. Returns how many were replaced."""
+        """Score the network's outputs [N, 1, h, w] for samples `indices`, replace targets they beat.
+
+        The sources are in `batch` [N, 2, h, w]. Returns how many were replaced.
+        """
         replaced = 0
         for j, i in enumerate(indices.tolist()):
             score = evaluator.score(batch[j, 0], batch[j, 1], outputs[j, 0])

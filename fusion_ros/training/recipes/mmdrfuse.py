@@ -1,4 +1,6 @@
-"""MMDRFuse recipe (Deng et al., ACM MM 2024): teacher -> digestible distillation -> 113-param student.
+"""MMDRFuse recipe (Deng et al., ACM MM 2024).
+
+Teacher -> digestible distillation -> 113-param student.
 
 Stage 1, "teacher" (`teacher`: compact = registry `mmdrfuse_teacher`, dense = the authors' size,
 `fusion_ros.training.teachers`), Adam, trained with
@@ -117,8 +119,10 @@ def recipe_settings(cfg: TrainConfig) -> dict[str, Any]:
 
 
 class ComprehensiveLoss(nn.Module):
-    """w_int * L_int + w_grad * L_grad + w_per * L_per; also returns O's perception features so the
-    refresh loss can reuse them."""
+    """w_int * L_int + w_grad * L_grad + w_per * L_per.
+
+    Also returns O's perception features so the refresh loss can reuse them.
+    """
 
     def __init__(
         self,
@@ -196,9 +200,12 @@ def _refresh_term(
 
 
 class TeacherCache:
-    """The frozen teacher's (4-channel feature, output) per fixed patch, computed the first time a
-    sample is seen: the teacher runs once per patch instead of once per student epoch. float32
-    (float16 when it would exceed 512 MB). Not checkpointed: recomputed identically on resume."""
+    """The frozen teacher's (4-channel feature, output) per fixed patch.
+
+    Computed the first time a sample is seen: the teacher runs once per patch instead of once per
+    student epoch. float32 (float16 when it would exceed 512 MB). Not checkpointed: recomputed
+    identically on resume.
+    """
 
     def __init__(self, n: int, crop: int) -> None:
         self.n, self.crop = n, crop
@@ -221,9 +228,11 @@ class TeacherCache:
 
 
 def _stage_val(cfg: TrainConfig, val_pairs: list[Pair]) -> list[Pair]:
-    """Pairs a stage validates on: all of them with validate_every_epoch, else none (the runner
-    scores the final student on every validation set once; scoring each stage's end again costs
-    minutes on a busy CPU)."""
+    """Pairs a stage validates on: all of them with validate_every_epoch, else none.
+
+    The runner scores the final student on every validation set once; scoring each stage's end
+    again costs minutes on a busy CPU.
+    """
     return list(val_pairs) if cfg.validate_every_epoch else []
 
 
@@ -311,7 +320,10 @@ def _train_student(
     budget: TimeBudget,
     summary: dict[str, Any],
 ) -> nn.Module:
-    """Stage 2: the student with theta * L_distill + lambda * L_comp (student weights) + L_refresh."""
+    """Stage 2: train the student.
+
+    The loss is theta * L_distill + lambda * L_comp (student weights) + L_refresh.
+    """
     comp = ComprehensiveLoss(extractor, s['w_int'], s['w_grad'], s['w_per'], s['grad_loss'])
     cache = TeacherCache(len(dataset), cfg.crop) if s['cache_teacher'] else None
 
@@ -441,9 +453,12 @@ def _patches_per_source(dataset: PatchDataset) -> dict[str, int]:
 def _pick_student_seed(
     dataset: PatchDataset, loss_fn, s: dict[str, Any], cfg: TrainConfig, summary: dict[str, Any]
 ) -> int:
-    """Seed of the student initialisation to train: cfg.seed + 1, or with `student_inits` K > 1 the
-    best of K short runs (same batches, Adam at student_lr, loss without the refresh term) by mean
-    loss over their second half. Deterministic, so a resumed run picks the same one."""
+    """Seed of the student initialisation to train.
+
+    cfg.seed + 1, or with `student_inits` K > 1 the best of K short runs (same batches, Adam at
+    student_lr, loss without the refresh term) by mean loss over their second half. Deterministic,
+    so a resumed run picks the same one.
+    """
     seeds = [cfg.seed + 1 + k for k in range(max(1, int(s['student_inits'])))]
     if len(seeds) == 1:
         return seeds[0]

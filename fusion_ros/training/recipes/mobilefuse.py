@@ -16,32 +16,31 @@ registered llvip/train pairs adapts the two streams to their modalities with the
            + w_scd * (2 - SCD(O))  (optional; SCD = corr(O - VIS, IR) + corr(O - IR, VIS))
            + w_synth * MSE on a synthetic batch (rehearsal, so stage 1 is not forgotten)
 
-Why this loss: it is the established unsupervised IR/visible objective (the intensity + max-gradient
-terms of MMDRFuse's comprehensive loss and of most CNN fusion papers); for a *blending* network it
-has a clear meaning - the intensity term moves the mask towards the brighter source (warm targets
-from the infrared, lit areas from the visible), the gradient term towards the source with the
-stronger local structure - and the blending module keeps the output a convex combination of the
-sources, so it cannot hallucinate texture to lower the gradient term. We weight the gradient term
-higher (w_grad 2, as MMDRFuse does) because the intensity term alone reduces the network to pixel
-max. Lower lr (finetune_lr, default cfg.lr / 10) and few epochs keep the synthetic-stage prior.
-The SCD term (the evaluator's metric made a loss, per patch) rewards an output whose difference
-from each source still carries the other source's content; the default config uses a small weight
-(0.08) so that a longer fine-tune (60 epochs) can sharpen the output without losing SCD and CC to
-the pixel-max baseline (measurements in docs/TRAINING.md).
+Why this loss: it is the established unsupervised IR/visible objective (the intensity +
+max-gradient terms of MMDRFuse's comprehensive loss and of most CNN fusion papers); for a
+*blending* network it has a clear meaning - the intensity term moves the mask towards the brighter
+source (warm targets from the infrared, lit areas from the visible), the gradient term towards the
+source with the stronger local structure - and the blending module keeps the output a convex
+combination of the sources, so it cannot hallucinate texture to lower the gradient term. We weight
+the gradient term higher (w_grad 2, as MMDRFuse does) because the intensity term alone reduces the
+network to pixel max. Lower lr (finetune_lr, default cfg.lr / 10) and few epochs keep the
+synthetic-stage prior. The SCD term (the evaluator's metric made a loss, per patch) rewards an
+output whose difference from each source still carries the other source's content; the default
+config uses a small weight (0.08) so that a longer fine-tune (60 epochs) can sharpen the output
+without losing SCD and CC to the pixel-max baseline (measurements in docs/TRAINING.md).
 
 cfg.extra keys (defaults): natural_image_dirs ([llvip/train/vi]), natural_max_side (800),
 natural_limit (null), synthetic_units (512: units per epoch, one unit = one multi-lighting + one
 multi-focus pair), synthetic_epochs (cfg.epochs), synthetic_crop (cfg.crop), local_lighting_prob
 (0.5), finetune (true), finetune_epochs (2), finetune_lr (cfg.lr / 10), finetune_batch
-(cfg.batch_size), w_int (1.0), w_grad (2.0), w_ssim (0.0), w_scd (0.0: the SCD correlation term; the
-default config uses 0.08), w_synth (0.5), synthetic_time_fraction (0.75),
-channels_last (true: NHWC tensors during training, 1.5-2x faster depthwise/group convolutions on
-CPU; the exported weights are the same), full_res_mask (false: half-resolution mask, upsampled; true:
-the paper's full-resolution mask, `MobileFuse(full_res_mask=True)`).
-cfg.batch_size counts *pairs* per synthetic batch (so cfg.batch_size / 2 units, rounded up).
-cfg.photometric applies to the fine-tune patches (default config: off; measured with 1.0 on the
-earlier 40-epoch recipe without the SCD term: LLVIP test unchanged at avg rank 1.8 against the
-baselines, TNO worse, 1.8 instead of 1.6).
+(cfg.batch_size), w_int (1.0), w_grad (2.0), w_ssim (0.0), w_scd (0.0: the SCD correlation term;
+the default config uses 0.08), w_synth (0.5), synthetic_time_fraction (0.75), channels_last (true:
+NHWC tensors during training, 1.5-2x faster depthwise/group convolutions on CPU; the exported
+weights are the same), full_res_mask (false: half-resolution mask, upsampled; true: the paper's
+full-resolution mask, `MobileFuse(full_res_mask=True)`). cfg.batch_size counts *pairs* per
+synthetic batch (so cfg.batch_size / 2 units, rounded up). cfg.photometric applies to the fine-tune
+patches (default config: off; measured with 1.0 on the earlier 40-epoch recipe without the SCD
+term: LLVIP test unchanged at avg rank 1.8 against the baselines, TNO worse, 1.8 instead of 1.6).
 """
 
 from __future__ import annotations
@@ -111,8 +110,11 @@ def unsupervised_loss(
     w_ssim: float = 0.0,
     w_scd: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Fine-tune loss on real pairs: w_int * L1(O, max(IR, VIS)) + w_grad * L1(|grad O|,
-    max(|grad IR|, |grad VIS|)) + w_ssim * (2 - SSIM(O, IR) - SSIM(O, VIS)) + w_scd * (2 - SCD(O))."""
+    """Fine-tune loss on real pairs.
+
+    w_int * L1(O, max(IR, VIS)) + w_grad * L1(|grad O|, max(|grad IR|, |grad VIS|)) + w_ssim * (2 -
+    SSIM(O, IR) - SSIM(O, VIS)) + w_scd * (2 - SCD(O)).
+    """
     li, lg = intensity_loss(out, ir, vis), max_gradient_loss(out, ir, vis)
     loss = w_int * li + w_grad * lg
     terms = {'intensity': float(li.detach()), 'gradient': float(lg.detach())}

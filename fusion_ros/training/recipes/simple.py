@@ -1,7 +1,9 @@
-"""The "simple" recipe: any registry model trained on fixed LLVIP patches with
-w_int * L1(O, max(IR, VIS)) + w_grad * L1(|grad O|, max(|grad IR|, |grad VIS|)) (+ optional
-w_ssim * (2 - SSIM(O, IR) - SSIM(O, VIS))), Adam. Used for the quick "first version" shipped
-weights of every model before their papers' recipes were written; not any paper's recipe.
+"""The "simple" recipe.
+
+Any registry model trained on fixed LLVIP patches with w_int * L1(O, max(IR, VIS)) + w_grad *
+L1(|grad O|, max(|grad IR|, |grad VIS|)) (+ optional w_ssim * (2 - SSIM(O, IR) - SSIM(O, VIS))),
+Adam. Used for the quick "first version" shipped weights of every model before their papers'
+recipes were written; not any paper's recipe.
 
 cfg.extra: w_int (1.0), w_grad (1.0), w_ssim (0.0).
 """
