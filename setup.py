@@ -38,7 +38,8 @@ setup(
     zip_safe=False,
     maintainer='fusion_ros developers',
     maintainer_email='fusion-ros@example.com',
-    description='Real-time visible + thermal image fusion (MobileFuse, AE-Netv2, MMDRFuse) for ROS 2.',
+    description='Real-time visible + thermal image fusion (MobileFuse, AE-Netv2, MMDRFuse) for '
+    'ROS 2.',
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={

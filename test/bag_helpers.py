@@ -195,8 +195,10 @@ def bag_topics(bag: Path) -> Dict[str, tuple]:
 
 
 HUMBLE_QOS = (
-    '- history: 3\n  depth: 0\n  reliability: 1\n  durability: 2\n  deadline:\n    sec: 2147483647\n'
-    '    nsec: 4294967295\n  lifespan:\n    sec: 2147483647\n    nsec: 4294967295\n  liveliness: 1\n'
+    '- history: 3\n  depth: 0\n  reliability: 1\n  durability: 2\n  deadline:\n    sec: '
+    '2147483647\n'
+    '    nsec: 4294967295\n  lifespan:\n    sec: 2147483647\n    nsec: 4294967295\n  liveliness: '
+    '1\n'
     '  liveliness_lease_duration:\n    sec: 2147483647\n    nsec: 4294967295\n'
     '  avoid_ros_namespace_conventions: false'
 )

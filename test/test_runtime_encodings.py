@@ -150,7 +150,8 @@ def test_encode_infers_the_encoding():
         (('mono8', 4, 0, 0, b''), 'image is 0x4'),
         (
             ('bgr8', 4, 4, 11, bytes(64)),
-            'step 11 is smaller than one row of bgr8 at width 4 (4 x 3 channel(s) x 1 byte(s) = 12)',
+            'step 11 is smaller than one row of bgr8 at width 4 (4 x 3 channel(s) x 1 byte(s) = '
+            '12)',
         ),
         (('mono16', 2, 4, 7, bytes(64)), 'step 7 is smaller'),
         (

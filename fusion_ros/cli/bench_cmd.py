@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '--sizes',
         default='',
         metavar='WxH,...',
-        help='also time the pipeline at these sizes, e.g. 640x512,1280x1024,1920x1080 (cost per MP)',
+        help='also time the pipeline at these sizes, e.g. 640x512,1280x1024,1920x1080 (cost per '
+        'MP)',
     )
     parser.add_argument(
         '--pairs',
@@ -175,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
             rows.append((model, pipe, node))
 
     header = (
-        '| model | engine | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 ms | target | '
+        '| model | engine | pre ms | inference ms | post ms | **pipeline p50 ms** | pipeline p95 '
+        'ms | target | '
         'node e2e p50 ms | node e2e p95 ms | delivered | node peak RSS MB |'
     )
     lines = [header, '|---' * (header.count('|') - 1) + '|']
@@ -188,15 +190,19 @@ def run(args: argparse.Namespace) -> int:
             else '- | - | - | -'
         )
         lines.append(
-            f'| {model} | {p["engine"]} | {p["pre_p50"]:.2f} | {p["inference_p50"]:.2f} | {p["post_p50"]:.2f} | '
+            f'| {model} | {p["engine"]} | {p["pre_p50"]:.2f} | {p["inference_p50"]:.2f} | '
+            f'{p["post_p50"]:.2f} | '
             f'**{p["total_p50"]:.2f}** | {p["total_p95"]:.2f} | {target} | {node_cols} |'
         )
     scaled = args.process_scale != 1.0
     meta = (
-        f'Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), backend '
-        f'{args.backend} ({rows[0][1]["providers"] if rows else "-"}), 640x512 bgr8 visible + mono16 thermal'
+        f'Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), '
+        'backend '
+        f'{args.backend} ({rows[0][1]["providers"] if rows else "-"}), 640x512 bgr8 visible + '
+        'mono16 thermal'
         f'{f" fused at process_scale {args.process_scale:g}" if scaled else ""}, '
-        f'{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a separate '
+        f'{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a '
+        'separate '
         f'fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench'
         f'{f" --process-scale {args.process_scale:g}" if scaled else ""}'
         f'{" --models " + " ".join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ""}'

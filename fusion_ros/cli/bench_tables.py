@@ -125,7 +125,8 @@ def pairs_table(model: str, backend: str, pairs: int, seconds: float) -> list[st
         fps = len(times) / seconds
         engine = f'{pipelines[k].providers[0]} x{pipelines[k].engine.threads}'
         lines.append(
-            f'| {k + 1} | {engine} | {fps:.1f} | {np.median(times):.2f} | {np.percentile(times, 95):.2f} | '
+            f'| {k + 1} | {engine} | {fps:.1f} | {np.median(times):.2f} | '
+            f'{np.percentile(times, 95):.2f} | '
             f'{"yes" if fps >= 30 else "no"} |'
         )
     return lines
@@ -165,12 +166,14 @@ def torch_reference_table(
 ) -> list[str]:
     """Pipeline p50 (from the main table's run) next to PyTorch eager on the same 640x512 input."""
     lines = [
-        '| model | pipeline p50 ms (pre + inference + post) | PyTorch eager p50 ms (inference only) | ratio |',
+        '| model | pipeline p50 ms (pre + inference + post) | PyTorch eager p50 ms (inference '
+        'only) | ratio |',
         '|---|---|---|---|',
     ]
     for model, pipe in rows:
         eager = torch_eager_ms(model, 640, 512, frames, threads)
         lines.append(
-            f'| {model} | {pipe["total_p50"]:.2f} | {eager:.2f} | {pipe["total_p50"] / eager:.2f}x |'
+            f'| {model} | {pipe["total_p50"]:.2f} | {eager:.2f} | '
+            f'{pipe["total_p50"] / eager:.2f}x |'
         )
     return lines

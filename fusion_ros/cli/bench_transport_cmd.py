@@ -125,8 +125,10 @@ def to_markdown(results: list[TransportResult], args: argparse.Namespace) -> str
     from fusion_ros.cli.bench_cmd import cpu_name
 
     lines = [
-        f'Measured {time.strftime("%Y-%m-%d")} on {cpu_name()} ({os.cpu_count()} cores), {args.width}x{args.height} bgr8 at '
-        f'{args.rate:g} Hz for {args.seconds:g} s per run, publisher and subscriber in separate processes, '
+        f'Measured {time.strftime("%Y-%m-%d")} on {cpu_name()} ({os.cpu_count()} cores), '
+        f'{args.width}x{args.height} bgr8 at '
+        f'{args.rate:g} Hz for {args.seconds:g} s per run, publisher and subscriber in separate '
+        'processes, '
         'Fast DDS, localhost discovery.',
         'Command: `fusion-ros bench-transport'
         + (f' --repeat {args.repeat}' if args.repeat > 1 else '')

@@ -224,7 +224,8 @@ def load_model(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         from fusion_ros.runtime import load_pipeline
     except ImportError as exc:
         raise SystemExit(
-            f'fusion-ros eval: --model {name} needs fusion_ros.runtime.load_pipeline, which cannot '
+            f'fusion-ros eval: --model {name} needs fusion_ros.runtime.load_pipeline, which '
+            'cannot '
             f'be imported ({exc}); score saved results with --method NAME=DIR instead'
         ) from exc
     try:
@@ -256,7 +257,8 @@ def _method_names(
     )
     if not names:
         raise SystemExit(
-            'fusion-ros eval: nothing to score: give --method, --model, --classic and/or --baselines'
+            'fusion-ros eval: nothing to score: give --method, --model, --classic and/or '
+            '--baselines'
         )
     if len(set(names)) != len(names):
         raise SystemExit(f'fusion-ros eval: method names must be unique, got {names}')
@@ -270,7 +272,8 @@ def _usable_pairs(pairs: list, folder_files: dict[str, dict[str, Path]]) -> list
         lacking = [p[0] for p in pairs if p[0] not in files]
         if lacking:
             print(
-                f'warning: {name} has no result for {len(lacking)} pair(s) ({", ".join(lacking[:5])}'
+                f'warning: {name} has no result for {len(lacking)} pair(s) '
+                f'({", ".join(lacking[:5])}'
                 f'{", ..." if len(lacking) > 5 else ""}); they are left out for every method',
                 file=sys.stderr,
             )
@@ -500,8 +503,10 @@ def _write_validation_summary(
         '# Validation leaderboard',
         '',
         'Every recipe choice is made on these sets (`make validate`); the test sets are scored by '
-        '`make eval` only after the choice. Per set: each method ranked against pixel max and pixel '
-        f'mean alone, average rank over {", ".join(metrics)} (lower is better; `beats` = below both).',
+        '`make eval` only after the choice. Per set: each method ranked against pixel max and '
+        'pixel '
+        f'mean alone, average rank over {", ".join(metrics)} (lower is better; `beats` = below '
+        'both).',
         '',
     ]
     checks_by_set = {name: checks for name, (_, checks) in per_set.items()}
@@ -515,7 +520,8 @@ def _write_validation_summary(
             by = {c.method: c for c in checks}
             cells = [
                 f'{by[m].average_rank:.2f} (max {by[m].baseline_ranks["pixel-max"]:.2f}, mean '
-                f'{by[m].baseline_ranks["pixel-mean"]:.2f}) {"beats" if by[m].beats_all else "**no**"}'
+                f'{by[m].baseline_ranks["pixel-mean"]:.2f}) '
+                f'{"beats" if by[m].beats_all else "**no**"}'
                 for m in methods
             ]
             lines.append(

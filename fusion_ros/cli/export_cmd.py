@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
             payload = load_model_weights(model, args.checkpoint)
         except (pickle.UnpicklingError, RuntimeError, OSError) as exc:
             print(
-                f'error: cannot load {args.checkpoint} as weights: {" ".join(str(exc).split())[:300]}',
+                f'error: cannot load {args.checkpoint} as weights: '
+                f'{" ".join(str(exc).split())[:300]}',
                 file=sys.stderr,
             )
             return 2

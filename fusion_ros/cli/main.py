@@ -47,7 +47,8 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     'register': (
         'register_cmd',
-        'estimate the thermal->visible homography of a rig (scene pairs or a heated board) as a params YAML',
+        'estimate the thermal->visible homography of a rig (scene pairs or a heated board) as a '
+        'params YAML',
     ),
     'register-bench': (
         'register_bench_cmd',

@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     topics = ', '.join(f'{t} ({n})' for t, n in bag.topics.items())
     print(
-        f'wrote {bag.path} ({bag.storage}, {bag.frames} frame pairs, {args.size[0]}x{args.size[1]} '
+        f'wrote {bag.path} ({bag.storage}, {bag.frames} frame pairs, '
+        f'{args.size[0]}x{args.size[1]} '
         f'@ {args.fps:g} Hz) in {time.perf_counter() - t0:.1f} s: {topics}'
     )
     return 0

@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     comments = [
         f'method: {reg.method}; thermal {reg.thermal_size[0]}x{reg.thermal_size[1]} -> visible '
         f'{reg.visible_size[0]}x{reg.visible_size[1]}; {reg.inliers} of {len(names)} pairs agree',
-        f'median per-pair residual: {np.nanmedian(residuals):.2f} {unit}; check picture: {picture}',
+        f'median per-pair residual: {np.nanmedian(residuals):.2f} {unit}; check picture: '
+        f'{picture}',
     ]
     if args.target != 'none' and (args.thermal_info or args.visible_info):
         comments.append(

@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f'fusion-ros search --verify: no searched.json in {args.out}')
         r = verify_dir(args.out)
         print(
-            f'{args.out}: predicted {r["predicted_ms"]:.2f} ms, measured {r["measured_ms"]:.2f} ms '
+            f'{args.out}: predicted {r["predicted_ms"]:.2f} ms, measured {r["measured_ms"]:.2f} '
+            'ms '
             f'({100 * r["error"]:+.0f}%), {r["table"]["device"]["clock"]} clock, min of '
             f'{r["table"]["device"]["repeats"]}'
         )
@@ -161,8 +162,10 @@ def run(args: argparse.Namespace) -> int:
                 log(f'  {phase} step {done}: loss {loss:.4f}{extra}')
 
         log(
-            f'fusion-ros search --budget-ms {args.budget_ms:g} --size {args.size[1]}x{args.size[0]} '
-            f'--backend {args.backend} --threads {args.threads} --config {args.config} --out {args.out}'
+            f'fusion-ros search --budget-ms {args.budget_ms:g} --size '
+            f'{args.size[1]}x{args.size[0]} '
+            f'--backend {args.backend} --threads {args.threads} --config {args.config} --out '
+            f'{args.out}'
         )
         try:
             run_search(cfg, req, log, on_progress)

@@ -141,14 +141,17 @@ def report(rows: list[Interval], summary: dict, args: argparse.Namespace) -> str
     head = '| end s | node RSS MB | sent | fused | rate Hz | p50 ms | p95 ms | p99 ms | errors |'
     lines = [head, '|---' * 9 + '|']
     lines += [
-        f'| {r.end_s:g} | {r.rss_mb:g} | {r.published} | {r.received} | {r.rate_hz:g} | {r.latency_p50_ms:g} | '
+        f'| {r.end_s:g} | {r.rss_mb:g} | {r.published} | {r.received} | {r.rate_hz:g} | '
+        f'{r.latency_p50_ms:g} | '
         f'{r.latency_p95_ms:g} | {r.latency_p99_ms:g} | {r.errors_total} |'
         for r in rows
     ]
     return (
-        f'# Soak: {args.model}, {args.minutes:g} min at {FPS} Hz\n\nCommand: `fusion-ros soak --model {args.model} '
+        f'# Soak: {args.model}, {args.minutes:g} min at {FPS} Hz\n\nCommand: `fusion-ros soak '
+        f'--model {args.model} '
         f'--minutes {args.minutes:g}`. RSS growth after the first interval '
-        f'{summary["rss_growth_after_first_interval_pct"]:+.1f}%, delivered {summary["delivered_pct"]:.1f}% '
+        f'{summary["rss_growth_after_first_interval_pct"]:+.1f}%, delivered '
+        f'{summary["delivered_pct"]:.1f}% '
         f'({summary["received"]}/{summary["published"]}), errors {summary["errors_total"]}.\n\n'
         + '\n'.join(lines)
         + '\n\n![soak](soak.png)\n'

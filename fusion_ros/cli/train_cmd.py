@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action='append',
         default=[],
         metavar='BAG',
-        help='rosbag2 (sqlite3 or mcap) to take synchronised pairs from (repeatable; with --ir/--vis '
+        help='rosbag2 (sqlite3 or mcap) to take synchronised pairs from (repeatable; with '
+        '--ir/--vis '
         "adds to them, alone replaces the config's data)",
     )
     parser.add_argument(

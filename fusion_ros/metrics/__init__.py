@@ -93,7 +93,8 @@ METRICS: dict[str, Metric] = dict(
         _m(
             'SSIM_sk',
             structural.ssim_skimage,
-            "SSIM(F,IR) + SSIM(F,VI) as MMDRFuse's evaluator (scikit-image 0.19 defaults, data_range 2)",
+            "SSIM(F,IR) + SSIM(F,VI) as MMDRFuse's evaluator (scikit-image 0.19 defaults, "
+            'data_range 2)',
         ),
     ]
 )

@@ -211,7 +211,8 @@ def write_markdown(
             f'# {title}',
             '',
             f'{board.images} image pairs, {len(board.methods)} methods. '
-            'Cells: mean over images (rank among methods, 1 = best); methods sorted by average rank.',
+            'Cells: mean over images (rank among methods, 1 = best); methods sorted by average '
+            'rank.',
             '',
             to_markdown(board),
             '',
@@ -220,7 +221,8 @@ def write_markdown(
         ]
         + (
             [
-                'Each method ranked against the baselines alone (average rank over the same metrics):',
+                'Each method ranked against the baselines alone (average rank over the same '
+                'metrics):',
                 '',
                 baseline_checks_markdown(checks),
                 '',

@@ -66,7 +66,8 @@ class SearchSpace:
             raise ValueError(f'unknown HAF-NAS operators {sorted(unknown)}; choose from {OPS}')
         if self.width < 2 or self.width % 2:
             raise ValueError(
-                f'width must be an even number >= 2 (the GCB uses 2 channels per group), got {self.width}'
+                'width must be an even number >= 2 (the GCB uses 2 channels per group), got '
+                f'{self.width}'
             )
         if (
             not self.scales
@@ -74,7 +75,8 @@ class SearchSpace:
             or list(self.scales) != list(range(1, len(self.scales) + 1))
         ):
             raise ValueError(
-                f'scales must be 1, 2, ... (one cell per halving after the stem), got {self.scales}'
+                'scales must be 1, 2, ... (one cell per halving after the stem), got '
+                f'{self.scales}'
             )
 
     @property

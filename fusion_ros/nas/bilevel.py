@@ -183,7 +183,8 @@ def fit_budget(
                     best = (score, key, op, cand)
         if best is None:
             log.append(
-                f'cannot reach {target_ms:.2f} ms: the bare skeleton is predicted at {table.skeleton_ms:.2f} ms'
+                f'cannot reach {target_ms:.2f} ms: the bare skeleton is predicted at '
+                f'{table.skeleton_ms:.2f} ms'
             )
             break
         _, key, op, cand = best

@@ -119,7 +119,8 @@ def _check_sources(sources: list[Any]) -> None:
         for test in TEST_SETS:
             if f"'{test}/" in text or f'/{test}/' in text or f"'{test}'" in text:
                 raise ValueError(
-                    f'{spec!r} is a test set ({test}); search and validate on training sources only'
+                    f'{spec!r} is a test set ({test}); search and validate on training sources '
+                    'only'
                 )
 
 

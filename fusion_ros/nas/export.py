@@ -59,7 +59,8 @@ def export_searched(
     os.replace(tmp, onnx_path)
     fields: dict[str, Any] = {
         'name': name,
-        'architecture': f'HAF-NAS searched fusion net (width {net.space.width}): {net.arch.describe()}',
+        'architecture': f'HAF-NAS searched fusion net (width {net.space.width}): '
+        f'{net.arch.describe()}',
         'version': '1',
         'onnx': onnx_path.name,
         'input': INPUT_DESC,

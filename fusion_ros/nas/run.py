@@ -65,7 +65,8 @@ def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list
         val += load_sources(cfg.val_sources, max_side=cfg.max_side)
     w_pairs, a_pairs = split_pairs(rest, cfg.arch_fraction, cfg.seed + 1)
     log(
-        f'data: {len(pairs)} training pairs -> {len(w_pairs)} weight split, {len(a_pairs)} architecture split; '
+        f'data: {len(pairs)} training pairs -> {len(w_pairs)} weight split, {len(a_pairs)} '
+        'architecture split; '
         f'{len(val)} validation pairs ({len(cfg.val_sources)} extra validation sources)'
     )
     return w_pairs, a_pairs, val
@@ -89,7 +90,8 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
     log(
         'width: '
         + ', '.join(f'{w}: skeleton {ms:.2f} ms' for w, ms in times.items())
-        + f' -> {cfg.width} (skeleton <= {target:.2f} ms{"" if fitting else ": none fits, the narrowest"})'
+        + f' -> {cfg.width} (skeleton <= {target:.2f} '
+        f'ms{"" if fitting else ": none fits, the narrowest"})'
     )
 
 
@@ -113,8 +115,10 @@ def get_table(
 
     table = measure_table(cfg.space(), req.size, req.backend, req.threads, cfg.repeats, tick)
     log(
-        f'latency table: measured in {time.monotonic() - t0:.0f} s ({req.backend}, {req.threads} thread(s), '
-        f'min of {cfg.repeats}); skeleton {table.skeleton_ms:.2f} ms, ORT call {table.call_ms:.3f} ms'
+        f'latency table: measured in {time.monotonic() - t0:.0f} s ({req.backend}, {req.threads} '
+        'thread(s), '
+        f'min of {cfg.repeats}); skeleton {table.skeleton_ms:.2f} ms, ORT call '
+        f'{table.call_ms:.3f} ms'
     )
     return table
 
@@ -147,7 +151,8 @@ def compare(
     log('validation (average rank over ' + ', '.join(board.metrics) + f'; {board.images} pairs):')
     for name in board.methods:
         log(
-            f'  {name:11s} rank {board.average_rank[name]:.2f}  measured {latency[name]["inference_min_ms"]:.2f} ms'
+            f'  {name:11s} rank {board.average_rank[name]:.2f}  measured '
+            f'{latency[name]["inference_min_ms"]:.2f} ms'
         )
     return {
         'latency': latency,
@@ -248,7 +253,8 @@ def reuse_search(
     table = LatencyTable.load(src / 'latency_table.json')
     if tuple(table.size) != req.size:
         raise ValueError(
-            f'{src} was searched at {table.size[1]}x{table.size[0]}, not {req.size[1]}x{req.size[0]}'
+            f'{src} was searched at {table.size[1]}x{table.size[0]}, not '
+            f'{req.size[1]}x{req.size[0]}'
         )
     probs = json.loads((src / 'search_log.json').read_text())['probabilities']
     net = SuperNet(table.space)
@@ -288,13 +294,15 @@ def run_search(
         torch.save(res.supernet.state_dict(), req.out / 'supernet.pt')
     table.save(req.out / 'latency_table.json')
     log(
-        f'search: {len(res.history)} steps in {res.seconds:.0f} s; arg-max: {res.argmax_arch.describe()}'
+        f'search: {len(res.history)} steps in {res.seconds:.0f} s; arg-max: '
+        f'{res.argmax_arch.describe()}'
     )
     for line in res.downgrades:
         log(f'  budget: {line}')
     predicted = predict_ms(res.arch, table)
     log(
-        f'derived: {res.arch.describe()}; predicted {predicted:.2f} ms (target {cfg.budget_margin * req.budget_ms:.2f})'
+        f'derived: {res.arch.describe()}; predicted {predicted:.2f} ms (target '
+        f'{cfg.budget_margin * req.budget_ms:.2f})'
     )
     t0 = time.monotonic()
     net, history = retrain(res.arch, res.supernet, w_pairs + a_pairs, cfg, progress)
@@ -312,7 +320,8 @@ def run_search(
     onnx_path, card_path, fields = export_searched(net, req.out, card_fields=fields)
     verify = verify_latency(req.out, res.arch, req.size, req.backend, req.threads, cfg.repeats)
     log(
-        f'verify (table and net re-timed in the same rounds): predicted {verify["predicted_ms"]:.2f} ms, '
+        'verify (table and net re-timed in the same rounds): predicted '
+        f'{verify["predicted_ms"]:.2f} ms, '
         f'measured {verify["measured_ms"]:.2f} ms ({100 * verify["error"]:+.0f}%)'
     )
     comparison = compare(req, cfg, onnx_path, val, log)
@@ -331,7 +340,8 @@ def run_search(
         points,
         req.budget_ms,
         req.out / 'pareto.png',
-        f'HAF-NAS search, budget {req.budget_ms:g} ms, {req.size[1]}x{req.size[0]}, {table.device.get("cpu", "")}',
+        f'HAF-NAS search, budget {req.budget_ms:g} ms, {req.size[1]}x{req.size[0]}, '
+        f'{table.device.get("cpu", "")}',
         highlight=['searched'],
     )
     (req.out / 'search_log.json').write_text(
@@ -349,7 +359,9 @@ def run_search(
         + '\n'
     )
     log(
-        f'predicted {predicted:.2f} ms, measured {summary["measured"]["inference_min_ms"]:.2f} ms (min of '
-        f'{cfg.repeats}; error {100 * summary["prediction_error"]:+.0f}%); total {summary["seconds"]:.0f} s'
+        f'predicted {predicted:.2f} ms, measured {summary["measured"]["inference_min_ms"]:.2f} ms '
+        '(min of '
+        f'{cfg.repeats}; error {100 * summary["prediction_error"]:+.0f}%); total '
+        f'{summary["seconds"]:.0f} s'
     )
     return summary

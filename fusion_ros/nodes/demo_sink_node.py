@@ -129,7 +129,8 @@ def main(args: list[str] | None = None) -> None:
         if arrivals:
             lat = np.array([a.latency_ms for a in arrivals])
             print(
-                f'received {len(arrivals)} fused frames, latency p50 {np.percentile(lat, 50):.1f} ms, '
+                f'received {len(arrivals)} fused frames, latency p50 {np.percentile(lat, 50):.1f} '
+                'ms, '
                 f'p95 {np.percentile(lat, 95):.1f} ms'
             )
         node.destroy_node()

@@ -107,7 +107,8 @@ class TrainNode(Node):
             'out_dir',
             '',
             ParameterDescriptor(
-                description='run folder for checkpoints, weights and summary (empty = runs/<model>)',
+                description='run folder for checkpoints, weights and summary (empty = '
+                'runs/<model>)',
                 **ro,
             ),
         )
@@ -147,7 +148,8 @@ class TrainNode(Node):
             'wait_for_subscribers_s',
             0.0,
             ParameterDescriptor(
-                description='before training, wait up to this long for a subscriber of ~/loss/total',
+                description='before training, wait up to this long for a subscriber of '
+                '~/loss/total',
                 floating_point_range=[
                     FloatingPointRange(from_value=0.0, to_value=600.0, step=0.0)
                 ],

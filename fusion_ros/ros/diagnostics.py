@@ -290,7 +290,8 @@ class FusionDiagnostics:
             return [
                 (
                     WARN,
-                    f'fusing {out_rate:.1f} of {pair_rate:.1f} pairs/s: the model is slower than the '
+                    f'fusing {out_rate:.1f} of {pair_rate:.1f} pairs/s: the model is slower than '
+                    'the '
                     f'cameras (frames skipped; try a lighter model or process_scale)',
                 )
             ]
@@ -326,7 +327,8 @@ class FusionDiagnostics:
             return [
                 (
                     WARN,
-                    f'p95 end-to-end latency {e2e:.1f} ms over budget {config.latency_budget_ms:.1f} ms',
+                    f'p95 end-to-end latency {e2e:.1f} ms over budget '
+                    f'{config.latency_budget_ms:.1f} ms',
                 )
             ]
         return []

@@ -57,9 +57,11 @@ def _resolve(backend: str) -> tuple[list[str], list[str]]:
     warnings: list[str] = []
     if key != 'auto' and chosen[0] != wanted[0]:
         warnings.append(
-            f'backend {key!r} asked for {wanted[0]}, which this onnxruntime build does not provide '
+            f'backend {key!r} asked for {wanted[0]}, which this onnxruntime build does not '
+            'provide '
             f'(available: {", ".join(sorted(available))}); running on {chosen[0]} instead. '
-            f'Install onnxruntime-gpu (with CUDA/cuDNN{" and TensorRT" if key == "tensorrt" else ""}) '
+            'Install onnxruntime-gpu (with '
+            f'CUDA/cuDNN{" and TensorRT" if key == "tensorrt" else ""}) '
             f'for GPU inference.'
         )
     return chosen, warnings

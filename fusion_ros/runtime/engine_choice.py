@@ -133,7 +133,8 @@ def choose_engine(
     cores = available_cores()
     if threads > MAX_THREADS_PER_CORE * cores:
         raise ValueError(
-            f'threads {threads} is more than {MAX_THREADS_PER_CORE}x the {cores} core(s) this process '
+            f'threads {threads} is more than {MAX_THREADS_PER_CORE}x the {cores} core(s) this '
+            'process '
             f'may use: the threads would only wait for each other and stall fusion; use 0 '
             f'(timed at load) or 1..{MAX_THREADS_PER_CORE * cores}'
         )

@@ -140,7 +140,8 @@ class ModelCard:
                 or not math.isclose(rng[1], 1.0)
             ):
                 raise bad(
-                    f"'{key}.range' must be [0, 1] (the only range this runtime speaks), got {rng!r}"
+                    f"'{key}.range' must be [0, 1] (the only range this runtime speaks), got "
+                    f'{rng!r}'
                 )
         channels = self.input.get('channels', list(INPUT_CHANNELS))
         if not isinstance(channels, (list, tuple)) or sorted(channels) != sorted(INPUT_CHANNELS):
@@ -180,8 +181,10 @@ class ModelCard:
         actual = sha256_file(onnx_path)
         if actual != self.onnx_sha256.lower():
             raise ModelLoadError(
-                f"{onnx_path}: SHA-256 {actual[:12]}... does not match the model card's onnx_sha256 "
-                f'{self.onnx_sha256[:12]}... (the ONNX file was replaced or corrupted, or the card is stale; '
+                f"{onnx_path}: SHA-256 {actual[:12]}... does not match the model card's "
+                'onnx_sha256 '
+                f'{self.onnx_sha256[:12]}... (the ONNX file was replaced or corrupted, or the '
+                'card is stale; '
                 f're-export the model or update the card)'
             )
 

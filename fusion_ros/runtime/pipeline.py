@@ -284,7 +284,8 @@ class FusionPipeline:
             new = options
         else:
             raise TypeError(
-                f'update_options expects ProcessingOptions or a mapping, got {type(options).__name__}'
+                'update_options expects ProcessingOptions or a mapping, got '
+                f'{type(options).__name__}'
             )
         choice = self._chooser(new.threads) if new.threads != self.options.threads else None
         with self._lock:
@@ -415,8 +416,10 @@ class FusionPipeline:
             vis_h, vis_w = vis.shape[:2]
             if raw.shape != (vis_h, vis_w) and opts.size_mismatch == 'reject':
                 raise FusionInputError(
-                    f'thermal is {raw.shape[1]}x{raw.shape[0]} but visible is {vis_w}x{vis_h} (width x height) and '
-                    f"size_mismatch='reject'; publish both at one resolution or set size_mismatch='resize'"
+                    f'thermal is {raw.shape[1]}x{raw.shape[0]} but visible is {vis_w}x{vis_h} '
+                    '(width x height) and '
+                    "size_mismatch='reject'; publish both at one resolution or set "
+                    "size_mismatch='resize'"
                 )
             scale = opts.process_scale
             if (

@@ -108,7 +108,8 @@ class VGG19Features(nn.Module):
         missing = [k for k in own if k not in wanted]
         if missing:
             raise KeyError(
-                f'{self.weights_path}: not a torchvision VGG-19 state_dict (missing features.{missing[0]})'
+                f'{self.weights_path}: not a torchvision VGG-19 state_dict (missing '
+                f'features.{missing[0]})'
             )
         self.features.load_state_dict({k: wanted[k] for k in own})
         for p in self.parameters():
@@ -204,7 +205,8 @@ class FilterBankFeatures(nn.Module):
         return {
             'kind': 'filterbank',
             'substitute_for': 'VGG-19 (no local weights file given)',
-            'filters': 'Sobel x/y, Gabor 0/45/90/135 deg (sigma 1.5, wavelength 4), DoG 1-2, LoG 1; 7x7',
+            'filters': 'Sobel x/y, Gabor 0/45/90/135 deg (sigma 1.5, wavelength 4), DoG 1-2, LoG '
+            '1; 7x7',
             'levels': self.levels,
             'channels_per_level': 16,
         }

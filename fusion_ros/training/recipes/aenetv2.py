@@ -270,7 +270,8 @@ def train(
     dataset = PatchDataset(pairs, cfg.crop, cfg.patches_per_pair, cfg.augment, cfg.seed)
     memory = TargetMemory(len(dataset), cfg.crop, s['pool'])
     summary: dict[str, Any] = {
-        'recipe_description': 'AE-Netv2: relative optimal targets (classic pool scored by a quality '
+        'recipe_description': 'AE-Netv2: relative optimal targets (classic pool scored by a '
+        'quality '
         "evaluator, per-sample target memory refreshed by the network's own "
         'outputs), SSIM + L1 similarity + contrastive positive-sample term, '
         'two-stage lr (1:10 epochs)',

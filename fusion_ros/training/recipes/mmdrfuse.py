@@ -406,7 +406,8 @@ def train(
     extractor = make_perception(s['vgg19_weights'])
     budget = TimeBudget(cfg.max_minutes)
     summary: dict[str, Any] = {
-        'recipe_description': 'MMDRFuse: teacher (comprehensive loss + dynamic refresh) -> digestible '
+        'recipe_description': 'MMDRFuse: teacher (comprehensive loss + dynamic refresh) -> '
+        'digestible '
         'distillation (4-channel layer + response) -> student',
         'perception': extractor.describe(),
         'settings': s,

@@ -154,7 +154,8 @@ def train(
     model = model.to(memory_format=fmt)
     budget = TimeBudget(cfg.max_minutes)
     summary: dict[str, Any] = {
-        'recipe_description': 'MobileFuse: MSE on the blended output vs the original image, balanced '
+        'recipe_description': 'MobileFuse: MSE on the blended output vs the original image, '
+        'balanced '
         'multi-lighting + multi-focus synthetic pairs from natural images; then a '
         'short unsupervised fine-tune on real IR/visible pairs',
         'settings': s,
