@@ -224,7 +224,8 @@ def humble_style_bag(src: Path, dst: Path) -> Path:
         CREATE TABLE metadata(id INTEGER PRIMARY KEY, metadata_version INTEGER NOT NULL,
                               metadata TEXT NOT NULL);
         CREATE TABLE topics(id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
-                            serialization_format TEXT NOT NULL, offered_qos_profiles TEXT NOT NULL);
+                            serialization_format TEXT NOT NULL,
+                            offered_qos_profiles TEXT NOT NULL);
         CREATE TABLE messages(id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL,
                               timestamp INTEGER NOT NULL, data BLOB NOT NULL);
         CREATE INDEX timestamp_idx ON messages (timestamp ASC);

@@ -456,7 +456,7 @@ def test_cli_make_sample_bag_and_fuse_bag(model, tmp_path):
 
 
 def test_cli_train_from_bag(bags, tmp_path):
-    """`fusion-ros train --bag` trains on the bag's synchronised pairs and exports a loadable model."""
+    """`fusion-ros train --bag` trains on the bag's synchronised pairs, exports a usable model."""
     pytest.importorskip('torch')
     run = tmp_path / 'run'
     assert (

@@ -503,7 +503,8 @@ def test_compressed_transport_qos_overrides_and_sim_time(models, tmp_path):
             'input_transport': 'compressed',
             'diagnostics_period': 0.3,
             'use_sim_time': True,
-            'qos_overrides./cmp/thermal/image_raw/compressed.subscription.reliability': 'best_effort',
+            'qos_overrides./cmp/thermal/image_raw/compressed'
+            '.subscription.reliability': 'best_effort',
             'qos_overrides./cmp/fused/image_raw.publisher.depth': 3,
         },
         namespace='cmp',

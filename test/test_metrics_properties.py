@@ -91,7 +91,8 @@ def test_fusing_an_image_with_itself(img: np.ndarray) -> None:
     assert s['MI'] == pytest.approx(
         2 * s['EN'] * math.log(2), rel=1e-9
     )  # MI(X;X) = H(X), nats vs bits
-    # Strength term saturates at Tg; the orientation sigmoid at a perfect match is Ta / (1 + e^-4.4).
+    # Strength term saturates at Tg; the orientation sigmoid at a perfect match is
+    # Ta / (1 + e^-4.4).
     assert s['Qabf'] == pytest.approx(0.9994 * 0.9879 / (1 + math.exp(-22 * 0.2)), rel=1e-9)
     assert s['Qcv'] == pytest.approx(0.0, abs=1e-9)
     assert s['Qcb'] == pytest.approx(1.0, abs=1e-9)
@@ -257,7 +258,7 @@ def test_speed_on_a_640x512_frame() -> None:
         assert best < 1.0, (name, best)
 
 
-# ------------------------------------------------------------------------------------------ ranking
+# ----------------------------------------------------------------------------------------- ranking
 
 
 def test_rank_values_direction_and_ties() -> None:

@@ -1,8 +1,8 @@
 """End to end over a real rclpy graph.
 
-Three processes (unique ROS domain per pytest run, see conftest.py; a namespace per test on top):.
+Three processes (unique ROS domain per pytest run, see conftest.py; a namespace per test on top):
 
-    fusion-ros replay BAG  ->  fusion_node (use_sim_time, /clock from the replay)  ->  recorder_node
+    fusion-ros replay BAG -> fusion_node (use_sim_time, /clock from the replay) -> recorder_node
 
 Every synchronised pair of the bag must come out fused, in order, with the visible frame's
 original stamp and frame_id; the recorder, stopped with SIGINT, must leave a valid bag. Once with

@@ -312,7 +312,7 @@ def test_engine_directly(tmp_path):
         OnnxEngine(tmp_path / 'nope.onnx')
 
 
-# ------------------------------------------------------------------------------------ real architecture
+# ------------------------------------------------------------------------------- real architecture
 @pytest.mark.filterwarnings('ignore::DeprecationWarning', 'ignore::UserWarning')
 def test_exported_mmdrfuse_student_matches_torch(tmp_path):
     torch = pytest.importorskip('torch')
@@ -360,7 +360,7 @@ def test_exported_mmdrfuse_student_matches_torch(tmp_path):
     assert np.abs(res.image.astype(np.float32) - ref * 255).max() <= 0.51
 
 
-# ------------------------------------------------------------------------------------ import hygiene
+# ---------------------------------------------------------------------------------- import hygiene
 def test_runtime_imports_neither_ros_nor_torch():
     code = (
         'import sys, fusion_ros.runtime as rt\n'
@@ -372,7 +372,8 @@ def test_runtime_imports_neither_ros_nor_torch():
     subprocess.run(
         [sys.executable, '-c', code], check=True, cwd=Path(rt.__file__).resolve().parents[2]
     )
-    # onnx (the graph reader of the optional OpenCV fast path) is imported lazily there and only there
+    # onnx (the graph reader of the optional OpenCV fast path) is imported lazily there and only
+    # there
     sources = {p.name: p.read_text() for p in Path(rt.__file__).parent.glob('*.py')}
     for name, source in sources.items():
         for forbidden in (

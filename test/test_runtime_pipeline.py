@@ -44,7 +44,8 @@ def test_fused_luminance_comes_from_the_model_and_chroma_from_visible(models):
     vis, th = natural_pair(seed=3)
     res = pipe(models, 'ir').fuse(vis, th)
     out, src = ycrcb(res.image), ycrcb(vis)
-    # where the thermal Y under the visible chroma leaves the RGB gamut, BGR clips: compare elsewhere
+    # where the thermal Y under the visible chroma leaves the RGB gamut, BGR clips: compare
+    # elsewhere
     y = th.astype(float)
     cr, cb = src[..., 1] - 128.0, src[..., 2] - 128.0
     rgb = np.stack([y + 1.403 * cr, y - 0.714 * cr - 0.344 * cb, y + 1.773 * cb])
@@ -115,7 +116,7 @@ def test_perspective_homography_matches_opencv(models):
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
 
 
-# ------------------------------------------------------------------------------------ size policies
+# ----------------------------------------------------------------------------------- size policies
 def test_size_mismatch_resize(models):
     vis, _ = natural_pair(96, 128, seed=13)
     _, th_small = natural_pair(48, 64, seed=14)
@@ -220,7 +221,7 @@ def test_three_channel_thermal(models):
         p.fuse(np.zeros(th.shape, np.uint8), palette)
 
 
-# ------------------------------------------------------------------------------------ padding / scale
+# --------------------------------------------------------------------------------- padding / scale
 @pytest.mark.parametrize('h, w', [(75, 100), (64, 64), (1, 1), (3, 17), (9, 300)])
 def test_padding_to_size_multiple_crops_back(models, h, w):
     rng = np.random.default_rng(h * w)

@@ -10,7 +10,8 @@ message (same log times):
 * ``fused_topic`` (sensor_msgs/Image): header = the visible frame's header (stamp and frame_id),
   encoding as the node's (bgr8 for colour visible, rgb8 for rgb8 visible, mono8 for mono);
   log time = the later of the two input log times (when a live node could have fused it);
-* ``<fused namespace>/camera_info``: the latest visible camera_info restamped, when the bag has one;
+* ``<fused namespace>/camera_info``: the latest visible camera_info restamped, when the bag has
+  one;
 * ``/diagnostics`` (DiagnosticArray, one status per fused frame): decode / preprocess / inference /
   postprocess / encode / total milliseconds, the pair's stamps and stamp difference.
 

@@ -745,7 +745,10 @@ def camera_info(
 def diagnostic_array(
     stamp: int, statuses: Sequence[Tuple[str, str, str, int, Sequence[Tuple[str, str]]]]
 ):
-    """Return DiagnosticArray from ``(name, message, hardware_id, level, [(key, value), ...])`` tuples."""
+    """Return a DiagnosticArray from status tuples.
+
+    Each is ``(name, message, hardware_id, level, [(key, value), ...])``.
+    """
     status_cls = msg_class('diagnostic_msgs/msg/DiagnosticStatus')
     kv_cls = msg_class('diagnostic_msgs/msg/KeyValue')
     return msg_class(DIAGNOSTIC_ARRAY)(

@@ -195,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
             f'**{p["total_p50"]:.2f}** | {p["total_p95"]:.2f} | {target} | {node_cols} |'
         )
     scaled = args.process_scale != 1.0
+    models_arg = (
+        ' --models ' + ' '.join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ''
+    )
     meta = (
         f'Measured {dt.date.today().isoformat()} on {cpu_name()} ({os.cpu_count()} cores), '
         'backend '
@@ -202,10 +205,10 @@ def run(args: argparse.Namespace) -> int:
         'mono16 thermal'
         f'{f" fused at process_scale {args.process_scale:g}" if scaled else ""}, '
         f'{args.frames} frames per model; node: {args.node_seconds:.0f} s at 30 Hz through a '
-        'separate '
-        f'fusion_node process with config/fastdds.xml.\nCommand: `fusion-ros bench'
+        'separate fusion_node '
+        f'process with config/fastdds.xml.\nCommand: `fusion-ros bench'
         f'{f" --process-scale {args.process_scale:g}" if scaled else ""}'
-        f'{" --models " + " ".join(args.models) if list(args.models) != list(SHIPPED_MODELS) else ""}'
+        f'{models_arg}'
         f'{" --out " + str(args.out) if args.out else ""}`'
     )
     text = (

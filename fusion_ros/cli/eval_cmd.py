@@ -466,7 +466,10 @@ def run_validation(args: argparse.Namespace) -> int:
     for vset in sets:
         pairs = vset.pairs[: args.limit] if args.limit is not None else vset.pairs
         rows, mosaic = score_pairs(pairs, names, fusers, metrics, colour, args.mosaic_rows)
-        note = f'Validation set `{vset.name}` ({vset.kind}, {len(pairs)} pairs); colour convention `{colour}`.'
+        note = (
+            f'Validation set `{vset.name}` ({vset.kind}, {len(pairs)} pairs); '
+            f'colour convention `{colour}`.'
+        )
         per_set[vset.name] = (
             len(pairs),
             write_results(

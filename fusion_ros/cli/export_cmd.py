@@ -1,6 +1,7 @@
 """`fusion-ros export`: write a model to ONNX + model card.
 
-    fusion-ros export --model mmdrfuse --checkpoint runs/mmdrfuse/mmdrfuse.pt --out fusion_ros/weights
+    fusion-ros export --model mmdrfuse --checkpoint runs/mmdrfuse/mmdrfuse.pt \
+        --out fusion_ros/weights
     fusion-ros export --model mobilefuse --out /tmp/x          # untrained (fresh) weights
 
 `--checkpoint` accepts the final `<model>.pt` state_dict a training run writes, or a stage

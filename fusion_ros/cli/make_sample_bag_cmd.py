@@ -3,9 +3,9 @@
 Visible bgr8 + camera info + thermal mono16, each with its camera's capture stamps.
 
 Examples:
-  fusion-ros make-sample-bag sample                       # sqlite3, 4 s, 640x512 @ 30 Hz
+  fusion-ros make-sample-bag sample                 # sqlite3, 4 s, 640x512 @ 30 Hz
   fusion-ros make-sample-bag sample_mcap --storage mcap --seconds 8
-  fusion-ros make-sample-bag sample_jpeg --compressed     # .../image_raw/compressed (JPEG / 16-bit PNG)
+  fusion-ros make-sample-bag sample_jpeg --compressed  # .../image_raw/compressed (JPEG/16-bit PNG)
 """
 
 from __future__ import annotations

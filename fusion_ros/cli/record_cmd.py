@@ -3,8 +3,10 @@
 Closed cleanly on Ctrl-C / SIGTERM.
 
 Examples:
-  fusion-ros record fused_run --topic /fused/image_raw --topic /fused/camera_info --topic /diagnostics
-  fusion-ros record cams --storage mcap --topic /visible/image_raw:Image --topic /thermal/image_raw:Image
+  fusion-ros record fused_run --topic /fused/image_raw --topic /fused/camera_info \
+      --topic /diagnostics
+  fusion-ros record cams --storage mcap --topic /visible/image_raw:Image \
+      --topic /thermal/image_raw:Image
   fusion-ros record fused_run --topic /fused/image_raw --duration 30 --use-sim-time
 """
 

@@ -1,8 +1,8 @@
 """`fusion-ros replay BAG`: publish a rosbag2's camera topics with the recorded timing and /clock.
 
 Examples:
-  fusion-ros replay run1                         # Image/CompressedImage/CameraInfo topics, 1x speed
-  fusion-ros replay run1 --rate 0.5 --loop       # half speed, forever
+  fusion-ros replay run1                       # Image/CompressedImage/CameraInfo topics, 1x speed
+  fusion-ros replay run1 --rate 0.5 --loop     # half speed, forever
   fusion-ros replay run1 --start-offset 10 --remap /visible/image_raw:=/cam0/image_raw
   fusion-ros replay run1 --wait-for-subscribers 30   # start once the fusion node is listening
 Run the fusion node with ``-p use_sim_time:=true`` to give it the recording's time.

@@ -1,6 +1,6 @@
 """`fusion-ros search`: find the best fusion network for a latency budget on this device (HAF-NAS).
 
-    fusion-ros search --budget-ms 8 --out runs/search8                    # 640x512, CPU, default config
+    fusion-ros search --budget-ms 8 --out runs/search8              # 640x512, CPU, default config
     fusion-ros search --budget-ms 8 --config tiny --size 128x96 --out /tmp/s   # seconds (tests)
     fusion-ros search --budget-ms 15 --table runs/search8/latency_table.json --out runs/search15
 

@@ -3,10 +3,11 @@
     fusion-ros train --model mmdrfuse                       # configs/mmdrfuse_default.yaml
     fusion-ros train --model mmdrfuse --config tiny --out runs/t
     fusion-ros train --model mmdrfuse --ir A/ir --vis A/vi --ir B/ir --vis B/vi   # other data
-    fusion-ros train --model mmdrfuse --bag flight1 --bag flight2 --every-n 10    # pairs from rosbag2
-    fusion-ros train --model mmdrfuse --resume --out runs/mmdrfuse                # continue a run
-    fusion-ros train --model mmdrfuse --export fusion_ros/weights                 # ship it
-    fusion-ros train --model mmdrfuse --ros   # through the ROS train node (losses + samples topics)
+    fusion-ros train --model mmdrfuse --bag flight1 --bag flight2 --every-n 10  # pairs from a bag
+    fusion-ros train --model mmdrfuse --resume --out runs/mmdrfuse               # continue a run
+    fusion-ros train --model mmdrfuse --export fusion_ros/weights                # ship it
+    # through the ROS train node (losses + samples topics):
+    fusion-ros train --model mmdrfuse --ros
 
 The run folder (`--out`, default runs/<model>) holds checkpoints, the final weights and
 summary.json; the ONNX + card go to `--export` (default <out>/export).

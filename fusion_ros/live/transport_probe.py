@@ -2,7 +2,8 @@
 
 Run as its own process.
 
-    python -m fusion_ros.live.transport_probe pub --qos reliable --rate 30 --seconds 5 --out pub.json
+    python -m fusion_ros.live.transport_probe pub --qos reliable --rate 30 --seconds 5 \
+        --out pub.json
     python -m fusion_ros.live.transport_probe sub --qos reliable --seconds 5 --out sub.json
 
 Why separate processes: inside one process Fast DDS hands messages over without a transport, so

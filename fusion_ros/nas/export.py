@@ -1,4 +1,4 @@
-"""Export a searched (derived) net as `searched.onnx` + `searched.json` in the project's convention.
+"""Export a searched (derived) net as `searched.onnx` + `searched.json`, the project's convention.
 
 Same ONNX convention as `fusion_ros.training.export` (and its helpers: clamp wrapper, ORT-vs-torch
 check, card writer): input `input` [N, 2, H, W] infrared first, output `fused` [N, 1, H, W] in

@@ -14,7 +14,8 @@ of two copies minus the time of one (so the per-call cost and the layout reorder
 entry and exit, which a network pays once and the skeleton already holds, are not counted per
 operator); an add's entry is its time minus the per-call cost. A network then costs
 
-    predicted = skeleton + sum over its edges of op(edge, scale) + sum over its node inputs of add(scale)
+    predicted = skeleton + sum over its edges of op(edge, scale)
+                         + sum over its node inputs of add(scale)
 
 (`predict_ms`); during the search the same sum is taken in expectation under the softmax operator
 weights (`expected_ms`, differentiable in the architecture parameters).

@@ -270,10 +270,10 @@ def reuse_search(
     arch, downgrades = fit_budget(
         table.space, net.alphas, table, cfg.budget_margin * req.budget_ms
     )
-    log(
-        f'reused the search in {src} (width {cfg.width}; supernet weights '
-        f'{"inherited" if (src / "supernet.pt").is_file() else "not saved there: retrain from scratch"})'
+    weights = (
+        'inherited' if (src / 'supernet.pt').is_file() else 'not saved there: retrain from scratch'
     )
+    log(f'reused the search in {src} (width {cfg.width}; supernet weights {weights})')
     return SearchResult(arch, derive(net), net, [], downgrades, 0.0), table
 
 

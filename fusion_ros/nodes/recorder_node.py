@@ -19,7 +19,8 @@ a hidden ``.NAME.*.partial`` folder next to it), so a bag at the output path is 
 
 Run:
   fusion-ros record OUT --topic /fused/image_raw --topic /diagnostics [--storage mcap]
-  recorder_node OUT --topic /fused/image_raw:sensor_msgs/msg/Image [--ros-args -p use_sim_time:=true]
+  recorder_node OUT --topic /fused/image_raw:sensor_msgs/msg/Image \
+      [--ros-args -p use_sim_time:=true]
 """
 
 from __future__ import annotations

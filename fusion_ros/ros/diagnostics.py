@@ -304,7 +304,10 @@ class FusionDiagnostics:
             offset_ms = (self.last_stamp_s[names[1]] - self.last_stamp_s[names[0]]) * 1e3
             text += f': {names[1]} stamps are {offset_ms:+.0f} ms from {names[0]}'
         if config.sync_slop_s > 0:
-            text += f', sync_slop is {config.sync_slop_s * 1e3:.0f} ms (raise sync_slop if the cameras are not synchronised)'
+            text += (
+                f', sync_slop is {config.sync_slop_s * 1e3:.0f} ms '
+                '(raise sync_slop if the cameras are not synchronised)'
+            )
         return text
 
     def _stage_values(

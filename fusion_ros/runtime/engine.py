@@ -102,7 +102,8 @@ def _provider_entries(providers: Sequence[str]) -> list[Any]:
             except OSError:
                 entries.append(p)
         elif p == CUDA:
-            # Heuristic algorithm choice: the exhaustive default re-benchmarks for every new frame size.
+            # Heuristic algorithm choice: the exhaustive default re-benchmarks for every new frame
+            # size.
             entries.append((p, {'cudnn_conv_algo_search': 'HEURISTIC'}))
         else:
             entries.append(p)

@@ -15,8 +15,8 @@ from .options import ProcessingOptions
 from .pipeline import FusionPipeline
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / 'weights'
-#: The models the demo and the benchmark run by default, in that order. The torch side registers the
-#: same names (fusion_ros.models.registry.SHIPPED_MODELS, which a test keeps equal); this copy
+#: The models the demo and the benchmark run by default, in that order. The torch side registers
+#: the same names (fusion_ros.models.registry.SHIPPED_MODELS, which a test keeps equal); this copy
 #: exists so the runtime, the node and the CLI need no torch to know them.
 SHIPPED_MODELS: tuple[str, ...] = ('mmdrfuse', 'mobilefuse', 'aenetv2')
 WARMUP_SIZE = 32
@@ -153,14 +153,15 @@ def load_pipeline(
 ) -> FusionPipeline:
     """Load a model and return a ready FusionPipeline.
 
-    model: a registered name ("mmdrfuse", "mobilefuse", "aenetv2": weights_dir/NAME.onnx + NAME.json,
-        weights_dir defaulting to fusion_ros/weights/) or a path to an .onnx file whose card is the
-        same-stem .json beside it. backend: "cpu" | "cuda" | "tensorrt" | "opencv" | "auto"; missing
-        GPU providers fall back to CPU with a message in `pipeline.warnings`; "opencv" runs tiny
-        convolution chains (the MMDRFuse student) as OpenCV filters; "auto" takes the GPU when there
-        is one, else the faster of ONNX Runtime and OpenCV, timed here. threads: intra-op threads
-        (overrides options.threads; 0 = the fastest of 1..cores, timed at load). allow_unverified:
-        load a model whose card has no onnx_sha256 (with a warning) instead of refusing it.
+    model: a registered name ("mmdrfuse", "mobilefuse", "aenetv2": weights_dir/NAME.onnx +
+        NAME.json, weights_dir defaulting to fusion_ros/weights/) or a path to an .onnx file whose
+        card is the same-stem .json beside it. backend: "cpu" | "cuda" | "tensorrt" | "opencv" |
+        "auto"; missing GPU providers fall back to CPU with a message in `pipeline.warnings`;
+        "opencv" runs tiny convolution chains (the MMDRFuse student) as OpenCV filters; "auto"
+        takes the GPU when there is one, else the faster of ONNX Runtime and OpenCV, timed here.
+        threads: intra-op threads (overrides options.threads; 0 = the fastest of 1..cores, timed at
+        load). allow_unverified: load a model whose card has no onnx_sha256 (with a warning)
+        instead of refusing it.
 
     Raises ModelLoadError (naming the file and the reason) for a missing file, an invalid card, an
     ONNX file that does not match its card's SHA-256 or I/O names, or one that cannot run;

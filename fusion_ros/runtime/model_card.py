@@ -89,7 +89,7 @@ class ModelCard:
         if not self.onnx and self.name:
             self.onnx = f'{self.name}.onnx'
 
-    # ------------------------------------------------------------------ derived, used by the runtime
+    # -------------------------------------------------------------- derived, used by the runtime
     @property
     def input_name(self) -> str:
         return str(self.input.get('name', 'input'))

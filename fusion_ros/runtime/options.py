@@ -53,7 +53,10 @@ def _option(
     range: Optional[tuple[float, float]] = None,
     length: Optional[int] = None,
 ) -> Any:
-    """Return a `ProcessingOptions` field carrying its table row (help, choices, range) as metadata."""
+    """Return a `ProcessingOptions` field carrying its table row as metadata.
+
+    The row is (help, choices, range).
+    """
     return field(
         default=default,
         metadata={'help': help, 'choices': choices, 'range': range, 'length': length},

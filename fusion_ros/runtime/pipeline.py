@@ -184,7 +184,10 @@ def fast_percentiles(raw: np.ndarray, low: float, high: float) -> tuple[float, f
 
 
 def reflect_index(n: int, start: int, count: int) -> np.ndarray:
-    """Return Indices start..start+count-1 reflected (without edge repeat, like torch 'reflect') into 0..n-1."""
+    """Return the indices start..start+count-1 reflected into 0..n-1.
+
+    Reflected without edge repeat, like torch 'reflect'.
+    """
     i = np.arange(start, start + count)
     if n == 1:
         return np.zeros_like(i)

@@ -8,7 +8,8 @@ torch; never imported by the runtime or the nodes that only fuse.
   validation sets, the test sets never tuned on); torch-free, `fusion-ros eval --set validation`
   uses it.
 - `teachers`: MMDRFuse teachers (compact = registry `mmdrfuse_teacher`, dense = the authors' size).
-- `config`: `TrainConfig` and `load_config(model, "default" | "tiny" | PATH)`; configs in `configs/`.
+- `config`: `TrainConfig` and `load_config(model, "default" | "tiny" | PATH)`; configs in
+  `configs/`.
 - `hooks`: `TrainingHooks` (progress callbacks), `ProgressHooks`, `HistoryHooks`, `CompositeHooks`.
 - `trainer`: `fit` (one resumable, time-budgeted, validated training stage), checkpoints, seeding.
 - `recipes`: `RECIPES` registry, `get_recipe(name)` -> `train(cfg, train_pairs, val_pairs, hooks,

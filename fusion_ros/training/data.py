@@ -2,19 +2,20 @@
 
 Interface (stable; other recipes build on it):
 
-- `Pair(name, ir, vis, vis_bgr=None)`: one registered pair; `ir` and `vis` are float32 HxW in [0, 1]
-  (`vis` is the luminance Y of YCrCb for colour images), `vis_bgr` the original colour uint8 image
-  when kept.
+- `Pair(name, ir, vis, vis_bgr=None)`: one registered pair; `ir` and `vis` are float32 HxW in
+  [0, 1] (`vis` is the luminance Y of YCrCb for colour images), `vis_bgr` the original colour uint8
+  image when kept.
 - `load_pairs(ir_dir, vis_dir, limit=None, max_side=None, keep_color=False) -> list[Pair]`:
   folders matched by file stem (see `fusion_ros.images.folders`).
 - `load_pairs_from_source(spec)`: the extension point for other sources (folder pairs, a callable,
   or a named source such as a rosbag2 via `fusion_ros.bags.pairs_from_bag`), see `SOURCES`.
-- `split_pairs(pairs, val_fraction, seed) -> (train, val)`: deterministic, by pair (never by patch).
-- `PatchDataset(pairs, crop, patches_per_pair, augment, seed)`: a torch Dataset of `[2, crop, crop]`
-  float32 tensors (infrared first). Sample `i` is always the same patch (same pair, position and
-  flips) for a given seed, so recipes that keep per-sample state (MMDRFuse's dynamic refresh) can
-  index it by sample id; `return_index=True` makes items `(tensor, index)`. `resample(epoch)`
-  draws new positions for recipes that want fresh patches every epoch.
+- `split_pairs(pairs, val_fraction, seed) -> (train, val)`: deterministic, by pair (never by
+  patch).
+- `PatchDataset(pairs, crop, patches_per_pair, augment, seed)`: a torch Dataset of
+  `[2, crop, crop]` float32 tensors (infrared first). Sample `i` is always the same patch (same
+  pair, position and flips) for a given seed, so recipes that keep per-sample state (MMDRFuse's
+  dynamic refresh) can index it by sample id; `return_index=True` makes items `(tensor, index)`.
+  `resample(epoch)` draws new positions for recipes that want fresh patches every epoch.
 
 Dataset root: env `FUSION_ROS_DATASETS`, default `<repo>/../shared/datasets`; relative paths in
 configs are resolved against it (`resolve_data_path`).
@@ -40,7 +41,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .validation import datasets_root  # noqa: F401  (re-exported: the datasets root lives there, torch-free)
+# Re-exported: the datasets root lives in validation, which is torch-free.
+from .validation import datasets_root  # noqa: F401
 
 DEFAULT_TRAIN_IR = 'llvip/train/ir'
 DEFAULT_TRAIN_VIS = 'llvip/train/vi'

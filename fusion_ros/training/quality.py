@@ -9,17 +9,18 @@ this module is ours.
 
 Components (all computed on float [0, 1] images; A = infrared, B = visible, F = fused):
 
-| key  | metric                                          | normalised to ~[0, 1] by                  | weight |
-|------|-------------------------------------------------|-------------------------------------------|--------|
-| Qabf | Xydeas-Petrovic edge transfer (Sobel, VIFB's    | already in [0, 1]                         | 0.25   |
-|      | constants)                                      |                                           |        |
-| VIF  | (VIFp(A,F) + VIFp(B,F)) / 2, Sheikh-Bovik pixel | capped at `cap`                           | 0.20   |
-|      | VIF, 4 scales                                   |                                           |        |
-| SSIM | (SSIM(F,A) + SSIM(F,B)) / 2, Gaussian 11x11     | already <= 1                              | 0.15   |
-| EN   | Shannon entropy, 64 bins                        | / max(H(A), H(B)), capped at `cap`        | 0.10   |
-| SD   | standard deviation                              | / max(SD(A), SD(B)), capped at `cap`      | 0.15   |
-| AG   | average gradient (VIFB's definition)            | / max(AG(A), AG(B)), capped at `cap`      | 0.15   |
-| MI   | MI(F,A) + MI(F,B), 64-bin histograms            | / (H(A) + H(B)) (normalised MI)           | 0 (off)|
+| key  | metric                                | normalised to ~[0, 1] by             | weight  |
+|------|---------------------------------------|--------------------------------------|---------|
+| Qabf | Xydeas-Petrovic edge transfer (Sobel, | already in [0, 1]                    | 0.25    |
+|      | VIFB's constants)                     |                                      |         |
+| VIF  | (VIFp(A,F) + VIFp(B,F)) / 2,          | capped at `cap`                      | 0.20    |
+|      | Sheikh-Bovik pixel VIF, 4 scales      |                                      |         |
+| SSIM | (SSIM(F,A) + SSIM(F,B)) / 2, Gaussian | already <= 1                         | 0.15    |
+|      | 11x11                                 |                                      |         |
+| EN   | Shannon entropy, 64 bins              | / max(H(A), H(B)), capped at `cap`   | 0.10    |
+| SD   | standard deviation                    | / max(SD(A), SD(B)), capped at `cap` | 0.15    |
+| AG   | average gradient (VIFB's definition)  | / max(AG(A), AG(B)), capped at `cap` | 0.15    |
+| MI   | MI(F,A) + MI(F,B), 64-bin histograms  | / (H(A) + H(B)) (normalised MI)      | 0 (off) |
 
 Why these weights: fusion metrics fall into two families that pull in opposite directions.
 *Information* metrics (EN, SD, AG) reward contrast and detail, and would be maximised by
@@ -444,7 +445,7 @@ class QualityEvaluator:
         return names[i], float(scores[i]), {n: float(s) for n, s in zip(names, scores)}
 
 
-# --- raw (unnormalised) metric values, for checking against fusion_ros.metrics ----------------------
+# --- raw (unnormalised) metric values, for checking against fusion_ros.metrics -----------------
 
 
 def raw_metrics(

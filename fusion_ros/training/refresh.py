@@ -11,7 +11,8 @@ At each step, for the current output O_i with scores (S_i, G_i):
    a sample seen for the first time just stores O_i;
 2. adaptive gap coefficients, measured against the memory BEFORE the update, so they are 0 when
    the current output is the best so far (nothing to pull towards):
-       gap="raw" (the paper and the authors' code, kappa 10): alpha_i = clip(kappa (S_best_i - S_i), 0, 1),
+       gap="raw" (the paper and the authors' code, kappa 10):
+           alpha_i = clip(kappa (S_best_i - S_i), 0, 1),
            beta_i = clip(kappa (G_i - G_best_i), 0, 1);
        gap="normalised" (ours, earlier default): the same gaps divided by S_best_i and G_i;
 3. refresh loss (`RefreshMemory.loss`):

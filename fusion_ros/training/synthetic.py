@@ -3,7 +3,8 @@
 Perreault et al. (MobileFuse) train without registered pairs or thermal images: from natural images
 with instance masks they synthesise
 
-- **multi-lighting** pairs: one brightened / over-saturated copy and one darkened copy of the image;
+- **multi-lighting** pairs: one brightened / over-saturated copy and one darkened copy of the
+  image;
 - **multi-focus** pairs: one copy with the foreground sharp and the background Gaussian-blurred,
   one with the reverse;
 
@@ -31,11 +32,11 @@ Our choices (the paper's Pascal VOC instance masks are not available here):
     random) - regions whose boundaries follow real image edges, as depth boundaries in real
     multi-focus scenes do.
   Masks are feathered (Gaussian, sigma 0.5-2 px) and kept between 10 % and 90 % of the patch.
-- **Multi-lighting**: bright = clip(g*I + o)^gamma_b (g 1.6-3.5, o 0-0.15, gamma_b 0.6-1: highlights
-  saturate at 1), dark = (s*I)^gamma_d (s 0.25-0.7, gamma_d 1-2). Half of the pairs are global
-  exposures (as in the paper); half are *region-wise* (inside a mask, the bright copy is darkened
-  and the dark copy brightened), which gives the blending mask spatial structure to learn, like an
-  infrared target against a visible background.
+- **Multi-lighting**: bright = clip(g*I + o)^gamma_b (g 1.6-3.5, o 0-0.15, gamma_b 0.6-1:
+  highlights saturate at 1), dark = (s*I)^gamma_d (s 0.25-0.7, gamma_d 1-2). Half of the pairs are
+  global exposures (as in the paper); half are *region-wise* (inside a mask, the bright copy is
+  darkened and the dark copy brightened), which gives the blending mask spatial structure to learn,
+  like an infrared target against a visible background.
 - **Multi-focus**: blurred = Gaussian(I, sigma 1.2-4); A = M*I + (1-M)*blur, B = (1-M)*I + M*blur.
 - **Channel roles**: the network's input is [img2 (channel 0, "infrared"), img1 (channel 1,
   "visible")] and its output ch1*M + ch0*(1-M); each pair's two copies go to the two channels in a

@@ -27,7 +27,8 @@ TRAINING_SOURCES: tuple[tuple[str, str, str], ...] = (
     ('llvip_extra', 'llvip/extra/ir', 'llvip/extra/vi'),
     ('msrs_train', 'msrs/train_128/ir', 'msrs/train_128/vi'),
 )
-# Whole validation sets (never trained on): (name, ir folder, visible folder, keep every n-th pair).
+# Whole validation sets (never trained on):
+# (name, ir folder, visible folder, keep every n-th pair).
 HELD_OUT_VALIDATION: tuple[tuple[str, str, str, int], ...] = (
     ('mixed_day_m3fd', 'mixed_day/m3fd/ir', 'mixed_day/m3fd/vi', 1),
     ('mixed_day_fmb', 'mixed_day/fmb/ir', 'mixed_day/fmb/vi', 1),

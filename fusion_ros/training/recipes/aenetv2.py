@@ -10,8 +10,8 @@ sample, the best fused image it can find and trains the network towards it:
 2. **Quality evaluator** - `fusion_ros.training.quality.QualityEvaluator` (normalised Qabf, SSIM,
    MI, EN, SD, AG with documented weights) scores each candidate; the best becomes the patch's
    target O, the worst is kept as its negative N.
-3. **Target memory** (`TargetMemory`) - per sample id (the dataset's patches are fixed for the whole
-   run), O is replaced whenever a later candidate scores higher. Later candidates are the
+3. **Target memory** (`TargetMemory`) - per sample id (the dataset's patches are fixed for the
+   whole run), O is replaced whenever a later candidate scores higher. Later candidates are the
    network's own outputs: every `refresh_every` steps from stage 2 on, the outputs of the current
    batch are scored and kept where they beat the stored target (our reading of the paper's target
    update, in our words; the network can exceed every classic method on some patches).
@@ -200,7 +200,7 @@ class TargetMemory:
         outputs: np.ndarray,
         evaluator: QualityEvaluator,
     ) -> int:
-        """Score the network's outputs [N, 1, h, w] for samples `indices`, replace targets they beat.
+        """Score the network's outputs [N, 1, h, w] for samples `indices`; keep those that win.
 
         The sources are in `batch` [N, 2, h, w]. Returns how many were replaced.
         """

@@ -8,17 +8,19 @@ Stage 1, "teacher" (`teacher`: compact = registry `mmdrfuse_teacher`, dense = th
 Stage 2, "student" (`mmdrfuse`), Adam, teacher frozen, trained with
     L_student = theta * L_distill + lambda * L_comp(student weights) + L_refresh
 
-- Comprehensive loss  L_comp = w_int * L1(O, max(IR, VIS)) + w_grad * L_grad + w_per * P(O; max(phi(IR), phi(VIS)))
+- Comprehensive loss
+  L_comp = w_int * L1(O, max(IR, VIS)) + w_grad * L_grad + w_per * P(O; max(phi(IR), phi(VIS)))
   over five feature layers; L_grad = L1(|grad O|, max(|grad IR|, |grad VIS|)) (Sobel, grad_loss
-  max_l1, ours) or ||lap O - lap max(IR, VIS)||^2 (grad_loss mse: the paper's term with the authors'
-  operator). The paper weighs per stage: teacher w_per 2 / w_grad 0.1, student 0.5 / 0.05
+  max_l1, ours) or ||lap O - lap max(IR, VIS)||^2 (grad_loss mse: the paper's term with the
+  authors' operator). The paper weighs per stage: teacher w_per 2 / w_grad 0.1, student 0.5 / 0.05
   (teacher_w_per / teacher_w_grad; None = the student's). phi = VGG-19 (local weights:
   cfg.extra["vgg19_weights"], `--vgg19-weights` or $FUSION_ROS_VGG19) or the documented
   filter-bank substitute (`fusion_ros.training.perception`).
 - Dynamic refresh (`fusion_ros.training.refresh`): per training sample (a fixed patch; the dataset
   keeps the same patches all run) the best historical output by SSIM and by GMSD, each stage with
   its own memory; the SSIM gap pulls deep features + L1, the GMSD gap shallow features + gradient
-  (refresh_deep / refresh_shallow layers, refresh_gap raw = the paper's 10 x gap, normalised = ours).
+  (refresh_deep / refresh_shallow layers, refresh_gap raw = the paper's 10 x gap, normalised =
+  ours).
 - Digestible distillation L_distill = w_feat * D_feat + w_resp * D_resp at the 4-channel layer and
   the output: distill digestible = the paper's Eq. 1 for both (sum over channels, vectorised,
   L2-normalised, squared distance); distill attention (ours, earlier default) = sum_c |f|^p
@@ -81,9 +83,12 @@ DEFAULTS: dict[str, Any] = {
     'theta': 1.0,
     'teacher_w_grad': None,
     'teacher_w_per': None,  # None = w_grad / w_per (the paper weighs them per stage)
-    'grad_loss': 'max_l1',  # max_l1: L1(|grad O|, max |grad|) (Sobel); mse: ||lap O - lap max(IR, VIS)||^2 (paper)
-    'teacher': 'compact',  # compact (17K params, registry mmdrfuse_teacher) | dense (the authors' ~0.56M)
-    'distill': 'attention',  # attention: |f|^p maps + L1 response; digestible: Eq. 1 for features and response
+    # max_l1: L1(|grad O|, max |grad|) (Sobel); mse: ||lap O - lap max(IR, VIS)||^2 (paper)
+    'grad_loss': 'max_l1',
+    # compact (17K params, registry mmdrfuse_teacher) | dense (the authors' ~0.56M)
+    'teacher': 'compact',
+    # attention: |f|^p maps + L1 response; digestible: Eq. 1 for features and response
+    'distill': 'attention',
     'w_feat': 1.0,
     'w_resp': 1.0,
     'attention_p': 2.0,
