@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """ament_python package definition.
 
 Installs the nodes under lib/fusion_ros (for `ros2 run`) and launch/config files under

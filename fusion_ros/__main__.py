@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`python -m fusion_ros VERB` == `fusion-ros VERB`."""
 
 import sys

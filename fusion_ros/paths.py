@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Where installed files live.
 
 Whether from `colcon build` (share/fusion_ros) or a source checkout.

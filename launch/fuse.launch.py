@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Start fusion_node with the shipped parameters and DDS profile (and rviz2 on request).
 
     ros2 launch fusion_ros fuse.launch.py model:=mobilefuse backend:=cuda \
@@ -130,14 +132,14 @@ def generate_launch_description():
         EnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', default_value=FASTDDS_PROFILE),
     )
 
-    fusion_node = dict(
-        package='fusion_ros',
-        executable='fusion_node',
-        name='fusion_node',
-        namespace=LaunchConfiguration('namespace'),
-        output='screen',
-        emulate_tty=True,
-        parameters=[
+    fusion_node = {
+        'package': 'fusion_ros',
+        'executable': 'fusion_node',
+        'name': 'fusion_node',
+        'namespace': LaunchConfiguration('namespace'),
+        'output': 'screen',
+        'emulate_tty': True,
+        'parameters': [
             LaunchConfiguration('params_file'),
             {
                 'model': ParameterValue(LaunchConfiguration('model'), value_type=str),
@@ -153,7 +155,7 @@ def generate_launch_description():
                 ),
             },
         ],
-        remappings=[
+        'remappings': [
             ('visible/image_raw', LaunchConfiguration('visible_topic')),
             ('visible/camera_info', LaunchConfiguration('visible_info_topic')),
             ('thermal/image_raw', LaunchConfiguration('thermal_topic')),
@@ -167,7 +169,7 @@ def generate_launch_description():
                 [LaunchConfiguration('thermal_topic'), '/compressed'],
             ),
         ],
-    )
+    }
     lifecycle = LaunchConfiguration('lifecycle')
     plain = Node(condition=UnlessCondition(lifecycle), **fusion_node)
     # managed: starts unconfigured; configure / activate it with `ros2 lifecycle set` or a

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the rosbag2 tests: small sample bags, a tiny model, corrupting bags, processes.
 
 Bags are real rosbag2 folders written by `rosbags` (sqlite3 and mcap), from the bundled demo
@@ -16,7 +18,7 @@ import time
 from typing import Callable, Dict, List, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = dict(width=160, height=128, fps=30.0)
+SMALL = {'width': 160, 'height': 128, 'fps': 30.0}
 
 
 def sample_bag(path: Path, seconds: float = 1.0, **kw) -> Path:

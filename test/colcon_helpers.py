@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`colcon build` of this package into a temporary workspace (shared by the install-tree tests)."""
 
 from __future__ import annotations

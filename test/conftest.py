@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Test isolation: each pytest run gets its own ROS domain and localhost-only discovery.
 
 Set before rclpy is imported anywhere, so parallel runs on one machine never see each other.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for the tests that run the real fusion node as a separate process.
 
 * :func:`make_onnx_model` writes a tiny model that follows the ONNX convention of

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The online alignment check on a live node.
 
 A homography perturbed by 5 px turns /diagnostics WARN ("re-run fusion-ros register") within 5 s;

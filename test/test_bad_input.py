@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Bad input never stops the real fusion node.
 
 Each bad frame is dropped with a log line and a diagnostic, and the next good pair is fused. Also:

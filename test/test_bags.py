@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """rosbag2 I/O, sample bags, offline fusion (fuse-bag), training pairs.
 
 Real sqlite3 and mcap bags written by rosbags, no ROS graph.

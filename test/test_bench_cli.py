@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros bench`.
 
 The table it prints and writes comes from real timed runs of the shipped model.

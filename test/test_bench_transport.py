@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros bench-transport`: a real publisher process and a real subscriber process per run."""
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from fusion_ros.cli import bench_transport_cmd as bt
 
 
 def small_args(**kw) -> argparse.Namespace:
-    base = dict(seconds=1.0, rate=20.0, width=64, height=48, repeat=1, out=None)
+    base = {'seconds': 1.0, 'rate': 20.0, 'width': 64, 'height': 48, 'repeat': 1, 'out': None}
     return argparse.Namespace(**{**base, **kw})
 
 

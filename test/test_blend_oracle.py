@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """docs/scripts/blend_oracle.py.
 
 The best convex blend towards a target stays between the sources, equals the target wherever the

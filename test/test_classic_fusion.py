@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Classic fusion methods (fusion_ros.training.classic) and the AE-Netv2 quality evaluator."""
 
 from __future__ import annotations

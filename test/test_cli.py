@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The `fusion-ros` dispatcher: every verb resolves to a module with the verb interface."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`colcon build` of the package installs what `ros2 run` and `ros2 launch` look for."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What /diagnostics says, as diagnostic_updater users expect it (driven by a fake clock).
 
 WARN while waiting for the cameras, ERROR when the cameras talk but nothing pairs or nothing comes

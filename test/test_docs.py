@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The README stays a short user's page (issue 18) and its links point at files that exist."""
 
 from __future__ import annotations

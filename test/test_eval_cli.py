@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros eval` end to end on two TNO pairs: baselines + a saved-results folder.
 
 + a stub model.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros fuse` on folders.
 
 Good pairs are fused, bad ones reported and counted, never a traceback.

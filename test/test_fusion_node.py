@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The real fusion node as a separate process, driven over a real rclpy graph.
 
 One node process for the main scenario (bgr8/mono8/rgb8 fusion, camera_info, diagnostics, model
@@ -157,6 +159,8 @@ def test_synchronizer_fallback_without_message_filters(monkeypatch):
     assert sync.backend == 'fusion_ros'
 
     class Msg:
+        """A message with only a header stamped `ns`."""
+
         def __init__(self, ns):
             from builtin_interfaces.msg import Time
             from std_msgs.msg import Header
@@ -187,6 +191,8 @@ def test_synchronizer_message_filters_branch(monkeypatch):
     fake = types.ModuleType('message_filters')
 
     class SimpleFilter:
+        """Stand-in for message_filters.SimpleFilter."""
+
         def __init__(self):
             self.callbacks = {}
 
@@ -197,7 +203,9 @@ def test_synchronizer_message_filters_branch(monkeypatch):
             for cb, args in list(self.callbacks.values()):
                 cb(*(msg + args))
 
-    class ApproximateTimeSynchronizer(SimpleFilter):  # greedy, like message_filters' Python one
+    class ApproximateTimeSynchronizer(SimpleFilter):
+        """Greedy, like message_filters' Python one."""
+
         def __init__(self, fs, queue_size, slop):
             super().__init__()
             self.queues = [{} for _ in fs]
@@ -681,6 +689,8 @@ def inprocess_node(monkeypatch):
     lock = threading.Lock()
 
     class Recorder:
+        """Stands in for the fused publisher: records the stamps published."""
+
         def publish(self, msg):
             with lock:
                 published.append(msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)

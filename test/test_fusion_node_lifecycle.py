@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """fusion_node --lifecycle on a live node (separate process).
 
 Driven through its lifecycle services as `ros2 lifecycle set` or a lifecycle manager would:

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The fusion node against cameras with the QoS real drivers use (issue 17).
 
 The node runs as a separate process with its default parameters and the shipped Fast DDS profile

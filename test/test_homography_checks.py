@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Homographies are checked before use.
 
 Finite, well conditioned, in front of the camera, convex and of sane size

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The image -> network-input conversion shared by the folder loader.
 
 The bag reader and the trainer.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """InputSubscription: the camera subscription's reliability follows the publishers.
 
 Real rclpy graph: publishers and the subscriber are separate DDS participants in this process.

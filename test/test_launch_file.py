@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """launch/fuse.launch.py and config/: static checks (test_launch_live.py runs it for real).
 
 The launch file is parsed with `ast`: it must compile, name only executables that setup.py
@@ -47,6 +49,12 @@ def _calls(tree, name):
 
 
 def _kw(call, name):
+    """Return the value of keyword `name` of a call, or of key `name` of a dict literal."""
+    if isinstance(call, ast.Dict):
+        for key, value in zip(call.keys, call.values):
+            if isinstance(key, ast.Constant) and key.value == name:
+                return value
+        return None
     for kw in call.keywords:
         if kw.arg == name:
             return kw.value
@@ -56,12 +64,14 @@ def _kw(call, name):
 def _fusion_nodes(tree):
     """Return the keyword arguments shared by the Node and LifecycleNode actions of fusion_node.
 
-    They are ``dict(package="fusion_ros", ...)``.
+    They are a dict literal ``{'package': 'fusion_ros', ...}``.
     """
     return [
-        c
-        for c in _calls(tree, 'dict')
-        if _kw(c, 'package') is not None and ast.literal_eval(_kw(c, 'package')) == 'fusion_ros'
+        d
+        for d in ast.walk(tree)
+        if isinstance(d, ast.Dict)
+        and _kw(d, 'package') is not None
+        and ast.literal_eval(_kw(d, 'package')) == 'fusion_ros'
     ]
 
 
@@ -154,8 +164,8 @@ def test_referenced_files_exist_and_are_installed():
     for rel in joined:
         assert (ROOT / rel).is_file(), f'{rel} referenced by the launch file does not exist'
         # setup.py installs config/*.yaml|*.rviz|*.xml and launch/*.launch.py into share/
-        assert f'glob("{rel.parent}/*{rel.suffix}")' in setup_text, f'{rel} not installed'
-    assert 'glob("launch/*.launch.py")' in setup_text
+        assert f"glob('{rel.parent}/*{rel.suffix}')" in setup_text, f'{rel} not installed'
+    assert "glob('launch/*.launch.py')" in setup_text
 
 
 def test_fastdds_profile_variable_is_set_unless_already_set():
@@ -183,13 +193,14 @@ def test_remappings_cover_the_node_inputs():
         sources = {ast.literal_eval(t.elts[0]) for t in _kw(call, 'remappings').elts}
         assert {'visible/image_raw', 'thermal/image_raw'} <= sources
         # The node's relative input names, as the node creates them.
-        text = (ROOT / 'fusion_ros/nodes/fusion_node.py').read_text()
+        # (quotes made single: the quote style is the formatter's business, not this test's)
+        text = (ROOT / 'fusion_ros/nodes/fusion_node.py').read_text().replace('"', "'")
         for src in sources:
             base = src.split('/')[0]
             if src.endswith('/compressed'):  # image_transport: the node appends "/compressed"
-                assert 'suffix = "/compressed" if' in text
+                assert "suffix = '/compressed' if" in text
                 src = src[: -len('/compressed')]
-            assert f'"{src}"' in text or (
+            assert f"'{src}'" in text or (
                 src.endswith('image_raw')
                 and '{name}/image_raw' in text
                 and base in ('visible', 'thermal')

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`ros2 launch fusion_ros fuse.launch.py` for real, from a colcon install tree.
 
 Needs the launch system and the ros2 CLI (not on PyPI: `make .venv/.dev` installs them from

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Our VIFB metrics against VIFB's own per-image values (shared/datasets/vifb_conformance).
 
 Tolerances live in one table, `fusion_ros.metrics.conformance.TOLERANCES` (with a reason per

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Properties that follow from each metric's definition (no reference data needed).
 
 Identity (F = IR = VI), degenerate inputs (constant images), finiteness on random images,

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The networks: parameter counts against the papers, forward shapes, ONNX export agreement."""
 
 from __future__ import annotations

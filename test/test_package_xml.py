@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """package.xml: every key resolves with rosdep; the declared dependencies are the imported ones.
 
 The rosdep check runs the README's install step (`rosdep install --from-paths . --ignore-src`,

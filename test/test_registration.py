@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Thermal->visible registration (fusion_ros.registration, `fusion-ros register`).
 
 Target-free on simulated rigs built from the bundled demo pairs, target-based on a rendered board,

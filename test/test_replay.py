@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Replay and recording over a real rclpy graph (unique ROS domain per pytest run, see conftest).
 
 Recorded timing and rate, /clock, start offset, remapping, loop, ROS parameters, Ctrl-C, and the

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """End to end over a real rclpy graph.
 
 Three processes (unique ROS domain per pytest run, see conftest.py; a namespace per test on top):
@@ -123,7 +125,7 @@ def _check(out: Path, bag: Path, ns: str, visible: str, thermal: str) -> None:
     got = stamps(fused)
     assert got == [v for v, _ in pairs], (
         f'{len(got)} fused of {len(pairs)} pairs; missing '
-        f'{sorted(set(v for v, _ in pairs) - set(got))[:5]}'
+        f'{sorted({v for v, _ in pairs} - set(got))[:5]}'
     )
     assert {m.header.frame_id for _, m in fused} == {'camera_visible_optical_frame'}
     assert {(m.encoding, m.width, m.height) for _, m in fused} == {('bgr8', 160, 128)}

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """sensor_msgs/Image and CompressedImage fields <-> numpy (ROS-free encodings)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Model cards, model lookup, load failures, provider resolution, the runtime's import hygiene."""
 
 from __future__ import annotations
@@ -321,6 +323,8 @@ def test_exported_mmdrfuse_student_matches_torch(tmp_path):
     net = build_model('mmdrfuse').eval()
 
     class Export(torch.nn.Module):
+        """The network with its output clamped to [0, 1], as exported."""
+
         def __init__(self, m):
             super().__init__()
             self.m = m

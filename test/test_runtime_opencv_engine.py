@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The OpenCV fast path for tiny convolution chains and the timed engine choice.
 
 The fast path is backend "opencv", the choice "auto" with threads 0: same pictures as ONNX Runtime

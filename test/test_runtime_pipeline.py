@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """FusionPipeline: colour handling, registration, size policies, AGC, padding, bad inputs.
 
 Real ORT sessions.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Tiny real ONNX models + model cards for the runtime tests (imported by test_runtime_*.py).
 
 Each builder writes NAME.onnx with the project convention (input `input` [N,2,H,W], output
@@ -91,15 +93,15 @@ def write_model(
     path = folder / f'{name}.onnx'
     onnx.save(model if model is not None else graph_model(kind), str(path))
     if card:
-        fields = dict(
-            name=name,
-            architecture=f'test graph ({kind})',
-            version='0.0.1',
-            size_multiple=size_multiple,
-            parameters=0,
-            training={'recipe': 'none', 'data': 'none', 'config': {}},
-            metrics={},
-        )
+        fields = {
+            'name': name,
+            'architecture': f'test graph ({kind})',
+            'version': '0.0.1',
+            'size_multiple': size_multiple,
+            'parameters': 0,
+            'training': {'recipe': 'none', 'data': 'none', 'config': {}},
+            'metrics': {},
+        }
         fields.update(card_fields)
         ModelCard(**fields).with_onnx(path).save(path.with_suffix('.json'))
     return path

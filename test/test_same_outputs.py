@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The CLI's `fuse` and `fuse-bag` write exactly what the runtime pipeline computes.
 
 Issue 18: the per-frame step has one home, so the offline tools cannot drift from it. Real shipped

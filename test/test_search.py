@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros search` (HAF-NAS, issue 14): the tiny config end to end, and the latency model.
 
 Real parts: a real supernet search on the bundled demo pairs, real ONNX export, a latency table

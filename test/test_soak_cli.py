@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros soak`, shortened.
 
 A real node process, one row per interval, the verdict and the plot.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """fusion_ros.sync: approximate-time pairing (message_filters' ApproximateTime policy), no ROS."""
 
 from __future__ import annotations
@@ -296,7 +298,7 @@ def test_reset_and_validation():
     assert rec.sync.out_of_order == 0
     with pytest.raises(IndexError):
         rec.sync.add(2, 0, None)
-    for bad in (dict(queue_size=0, slop_ns=1), dict(queue_size=1, slop_ns=-1)):
+    for bad in ({'queue_size': 0, 'slop_ns': 1}, {'queue_size': 1, 'slop_ns': -1}):
         with pytest.raises(ValueError):
             ApproximateTimeSynchronizer(callback=print, **bad)
     with pytest.raises(ValueError):

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MobileFuse's synthetic multi-lighting / multi-focus pairs (fusion_ros.training.synthetic)."""
 
 from __future__ import annotations

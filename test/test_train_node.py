@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The ROS 2 train node on a real graph.
 
 A separate process trains a tiny MMDRFuse, this test subscribes to its loss and sample topics, and

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The training's differentiable SCD is the evaluator's SCD and stays finite on flat patches."""
 
 from __future__ import annotations

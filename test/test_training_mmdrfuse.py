@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MMDRFuse recipe end to end on the tiny config.
 
 Trains (loss goes down), exports an ONNX model the runtime loads and runs on a bundled demo pair,
@@ -136,6 +138,8 @@ def test_resume_continues_from_the_saved_step(tiny, tmp_path):
     cfg = cfg.replace(extra={'teacher_epochs': 1, 'student_epochs': 2}, val_metrics=['EN'])
 
     class StopAt(HistoryHooks):
+        """Stop training at one (stage, step)."""
+
         def __init__(self, stage, step):
             super().__init__()
             self.at = (stage, step)
@@ -202,6 +206,8 @@ def test_resumed_fit_matches_an_uninterrupted_one(tmp_path):
     whole, _ = train(cfg, pairs, [], HistoryHooks(), tmp_path / 'a')
 
     class StopAt(HistoryHooks):
+        """Stop training at step 5."""
+
         def on_step(self, step, losses):
             if step == 5:
                 self.stop_event.set()

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The MMDRFuse `paper` recipe pieces and a seconds-long run of the paper settings.
 
 The pieces: Eq. 1 digestible distillation, the authors' gradient term, raw refresh gaps, the dense
@@ -131,6 +133,8 @@ def test_ssim_gap_drives_deep_layers_and_gmsd_gap_shallow_ones() -> None:
     from fusion_ros.training.perception import FilterBankFeatures
 
     class Recording(FilterBankFeatures):
+        """The filter bank, recording how deep each call goes."""
+
         def __init__(self) -> None:
             super().__init__()
             self.calls: list[int] = []

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MobileFuse and AE-Netv2 training recipes end to end.
 
 Tiny config -> train -> loss goes down -> ONNX + model card via the framework's export -> runtime

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Several training sources through one loader, per-source patch counts.
 
 The stem-hash validation split and `fusion-ros eval --set validation`, on generated pairs in a
@@ -138,5 +140,5 @@ def test_eval_set_validation_scores_only_validation_sets(
     assert 'laplacian' in summary and 'pixel-max' in summary
     assert 'llvip_extra' in summary  # reported as missing
     per_image = (out / 'msrs_train_val' / 'per_image.csv').read_text()
-    val_stems = {s for s in (p[0] for p in sets[1].pairs)}
+    val_stems = {p[0] for p in sets[1].pairs}
     assert val_stems and all(stem in per_image for stem in val_stems)

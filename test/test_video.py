@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MP4 export of fused bags and folders, read back with cv2.VideoCapture."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 #
 # Re-applies the mechanical part of the ament lint clean-up (issue 17) to the given files or folders
 # (default: the package, the launch files, setup.py and the tests):

@@ -1,5 +1,5 @@
-# SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Take out the whitespace before ':' that flake8 reports as E203 (ruff format puts it there).
 
 Usage: python tools/lint_fix_e203.py FLAKE8 PATH... (tools/lint_fix.sh runs it after ruff format).

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """rosbag2 in and out, on `rosbags` (no rosbag2 install needed).
 
 * :mod:`.io`: :class:`BagReader` / :class:`BagWriter` (sqlite3 and mcap, atomic writes, typed

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Offline fusion of a rosbag2.
 
 A new bag with the original topics, the fused stream and per-frame latency diagnostics.
@@ -157,7 +159,7 @@ class _PairFuser:
         self.out, self.pipeline, self.topics, self.result = out, pipeline, topics, result
         self.on_frame = on_frame
         self.latest_info: Any = None
-        self.sums = {k: 0.0 for k in STAGES}
+        self.sums = dict.fromkeys(STAGES, 0.0)
 
     def __call__(self, vis: Any, th: Any) -> None:
         from fusion_ros.runtime import fuse_frame, FusionInputError

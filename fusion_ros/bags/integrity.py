@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Bag integrity: CRCs in the MCAP chunks we write, and a check of every bag before it is used.
 
 Why: rosbags writes MCAP chunks with CRC 0 ("not computed"), so 64 kB overwritten in the middle of

@@ -1,3 +1,6 @@
+# noqa: A005 - a public module path; absolute imports, so no stdlib module is hidden
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """rosbag2 read/write on `rosbags` (pure Python; no rosbag2 install needed).
 
 Reading: :class:`BagReader` opens a rosbag2 folder (``metadata.yaml`` + ``*.db3`` or ``*.mcap``;
@@ -272,7 +275,7 @@ class BagReader:
         self._connections: Dict[str, List[Any]] = {}
 
     # -- opening and validation ------------------------------------------------------------
-    def open(self) -> 'BagReader':
+    def open(self) -> 'BagReader':  # noqa: A003 - public API, named like Path.open
         from rosbags.rosbag2 import Reader
 
         path = self.path
@@ -468,7 +471,7 @@ class BagReader:
         conns = [c for t in topics for c in self._connections[t]]
         if not conns:
             return
-        seen: Dict[str, int] = {t: 0 for t in topics}
+        seen: Dict[str, int] = dict.fromkeys(topics, 0)
         index = 0
         gen = reader.messages(connections=conns, start=start_ns, stop=stop_ns)
         while True:
@@ -575,7 +578,7 @@ class BagWriter:
         self._conns: Dict[str, Any] = {}
         self._types: Dict[str, str] = {}
 
-    def open(self) -> 'BagWriter':
+    def open(self) -> 'BagWriter':  # noqa: A003 - public API, named like Path.open
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         if self.path.exists() and not self.overwrite:

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Visible/thermal pairs out of a bag, with the synchroniser the fusion node uses.
 
 :class:`FramePairer` feeds image frames to :class:`fusion_ros.sync.RestartingSynchronizer`

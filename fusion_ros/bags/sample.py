@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A sample rosbag2 from the bundled demo sequence (what a two-camera rig would record).
 
 Topics (the layout of ``ros2 bag record`` on a visible + thermal rig):

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MP4 videos of a fused stream.
 
 The fused images, and a labelled side-by-side mosaic (visible | thermal | fused), from a fused bag

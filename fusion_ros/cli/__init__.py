@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros` command line: one verb per job."""
 
 from __future__ import annotations

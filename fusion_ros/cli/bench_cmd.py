@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros bench`: measured speed and memory of every model on this machine.
 
 Two numbers per model, because users ask two questions: how long does one frame take in the

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The optional tables of `fusion-ros bench`.
 
 Cost per pixel across frame sizes, several camera pairs on one machine, and the same architecture

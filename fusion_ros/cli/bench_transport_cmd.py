@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros bench-transport`: how 640x512 frames travel between two ROS 2 processes.
 
     fusion-ros bench-transport [--seconds 5] [--rate 30] [--repeat 1] [--out docs/transport.md]

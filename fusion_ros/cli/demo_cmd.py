@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros demo`: the whole product on this machine in one minute.
 
 A real ROS 2 graph: the demo camera pair publishes the bundled TNO sequence at 30 Hz, the fusion

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros eval`: score fused results with VIFB / MMDRFuse metrics and write a leaderboard.
 
     fusion-ros eval --ir DIR --vis DIR [--method NAME=DIR ...] [--model NAME ...] [--baselines]

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros export`: write a model to ONNX + model card.
 
     fusion-ros export --model mmdrfuse --checkpoint runs/mmdrfuse/mmdrfuse.pt \

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 r"""`fusion-ros fuse-bag IN OUT --model M`.
 
 Fuse a rosbag2 offline into a new bag holding the original topics, the fused stream and per-frame

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros fuse`: a folder of IR/visible pairs -> a folder of fused images.
 
 Offline, evaluation.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros VERB ...`: one verb per job, each in its own module, imported only when used.
 
 Lazy imports keep `fusion-ros --help` instant and let the runtime-only install (no torch) run

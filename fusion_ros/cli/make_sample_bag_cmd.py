@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros make-sample-bag OUT`: a rosbag2 of the bundled demo sequence.
 
 Visible bgr8 + camera info + thermal mono16, each with its camera's capture stamps.

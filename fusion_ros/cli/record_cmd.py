@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros record OUT --topic T ...`: record live topics into a rosbag2.
 
 Closed cleanly on Ctrl-C / SIGTERM.

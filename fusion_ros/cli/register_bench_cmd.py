@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros register-bench`.
 
 Target-free registration on simulated rigs built from registered pairs; writes a markdown table

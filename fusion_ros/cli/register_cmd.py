@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros register`.
 
 Estimate the thermal->visible homography of a camera rig and write it as fusion_node's `homography`

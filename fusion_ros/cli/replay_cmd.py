@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros replay BAG`: publish a rosbag2's camera topics with the recorded timing and /clock.
 
 Examples:

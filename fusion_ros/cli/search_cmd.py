@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros search`: find the best fusion network for a latency budget on this device (HAF-NAS).
 
     fusion-ros search --budget-ms 8 --out runs/search8              # 640x512, CPU, default config

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros soak`: run the live graph for a long time and watch for leaks and drift.
 
 Why: a node on a robot runs for hours; a slow leak, a creeping latency or a falling output rate

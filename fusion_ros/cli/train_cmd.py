@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros train`: train a model with its recipe, then export ONNX + model card.
 
     fusion-ros train --model mmdrfuse                       # configs/mmdrfuse_default.yaml

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`fusion-ros video IN OUT.mp4 [--mosaic]`.
 
 MP4 of a fused stream, and a labelled visible | thermal | fused mosaic video.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The bundled demo sequence: TNO pairs turned into a 30 Hz two-camera stream (no ROS, no torch).
 
 Why synthesise motion: four still pairs would make a boring and unrealistic stream, so a 640x512

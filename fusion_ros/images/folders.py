@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Folders of registered IR/visible pairs and the conversion of their images for the networks.
 
 Pairs are matched by file stem; images become the networks' [0, 1] single-channel inputs (no ROS,

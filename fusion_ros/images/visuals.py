@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pictures people look at: labelled mosaics (visible | thermal | fused) and latency plots."""
 
 from __future__ import annotations

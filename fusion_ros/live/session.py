@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A live ROS 2 graph for the demo and the benchmark: fusion node process + source + sink.
 
 The fusion node runs as its own process, exactly as `ros2 run fusion_ros fusion_node` would

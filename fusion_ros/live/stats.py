@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Numbers from a live run: per-model delivery, rate and latency, from the sink's record."""
 
 from __future__ import annotations

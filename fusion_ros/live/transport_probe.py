@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """One side of the image-transport measurement (`fusion-ros bench-transport`).
 
 Run as its own process.

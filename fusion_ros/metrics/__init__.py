@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Image-fusion quality metrics (numpy + OpenCV; no ROS, no torch).
 
     from fusion_ros.metrics import compute_metrics

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A small memo for per-source intermediate results.
 
 Edge maps, local statistics, CSF-filtered images.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Agreement of our metrics with VIFB's own per-image values, and the tolerance table for it.
 
 Reference: `<datasets>/vifb_conformance/metrics_reference.csv` (scene, method, metric, value),
@@ -29,14 +31,14 @@ ROUNDING_REASON = "2x the rounding of VIFB's 5-digit values"
 
 @dataclass(frozen=True)
 class Tolerance:
-    """|ours - reference| <= max(rel * |reference|, abs); `reason` says why that much."""
+    """|ours - reference| <= max(rel * |reference|, absolute); `reason` says why that much."""
 
     rel: float
-    abs: float
+    absolute: float
     reason: str
 
     def allows(self, ours: float, reference: float) -> bool:
-        return abs(ours - reference) <= max(self.rel * abs(reference), self.abs)
+        return abs(ours - reference) <= max(self.rel * abs(reference), self.absolute)
 
 
 # One place for every tolerance. Files whose pixels are what VIFB scored: twice the rounding of

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Leaderboards: several methods' fused results scored on the same source pairs.
 
 Per method and metric the mean over images (NaN-aware, as VIFB's `nanmean`), the rank among

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Gradient-based metrics.
 
 Average gradient (AG), edge intensity (EI), spatial frequency (SF), Qabf.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Information-theory metrics: entropy (EN), cross entropy (CE), mutual information (MI).
 
 All three follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020): 256-bin grey-level histograms of

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MATLAB conventions the reference metric code relies on, written once in numpy/OpenCV.
 
 VIFB (Zhang et al., CVPR-W 2020) and the Liu et al. fusion-metric toolbox it borrows from are

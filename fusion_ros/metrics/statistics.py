@@ -1,3 +1,6 @@
+# noqa: A005 - a public module path; absolute imports, so no stdlib module is hidden
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pixel-statistics metrics: SD, CC, SCD, and VIFB's PSNR / RMSE.
 
 SD, PSNR and RMSE follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020); CC and SCD follow the

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Structure / perception metrics: SSIM, Qcb, Qcv, VIF.
 
 SSIM, Qcb and Qcv follow VIFB's MATLAB code (Zhang et al., CVPR-W 2020; Qcb/Qcv come from Z. Liu's

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """VIFB's colour convention and metric names.
 
 Zhang et al., "VIFB: a visible and infrared image fusion benchmark", CVPR-W 2020,

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pure-torch fusion networks (no ROS): MobileFuse, AE-Netv2-GCB, MMDRFuse student/teacher."""
 
 from .aenetv2 import AENetV2, aenetv2, aenetv2_gcb

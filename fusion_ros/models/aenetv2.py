@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """AE-Netv2: a shallow, efficient fusion network with a replaceable middle block.
 
 Fang et al., "AE-Netv2: Optimization of Image Fusion Efficiency and Network Architecture", 2021.

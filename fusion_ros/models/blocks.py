@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Building blocks shared by the fusion networks (pure torch, no ROS)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """HAF-NAS at our scale: a searchable fusion network (supernet) and its derived discrete net.
 
 Liu et al., "Searching a Hierarchically Aggregated Fusion Architecture for Fast Multi-Modality

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MMDRFuse: a distilled mini-model with dynamic refresh.
 
 Deng et al., "MMDRFuse: Distilled Mini-Model with Dynamic Refresh for Multi-Modality Image

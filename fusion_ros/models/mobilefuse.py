@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MobileFuse: multimodal image fusion at the edge.
 
 Perreault et al. (Thales / NRC / DRDC). A multi-stream network of MobileNet depthwise-separable

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Model registry: one name per shipped network, shared by training, export and tests."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Differentiable, latency-constrained bilevel search; derivation under the budget; short retrain.
 
 HAF-NAS (Liu et al., ACM MM 2021) alternates, DARTS-style (first order), a step on the network

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Settings of one `fusion-ros search` run.
 
 The search space, the data, the schedule, the latency term.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Measured latency and validation quality of the searched net next to the shipped models.
 
 Latency is measured with the runtime (`fusion_ros.runtime.load_pipeline`, the node's loader):

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Export a searched (derived) net as `searched.onnx` + `searched.json`, the project's convention.
 
 Same ONNX convention as `fusion_ros.training.export` (and its helpers: clamp wrapper, ORT-vs-torch

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Latency lookup table of the HAF-NAS search space, measured on this device with ONNX Runtime.
 
 HAF-NAS (Liu et al., ACM MM 2021) adds to the search loss the weighted sum of each operator's
@@ -187,6 +189,8 @@ def expected_ms(
 
 
 class _Add(nn.Module):
+    """An element-wise add as a module, so it can be exported and timed alone."""
+
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
 
@@ -302,7 +306,7 @@ def _sessions(
     rng = np.random.default_rng(0)
     h, w = size
     todo: list[tuple[str, nn.Module, tuple]] = [('call', nn.ReLU(), ((1, space.width, 8, 8),))]
-    for scale in sorted(set(s for _, s in space.edges())):
+    for scale in sorted({s for _, s in space.edges()}):
         shape = (1, space.width, h >> scale, w >> scale)
         for op in (o for o in space.ops if o not in FREE_OPS):
             todo.append((f'{op}@{scale}', make_op(op, space.width), (shape,)))

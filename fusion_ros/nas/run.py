@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """One `fusion-ros search` run, end to end.
 
 data, latency table, bilevel search, derivation under the budget, retrain, export, measured

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Demo sink: measures what the fusion node delivers (latency from capture stamp, rate, losses).
 
 It is the demo's stand-in for a downstream consumer (a detector, a ground station link). It keeps

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Demo camera pair: publishes the bundled TNO sequence as a 30 Hz visible + thermal stream.
 
 Each tick models two free-running cameras: the visible frame is captured at t, the thermal frame

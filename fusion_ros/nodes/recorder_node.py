@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """recorder_node: record live topics into a rosbag2.
 
 ``ros2 bag record`` for fusion_ros, without rosbag2.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """replay_node: play a rosbag2's camera topics into a live ROS 2 graph.
 
 ``ros2 bag play`` for fusion_ros, without rosbag2.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """ROS 2 train node: runs one training run (recipe + export) and publishes its progress.
 
     python -m fusion_ros.nodes.train_node --ros-args -p model:=mmdrfuse -p config:=tiny
@@ -278,6 +280,8 @@ class TrainNode(Node):
         node = self
 
         class RosHooks(TrainingHooks):
+            """Training events to the node's state and topics."""
+
             def on_stage(self, stage, info):
                 with node._lock:
                     node.stage, node.total_steps, node.epoch = (

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Thermal -> visible registration of a fixed camera rig (numpy + OpenCV only: no torch, no ROS).
 
 `register_pairs` (target-free, from scene pairs) and `register_target` (from a heated/cooled

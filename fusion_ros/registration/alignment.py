@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Online alignment check.
 
 Is the thermal image, warped by the node's homography, still on the visible edges? (Cheap enough

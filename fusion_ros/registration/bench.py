@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """`register-bench`: target-free registration scored on simulated rigs.
 
 Each rig (`rigs.random_rig`: thermal at 0.8x the visible resolution, 75-90% of its field of view,

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Block matching of edge images, summed over pairs, and the homography fitted to it.
 
 The thermal edges are warped into the visible frame by the current estimate and cut into blocks;

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Modality-neutral edge images.
 
 What thermal and visible have in common is *where* the edges are, not their sign or strength (a

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Homography helpers in OpenCV's pixel-centre convention.
 
 Pixel (0, 0) is the centre of the top-left pixel. Shared by the estimators, the bench and the check

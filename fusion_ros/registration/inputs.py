@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pairs to register: a folder pair matched by file stem, or a rosbag2 with two image topics.
 
 Paired by header stamp exactly as the fusion node pairs them. Images stay raw: thermal at its own

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The registration result as a ROS 2 params file for fusion_node.
 
 The `homography` is row-major, raw thermal px -> visible px (the convention of

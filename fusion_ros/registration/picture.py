@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The check picture of a registration.
 
 The edges of both cameras overlaid before (thermal just resized to the visible frame, what the node

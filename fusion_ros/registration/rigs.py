@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated thermal/visible rigs.
 
 Resample a registered pair's thermal image through a known homography (smaller thermal sensor,

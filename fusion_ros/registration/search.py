@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Coarse global search for the thermal->visible homography.
 
 Scale, rotation and offset by normalised cross-correlation of edge images, summed over all pairs (a

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Synthetic renders with an exactly known thermal->visible homography.
 
 For tests and the bench's control row: a calibration board seen by both cameras, and a

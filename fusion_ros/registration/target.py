@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Target-based registration: a calibration board both cameras see.
 
 Heated/cooled so the thermal camera sees it: aluminium squares or holes on a dark board, a printed

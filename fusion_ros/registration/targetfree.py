@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Target-free thermal->visible registration of a fixed rig from many scene pairs at once.
 
 1. `coarse_search`: scale / rotation / offset by edge cross-correlation summed over all pairs.

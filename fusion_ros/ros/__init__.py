@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Small ROS 2 helpers shared by the nodes.
 
 Message <-> numpy (:mod:`.image_msgs`), QoS profiles (:mod:`.qos`), the visible/thermal

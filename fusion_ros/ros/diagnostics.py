@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Rolling latency/rate statistics of the fusion node and their `/diagnostics` message.
 
 All bookkeeping is thread-safe (the node records from its subscription callbacks and from its
@@ -151,7 +153,7 @@ class FusionDiagnostics:
         self.errors = _ErrorLog()
         self.frames_skipped = 0
         self.pairs_synced = 0
-        self.sync_dropped: Dict[str, int] = {i: 0 for i in self.inputs}
+        self.sync_dropped: Dict[str, int] = dict.fromkeys(self.inputs, 0)
         self.pair_rate = RateMeter(window_s)
         self.last_stamp_s: Dict[str, float] = {}
         self.busy: Optional[Tuple[str, float]] = None  # (stage, since) while a frame is in a stage

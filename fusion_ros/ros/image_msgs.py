@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """sensor_msgs/Image and CompressedImage <-> numpy, without cv_bridge.
 
 The encoding work is in :mod:`fusion_ros.runtime` (shared with the offline tools); this module only

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Camera subscriptions whose reliability follows the publishers (``input_reliability``).
 
 Most camera drivers publish with the sensor-data QoS (BEST_EFFORT). A RELIABLE subscription never

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Loading a new model off the executor thread, so a model switch does not pause the cameras.
 
 Building an inference session takes from tens of milliseconds (the 113-parameter net) to seconds

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Every parameter of the fusion node, in one table: declaration, validation, documentation.
 
 ``PARAMETERS`` is what the node declares (with a ``ParameterDescriptor`` carrying the description,
@@ -45,11 +47,11 @@ _TYPES = {
 class ParamSpec:
     name: str
     default: Any
-    type: type
+    value_type: type
     description: str
     group: str
-    min: Optional[float] = None
-    max: Optional[float] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
     choices: Tuple[str, ...] = ()
     read_only: bool = False
     length: Optional[int] = None  # arrays
@@ -58,8 +60,8 @@ class ParamSpec:
     def range_text(self) -> str:
         if self.choices:
             return ' \\| '.join(f'`{c}`' for c in self.choices)
-        if self.min is not None:
-            return f'{_fmt(self.min)} .. {_fmt(self.max)}'
+        if self.low is not None:
+            return f'{_fmt(self.low)} .. {_fmt(self.high)}'
         if self.length:
             return f'{self.length} values'
         return ''
@@ -69,19 +71,22 @@ class ParamSpec:
         if self.choices:
             text += f' One of: {", ".join(self.choices)}.'
         desc = ParameterDescriptor(
-            name=self.name, type=_TYPES[self.type], description=text, read_only=self.read_only
+            name=self.name,
+            type=_TYPES[self.value_type],
+            description=text,
+            read_only=self.read_only,
         )
         if self.choices:
             desc.additional_constraints = 'one of: ' + ', '.join(self.choices)
         if self.length:
             desc.additional_constraints = f'exactly {self.length} values'
-        if self.min is not None and self.type is float:
+        if self.low is not None and self.value_type is float:
             desc.floating_point_range = [
-                FloatingPointRange(from_value=float(self.min), to_value=float(self.max), step=0.0)
+                FloatingPointRange(from_value=float(self.low), to_value=float(self.high), step=0.0)
             ]
-        elif self.min is not None and self.type is int:
+        elif self.low is not None and self.value_type is int:
             desc.integer_range = [
-                IntegerRange(from_value=int(self.min), to_value=int(self.max), step=1)
+                IntegerRange(from_value=int(self.low), to_value=int(self.high), step=1)
             ]
         return desc
 
@@ -90,22 +95,22 @@ class ParamSpec:
 
         Processing options are checked by `ProcessingOptions` instead, see :func:`validate`.
         """
-        if self.type is float:
+        if self.value_type is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f'{self.name} must be a number (double), got {value!r}'
             if not math.isfinite(float(value)):
                 return f'{self.name} must be finite, got {value!r}'
-        elif self.type is int:
+        elif self.value_type is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 return f'{self.name} must be an integer, got {value!r}'
-        elif self.type is str:
+        elif self.value_type is str:
             if not isinstance(value, str):
                 return f'{self.name} must be a string, got {value!r}'
-        elif self.type is bool:
+        elif self.value_type is bool:
             if not isinstance(value, bool):
                 return f'{self.name} must be true or false, got {value!r}'
-        if self.min is not None and not (self.min <= value <= self.max):
-            return f'{self.name} = {value} is out of range [{_fmt(self.min)}, {_fmt(self.max)}]'
+        if self.low is not None and not (self.low <= value <= self.high):
+            return f'{self.name} = {value} is out of range [{_fmt(self.low)}, {_fmt(self.high)}]'
         if self.choices and value not in self.choices:
             return f"{self.name} = '{value}' is not one of: {', '.join(self.choices)}"
         return None
@@ -119,15 +124,15 @@ def _fmt(x: Optional[float]) -> str:
 
 def _processing_spec(option: OptionSpec) -> ParamSpec:
     """Return the parameter row of one processing option (tuples become double arrays)."""
-    is_array = option.type is tuple
+    is_array = option.value_type is tuple
     return ParamSpec(
         option.name,
         list(option.default) if is_array else option.default,
-        list if is_array else option.type,
-        option.help,
+        list if is_array else option.value_type,
+        option.description,
         PROCESSING,
-        min=option.low,
-        max=option.high,
+        low=option.low,
+        high=option.high,
         choices=option.choices,
         length=option.length,
     )
@@ -199,8 +204,8 @@ _SPECS: List[ParamSpec] = [
         int,
         'Frames above this many pixels are dropped undecoded; 0 = no limit.',
         HEALTH,
-        min=0,
-        max=2**31 - 1,
+        low=0,
+        high=2**31 - 1,
     ),
     ParamSpec(
         'sync_slop',
@@ -209,8 +214,8 @@ _SPECS: List[ParamSpec] = [
         'Largest stamp difference (s) between a visible and a thermal frame to be fused '
         "together (message_filters' slop / max interval).",
         SYNC,
-        min=0.0,
-        max=1.0,
+        low=0.0,
+        high=1.0,
     ),
     ParamSpec(
         'sync_queue_size',
@@ -218,8 +223,8 @@ _SPECS: List[ParamSpec] = [
         int,
         'Messages per camera kept while waiting for a partner.',
         SYNC,
-        min=1,
-        max=100,
+        low=1,
+        high=100,
     ),
     ParamSpec(
         'sync_inter_message_lower_bound',
@@ -230,8 +235,8 @@ _SPECS: List[ParamSpec] = [
         "(about one frame period of latency). Keep it below the fastest camera's period; "
         "0 = always wait (message_filters' default).",
         SYNC,
-        min=0.0,
-        max=1.0,
+        low=0.0,
+        high=1.0,
     ),
     # --- health and diagnostics -----------------------------------------------------------
     ParamSpec(
@@ -241,8 +246,8 @@ _SPECS: List[ParamSpec] = [
         'Diagnostics turn WARN when the p95 end-to-end latency (publish time minus visible '
         'capture stamp) exceeds this.',
         HEALTH,
-        min=1.0,
-        max=60000.0,
+        low=1.0,
+        high=60000.0,
     ),
     ParamSpec(
         'input_timeout',
@@ -251,8 +256,8 @@ _SPECS: List[ParamSpec] = [
         'Diagnostics turn ERROR, naming the camera, when an input has been silent longer '
         'than this (s).',
         HEALTH,
-        min=0.1,
-        max=3600.0,
+        low=0.1,
+        high=3600.0,
     ),
     ParamSpec(
         'bad_input_hold',
@@ -261,8 +266,8 @@ _SPECS: List[ParamSpec] = [
         'How long (s) a rejected frame keeps the diagnostics at WARN (ERROR if nothing was '
         'fused meanwhile), with the last error message.',
         HEALTH,
-        min=0.0,
-        max=3600.0,
+        low=0.0,
+        high=3600.0,
     ),
     ParamSpec(
         'alignment_check_period',
@@ -271,8 +276,8 @@ _SPECS: List[ParamSpec] = [
         "Every this many seconds (0 = never) the last fused pair's warped thermal edges are "
         'compared with the visible edges, off the fusion thread.',
         STARTUP,
-        min=0.0,
-        max=3600.0,
+        low=0.0,
+        high=3600.0,
         read_only=True,
     ),
     ParamSpec(
@@ -282,8 +287,8 @@ _SPECS: List[ParamSpec] = [
         'Diagnostics turn WARN (re-run fusion-ros register) when the thermal is this many '
         'visible pixels off for alignment_hold seconds.',
         HEALTH,
-        min=0.1,
-        max=1000.0,
+        low=0.1,
+        high=1000.0,
     ),
     ParamSpec(
         'alignment_hold',
@@ -291,8 +296,8 @@ _SPECS: List[ParamSpec] = [
         float,
         'How long (s) the misalignment must last before the WARN.',
         HEALTH,
-        min=0.0,
-        max=3600.0,
+        low=0.0,
+        high=3600.0,
     ),
     ParamSpec(
         'diagnostics_period',
@@ -300,8 +305,8 @@ _SPECS: List[ParamSpec] = [
         float,
         'Period (s) of the /diagnostics status.',
         HEALTH,
-        min=0.05,
-        max=60.0,
+        low=0.05,
+        high=60.0,
     ),
     ParamSpec(
         'diagnostics_window',
@@ -309,8 +314,8 @@ _SPECS: List[ParamSpec] = [
         float,
         'Latency percentiles and rates cover the last this many seconds.',
         STARTUP,
-        min=1.0,
-        max=600.0,
+        low=1.0,
+        high=600.0,
         read_only=True,
     ),
 ]
@@ -326,7 +331,7 @@ def declare_all(node) -> Dict[str, Any]:
     """Declare every parameter on ``node``; returns their (possibly overridden) values."""
     values = {}
     for spec in _SPECS:
-        default = list(spec.default) if spec.type is list else spec.default
+        default = list(spec.default) if spec.value_type is list else spec.default
         values[spec.name] = node.declare_parameter(spec.name, default, spec.descriptor()).value
     for name in ('homography',):
         values[name] = [float(v) for v in values[name]]
@@ -389,9 +394,9 @@ def markdown_table(names: Optional[Iterable[str]] = None) -> str:
     rows = ['| name | default | range | description |', '|---|---|---|---|']
     for spec in (PARAMETERS[n] for n in names) if names else _SPECS:
         default = spec.default
-        if spec.type is list:
+        if spec.value_type is list:
             default = 'identity' if tuple(default) == IDENTITY_HOMOGRAPHY else default
-        elif spec.type is str:
+        elif spec.value_type is str:
             default = f'"{default}"'
         ro = ' (read-only)' if spec.read_only else ''
         rows.append(f'| `{spec.name}` | {default} | {spec.range_text} | {spec.description}{ro} |')

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Process plumbing shared by the stand-alone nodes (replay, record).
 
 Ctrl-C handling, remap arguments and message classes by type name. Nodes import this, never each

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """QoS profiles of the fusion node's topics.
 
 Images are RELIABLE + KEEP_LAST with a small depth. Measured between two processes with Fast DDS

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The rviz config for a launch: the shipped config/fusion.rviz with its image topics resolved.
 
 rviz shows what it subscribes to, so a namespaced or remapped launch needs the topics the node

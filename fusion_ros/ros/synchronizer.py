@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Approximate-time pairing of the visible and thermal messages, behind one small interface.
 
 Where the ROS ``message_filters`` Python package is installed, its ``ApproximateTimeSynchronizer``

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """fusion_ros runtime: ONNX Runtime inference with pre/post-processing and image encodings.
 
 No ROS and no torch: numpy, OpenCV and onnxruntime only, so the node, the bag tools and the CLI

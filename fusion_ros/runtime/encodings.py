@@ -1,3 +1,6 @@
+# noqa: A005 - a public module path; absolute imports, so no stdlib module is hidden
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """sensor_msgs/Image and sensor_msgs/CompressedImage <-> numpy, without ROS.
 
 A tested cv_bridge subset.
@@ -286,10 +289,10 @@ def _parse_format(fmt: str) -> tuple[str | None, str | None]:
 
 
 def decode_compressed(
-    format: str,
+    fmt: str,
     data: Any,
     *,
-    max_pixels: int = MAX_IMAGE_PIXELS,  # noqa: A002
+    max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> np.ndarray:
     """Pixels of a sensor_msgs/CompressedImage (JPEG or PNG) as mono8, mono16 or bgr8.
 
@@ -298,18 +301,18 @@ def decode_compressed(
     uint16; alpha is dropped. Corrupt, empty or undecodable data, or a header claiming more than
     `max_pixels` pixels (0 = no limit; checked before decoding), raises FusionInputError.
     """
-    original, codec = _parse_format(format)
+    original, codec = _parse_format(fmt)
     buf = _as_bytes_array(data, 'compressed image')
     label = codec or 'compressed'
     if buf.size == 0:
-        raise FusionInputError(f'compressed image ({quote(format)}) has no data')
+        raise FusionInputError(f'compressed image ({quote(fmt)}) has no data')
     size = compressed_size(buf)
     if size is not None:
         _check_pixels(*size, max_pixels, f'compressed {label} image')
     image = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise FusionInputError(
-            f'cannot decode {buf.size} bytes of {label} data (format {quote(format)}): '
+            f'cannot decode {buf.size} bytes of {label} data (format {quote(fmt)}): '
             f'corrupt, truncated or not an image'
         )
     if image.ndim == 3 and image.shape[2] == 4:

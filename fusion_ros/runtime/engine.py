@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """ONNX Runtime engine.
 
 Provider selection, session set-up tuned for small fusion networks, IO binding.

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Choosing the engine and its thread count at load time, by timing them on this machine.
 
 Why measure instead of rules: on a 2-core CPU the 113-parameter student runs fastest as OpenCV

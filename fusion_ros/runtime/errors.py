@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Exceptions raised by the runtime, with messages written for the person wiring up the cameras."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The per-frame step shared by the fusion node and `fusion-ros fuse-bag`.
 
 Decoded visible and thermal arrays in; fused array, its encoding and the stage times out.

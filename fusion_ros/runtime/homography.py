@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Checks that a thermal -> visible homography is usable before it is put to work.
 
 Why: a homography is nine numbers typed by hand or estimated by a tool;

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Finding and loading models: registered names in the weights folder, or explicit ONNX paths."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Model cards: the JSON file next to every shipped ONNX model (`NAME.onnx` + `NAME.json`).
 
 A card says what the network is, how it was trained and evaluated, and what the runtime needs to
@@ -75,7 +77,7 @@ class ModelCard:
     architecture: str = ''
     version: str = '0'
     onnx: str = ''
-    input: dict[str, Any] = field(default_factory=_default_input)
+    input: dict[str, Any] = field(default_factory=_default_input)  # noqa: A003 - card JSON key
     output: dict[str, Any] = field(default_factory=_default_output)
     size_multiple: int = 1
     parameters: int = 0

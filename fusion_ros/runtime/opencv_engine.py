@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """A fast path for tiny convolution chains: the exported ONNX graph run as OpenCV filters.
 
 Why: the 113-parameter MMDRFuse student is ~70 MFLOP per 640x512 frame, yet an ONNX Runtime session

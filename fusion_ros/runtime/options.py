@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pre/post-processing settings of a fusion pipeline.
 
 Flat scalars and lists, so each maps to one ROS parameter of the fusion node. This is the only
@@ -36,9 +38,9 @@ class OptionSpec:
     """
 
     name: str
-    type: type  # str, float, int or tuple (of `length` floats)
+    value_type: type  # str, float, int or tuple (of `length` floats)
     default: Any
-    help: str
+    description: str
     choices: tuple[str, ...] = ()
     low: Optional[float] = None  # inclusive range
     high: Optional[float] = None
@@ -47,19 +49,19 @@ class OptionSpec:
 
 def _option(
     default: Any,
-    help: str,
+    text: str,
     *,
     choices: tuple[str, ...] = (),
-    range: Optional[tuple[float, float]] = None,
+    limits: Optional[tuple[float, float]] = None,
     length: Optional[int] = None,
 ) -> Any:
     """Return a `ProcessingOptions` field carrying its table row as metadata.
 
-    The row is (help, choices, range).
+    The row is (help text, choices, range limits).
     """
     return field(
         default=default,
-        metadata={'help': help, 'choices': choices, 'range': range, 'length': length},
+        metadata={'help': text, 'choices': choices, 'range': limits, 'length': length},
     )
 
 
@@ -111,35 +113,35 @@ class ProcessingOptions:
     agc_low_percentile: float = _option(
         1.0,
         'Percentile of the thermal image mapped to black (thermal_agc=percentile).',
-        range=(0.0, 100.0),
+        limits=(0.0, 100.0),
     )
     agc_high_percentile: float = _option(
         99.0,
         'Percentile of the thermal image mapped to white (thermal_agc=percentile); must be '
         'above agc_low_percentile.',
-        range=(0.0, 100.0),
+        limits=(0.0, 100.0),
     )
     agc_min: float = _option(
         0.0,
         'Thermal value (raw counts) mapped to black with thermal_agc=fixed.',
-        range=(0.0, 65535.0),
+        limits=(0.0, 65535.0),
     )
     agc_max: float = _option(
         65535.0,
         'Thermal value (raw counts) mapped to white with thermal_agc=fixed; must be above '
         'agc_min.',
-        range=(0.0, 65535.0),
+        limits=(0.0, 65535.0),
     )
     agc_smoothing: float = _option(
         0.0,
         'Temporal smoothing of the gain limits across frames (weight of the previous limits): '
         "0 = per-frame gain, 0.9 = slow and flicker-free, 1 = keep the first frame's gain.",
-        range=(0.0, 1.0),
+        limits=(0.0, 1.0),
     )
     agc_min_span: float = _option(
         64.0,
         'Smallest gain window in 16-bit counts, so a uniform scene is not stretched into noise.',
-        range=(0.0, 65535.0),
+        limits=(0.0, 65535.0),
     )
     homography: tuple[float, ...] = _option(
         IDENTITY_HOMOGRAPHY,
@@ -160,17 +162,17 @@ class ProcessingOptions:
         'back, chroma stays full resolution); lower = faster. 0 = auto: the largest of 1, 0.75, '
         '0.5, 0.35, 0.25 whose measured pipeline time fits scale_budget_ms (timed on the first '
         'frames of each size and engine).',
-        range=(0.0, 1.0),
+        limits=(0.0, 1.0),
     )
     scale_budget_ms: float = _option(
         33.0,
         'Pipeline time per frame that process_scale 0 (auto) must fit (33 ms = 30 Hz).',
-        range=(1.0, 10000.0),
+        limits=(1.0, 10000.0),
     )
     threads: int = _option(
         0,
         'Inference threads (0 = the fastest of 1..cores, timed when the model loads).',
-        range=(0, 256),
+        limits=(0, 256),
     )
 
     def __post_init__(self) -> None:
@@ -184,7 +186,7 @@ class ProcessingOptions:
                     )
                 set_(self, spec.name, value.strip().lower())
             elif spec.low is not None:
-                if spec.type is int:
+                if spec.value_type is int:
                     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                         raise ValueError(
                             f'option {spec.name} must be an integer '

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The fusion pipeline: visible + thermal images in, one fused image out.
 
 Per frame (640x512, colour visible, 16-bit thermal, MMDRFuse student):

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """ROS-free approximate-time pairing and the pairing policy around it.
 
 The pairing is message_filters' ApproximateTime policy on integer stamps; the policy around it

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Approximate-time pairing of message streams, without ROS.
 
 This is the ApproximateTime policy of ROS ``message_filters`` (the C++ one; the Python package

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Pairing policy shared by the fusion node and the bag tools.
 
 Defaults, the restart when a camera's stamps jump back, and counters that survive restarts and

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Offline training of the fusion networks.
 
 torch; never imported by the runtime or the nodes that only fuse.

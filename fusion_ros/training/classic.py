@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Classic (non-learned) image fusion methods on float [0, 1] luminance, numpy + OpenCV.
 
 They serve two purposes:

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Training configuration: one `TrainConfig` dataclass, loaded from YAML (or JSON) files.
 
 Shipped configs live in `fusion_ros/training/configs/<model>_<variant>.yaml`, variants `default`

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Training data: registered IR/visible pairs in memory, splits, and fixed random patches.
 
 Interface (stable; other recipes build on it):

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Export a trained network to the project's ONNX convention plus its model card.
 
 `export_onnx(model, name, out_dir, card_fields) -> (onnx_path, card_path)`:

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Training hooks: how a training run reports progress without knowing who listens.
 
 `TrainingHooks` is a no-op base class; override what you need. The trainer calls, in order:

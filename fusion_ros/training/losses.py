@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Differentiable fusion losses and quality scores in torch.
 
 Training; the numpy metrics in `fusion_ros.metrics` are for evaluation.

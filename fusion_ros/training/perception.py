@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Perception features for MMDRFuse's perception and refresh losses.
 
 Two interchangeable frozen feature extractors, each returning a list of FIVE feature maps

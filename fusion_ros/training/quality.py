@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """AE-Netv2's "quality evaluator".
 
 One scalar score for a fused image from several objective metrics.
@@ -457,7 +459,7 @@ def raw_metrics(
     SSIM(F,A) + SSIM(F,B); Qabf with VIFB's zero-padded Sobel by default.
     """
     ev = QualityEvaluator(
-        weights={k: 1.0 for k in COMPONENTS}, cap=np.inf, bins=bins, qabf_border=qabf_border
+        weights=dict.fromkeys(COMPONENTS, 1.0), cap=np.inf, bins=bins, qabf_border=qabf_border
     )
     st = ev.source_stats(ir, vis)
     f = _stack([np.clip(fused, 0, 1)])

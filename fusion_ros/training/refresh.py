@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MMDRFuse's dynamic refresh: per-sample memory of the best historical outputs.
 
 For every training sample id (a fixed patch of `PatchDataset`) two historical outputs are kept:

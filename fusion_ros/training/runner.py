@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """One training run end to end: data -> recipe -> weights file -> ONNX + model card.
 
 Used by `fusion-ros train` and the ROS train node. Layout of `out_dir` (the run folder):

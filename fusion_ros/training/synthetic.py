@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MobileFuse's synthetic training data: fusion pairs with ground truth from single natural images.
 
 Perreault et al. (MobileFuse) train without registered pairs or thermal images: from natural images

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MMDRFuse teachers used only during training (the student is what ships).
 
 `compact` is the registry's `mmdrfuse_teacher` (stem + 4 dense layers to 64 channels, 64->4->1;

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Shared training loop pieces used by every recipe.
 
 The main entry point is `fit(...)`: one *stage* of training (a recipe may run several, e.g. the
@@ -44,6 +46,8 @@ LossFn = Callable[
 
 
 class Stateful(Protocol):
+    """Anything checkpointed through state_dict / load_state_dict."""
+
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> Any: ...

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The validation discipline: which pairs every recipe choice is made on.
 
 No torch; `fusion-ros eval --set validation` uses it too.

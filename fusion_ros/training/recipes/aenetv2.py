@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """AE-Netv2 recipe (Fang et al., 2021): training towards a *relative optimal solution*.
 
 There is no ground truth for IR/visible fusion. AE-Netv2 instead builds, for every training

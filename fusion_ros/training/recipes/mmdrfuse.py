@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MMDRFuse recipe (Deng et al., ACM MM 2024).
 
 Teacher -> digestible distillation -> 113-param student.

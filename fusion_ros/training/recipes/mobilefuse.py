@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """MobileFuse recipe (Perreault et al., "MobileFuse: multimodal image fusion at the edge").
 
 Stage 1, "synthetic" (the paper's recipe): plain MSE between the network's output - the blending

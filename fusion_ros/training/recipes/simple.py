@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """The "simple" recipe.
 
 Any registry model trained on fixed LLVIP patches with w_int * L1(O, max(IR, VIS)) + w_grad *
