@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """What a blending network could reach: the best per-pixel convex blend towards a classic target.
 
 MobileFuse's output is `vis * M + ir * (1 - M)` with M in [0, 1]. For a target image T (here a

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """How much a fusion model brightens daylight scenes ("washed out"), on the daytime validation sets.
 
     python docs/scripts/brightness_lift.py MODEL [MODEL ...]   (registered names or .onnx paths)

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """How well is a "registered" dataset registered? The thermal/visible displacement field, per block.
 
 Both images of every pair become edge images (fusion_ros.registration.features); the frame is cut
