@@ -66,7 +66,7 @@ def make_onnx_model(path: Path, ir_weight: float = 0.5, *, name: Optional[str] =
 def write_card(onnx_path: Path, name: str) -> Path:
     """Return a model card beside the model, in the shape of the shipped ones.
 
-    fusion_ros/weights/*.json.
+    Like fusion_ros/weights/*.json.
     """
     import hashlib
 

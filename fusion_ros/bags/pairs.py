@@ -145,7 +145,7 @@ def pairs_from_bag(
     max_side: Optional[int] = None,
     keep_color: bool = True,
 ) -> List[BagPair]:
-    """Return Synchronised pairs of a bag as training pairs.
+    """Return the synchronised pairs of a bag as training pairs.
 
     Returns a list of :class:`BagPair` ``(name, ir, vis, vis_bgr)``: ``ir`` float32 HxW in
     [0, 1] (8-bit /255, 16-bit min-max stretched per frame), ``vis`` float32 HxW luminance in

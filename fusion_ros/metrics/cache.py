@@ -31,9 +31,9 @@ def _nbytes(value: Any) -> int:
 
 
 def _freeze(value: Any) -> None:
-    """Return Cached arrays are shared between callers.
+    """Make a cached array read-only: cached arrays are shared between callers.
 
-    Make accidental in-place edits fail loudly.
+    Accidental in-place edits then fail loudly.
     """
     if isinstance(value, np.ndarray):
         value.setflags(write=False)

@@ -129,7 +129,7 @@ def _check_sources(sources: list[Any]) -> None:
 def load_search_config(which: str = 'default', **overrides: Any) -> SearchConfig:
     """Return a built-in config by name, or a YAML/JSON file with SearchConfig keys.
 
-    Then `overrides`.
+    Then `overrides` are applied.
     """
     if which in BUILTIN:
         data = dict(BUILTIN[which])

@@ -168,11 +168,11 @@ def expected_ms(
     table: LatencyTable,
     costs: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Return Expected latency under per-edge operator probabilities [edges, ops] (differentiable).
+    """Return the expected latency under per-edge operator probabilities [edges, ops].
 
-    Per cell, with z_e = P(edge e is zero) and c_e = sum_o P(o) ms(o): e2 costs c2 plus an add
-    with probability 1 - z2; the n1 path costs c1 (1 - z3) + c3 (1 - z1) plus an add with
-    probability (1 - z1)(1 - z3). Equals `predict_ms` for one-hot probabilities.
+    Differentiable. Per cell, with z_e = P(edge e is zero) and c_e = sum_o P(o) ms(o): e2 costs c2
+    plus an add with probability 1 - z2; the n1 path costs c1 (1 - z3) + c3 (1 - z1) plus an add
+    with probability (1 - z1)(1 - z3). Equals `predict_ms` for one-hot probabilities.
     """
     op_ms, add_ms = costs if costs is not None else edge_cost_matrix(table)
     zero = table.space.ops.index('zero') if 'zero' in table.space.ops else None

@@ -164,7 +164,7 @@ class FusionNode(Node):
     def create_outputs(self, make_publisher: Callable[..., Any]) -> None:
         """Fused image + camera_info publishers (``make_publisher``: plain or lifecycle).
 
-        And /diagnostics with its timer.
+        Also /diagnostics with its timer.
         """
         self.fused_pub = make_publisher(
             Image, 'fused/image_raw', image_qos(), qos_overriding_options=overrides()
@@ -331,10 +331,7 @@ class FusionNode(Node):
             self._camera_info = msg
 
     def _on_pair(self, visible: StampedMessage, thermal: StampedMessage) -> None:
-        """Return Synchronizer output (executor thread).
-
-        Hand the pair to the worker, newest wins.
-        """
+        """Hand a synchronizer pair to the worker, newest wins (executor thread)."""
         sync_wait_ms = abs(visible.arrival_ns - thermal.arrival_ns) / 1e6
         with self._slot_cv:
             if self._slot is not None:

@@ -29,7 +29,7 @@ KINDS = ('checkerboard', 'circles')
 
 
 def parse_pattern(text: str) -> tuple[int, int]:
-    """Return 'COLSxROWS' -> (cols, rows).
+    """Parse 'COLSxROWS' -> (cols, rows).
 
     Inner corners of a checkerboard, or circles of a grid.
     """

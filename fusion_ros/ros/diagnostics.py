@@ -211,7 +211,7 @@ class FusionDiagnostics:
             self.frames_skipped += count
 
     def record_sync(self, pairs: int, dropped_by_input: Iterable[int]) -> None:
-        """Return Synchronizer counters (absolute values)."""
+        """Record the synchronizer counters (absolute values)."""
         with self._lock:
             now = self.now()
             for _ in range(max(0, min(int(pairs) - self.pairs_synced, 1000))):

@@ -113,7 +113,7 @@ def _unsupported(encoding: str, name: str) -> FusionInputError:
 def _as_bytes_array(data: Any, name: str) -> np.ndarray:
     """Return a flat uint8 view of a message's data field.
 
-    bytes, bytearray, memoryview, array.array, ndarray, list.
+    It may be bytes, bytearray, memoryview, array.array, ndarray or list.
     """
     if isinstance(data, np.ndarray):
         if data.dtype == np.uint8 and data.ndim == 1 and data.flags.c_contiguous:

@@ -89,7 +89,7 @@ def _elementwise(
 
 
 def _sigmoid(a: np.ndarray) -> None:
-    """Return a <- 1 / (1 + exp(-a)), in place.
+    """Compute a <- 1 / (1 + exp(-a)) in place.
 
     cv2.exp saturates to inf for large -a: 1/inf = 0, exact.
     """
@@ -100,7 +100,7 @@ def _sigmoid(a: np.ndarray) -> None:
 
 
 def _tanh(a: np.ndarray) -> None:
-    """Return a <- tanh(a) = 2 * sigmoid(2a) - 1, in place."""
+    """Compute a <- tanh(a) = 2 * sigmoid(2a) - 1 in place."""
     cv2.multiply(a, 2.0, dst=a)
     _sigmoid(a)
     cv2.multiply(a, 2.0, dst=a)
@@ -278,7 +278,7 @@ class OpenCVEngine:
         return self._planes[1]
 
     def run_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Return x float32 [1, 2, H, W] -> out float32 [1, 1, H, W] (written in place).
+        """Run x float32 [1, 2, H, W] -> out float32 [1, 1, H, W] (written in place).
 
         Returns `out`.
         """
@@ -306,7 +306,7 @@ class OpenCVEngine:
         border: int,
         dst: np.ndarray,
     ) -> None:
-        """Return dst = bias + sum_i correlate(inputs[i], kernels[i]).
+        """Compute dst = bias + sum_i correlate(inputs[i], kernels[i]).
 
         OpenCV's filter2D is a correlation, like Conv.
         """

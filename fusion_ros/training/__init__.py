@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Offline training of the fusion networks.
 
-torch; never imported by the runtime or the nodes that only fuse.
+Needs torch; never imported by the runtime or the nodes that only fuse.
 
 - `data`: pairs in memory (`Pair`, `load_pairs`, `load_pairs_from_source`), `split_pairs`,
   `PatchDataset` (fixed random patches with stable sample ids).

@@ -54,7 +54,7 @@ class TrainingHooks:
         """Once, after training (and before export)."""
 
     def should_stop(self) -> bool:
-        """Return Polled every step; True stops training cleanly."""
+        """Report whether to stop (polled every step); True stops training cleanly."""
         return False
 
 

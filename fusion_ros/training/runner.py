@@ -85,7 +85,7 @@ def validation_report(
     cfg: TrainConfig,
     size_multiple: int = 1,
 ) -> dict[str, dict[str, float]]:
-    """Return Validation metrics of the final model per set.
+    """Return the validation metrics of the final model per set.
 
     Each training source's split, then each whole validation set (scored at cfg.val_max_side).
     """
