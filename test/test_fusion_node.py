@@ -311,6 +311,48 @@ def test_fused_content_follows_the_model(graph, models):
     assert abs(np.corrcoef(fused.ravel(), gray.ravel())[0, 1]) > 0.2
 
 
+def test_compressed_fused_output_for_low_bandwidth_links(graph):
+    """fused/image_raw/compressed: a JPEG of the fused frame (same stamp), at fused_jpeg_quality."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage
+
+    h, node = graph
+    got = []
+    sub = h.node.create_subscription(CompressedImage, "fused/image_raw/compressed",
+                                     lambda m: got.append(m),
+                                     QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    try:
+        sizes, errors = {}, {}
+        for quality in (90, 20):
+            assert h.set_parameters(fused_jpeg_quality=quality)[0].successful
+            vis, thermal = pattern_pair(H, W)
+            h.wait_for(lambda: h.node.count_subscribers("fused/image_raw/compressed") >= 1, 5,
+                       "compressed subscriber", node)
+            time.sleep(0.5)  # discovery: the node must see the subscriber before it encodes
+            start, n0 = h.fused_count(), len(got)
+            stream_pairs(h, vis, thermal, 4)
+            h.wait_for(lambda: len(got) - n0 >= 2 and len(h.fused) - start >= 2, 10,
+                       "compressed fused frames", node)
+            msg = got[-1]
+            assert msg.format.endswith("jpeg compressed bgr8"), msg.format  # image_transport's form
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            h.wait_for(lambda: stamp in {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+                                         for _, m in h.fused[start:]}, 5, "the raw twin", node)
+            raw = {m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m for m in _fused_since(h, start)}
+            twin = raw[stamp]
+            decoded = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_UNCHANGED)
+            ch = 3 if twin.encoding in ("bgr8", "rgb8") else 1
+            original = np.frombuffer(bytes(twin.data), np.uint8).reshape(H, W, ch).squeeze()
+            assert decoded.shape == original.shape
+            assert np.corrcoef(decoded.ravel(), original.ravel())[0, 1] > 0.8  # the same picture
+            errors[quality] = np.abs(decoded.astype(int) - original.astype(int)).mean()
+            sizes[quality] = len(msg.data)
+        assert sizes[20] < sizes[90] < H * W * 3 and errors[90] < errors[20]
+        assert not h.set_parameters(fused_jpeg_quality=0)[0].successful  # range 1..100
+    finally:
+        h.node.destroy_subscription(sub)
+
+
 def test_diagnostics_report_latency_and_rates(graph, models):
     h, node = graph
     vis, thermal = pattern_pair(H, W)

@@ -4,8 +4,9 @@ Topics (node-relative, remappable):
   in:  visible/image_raw, thermal/image_raw (sensor_msgs/Image; with input_transport=compressed:
        visible/image_raw/compressed, thermal/image_raw/compressed, sensor_msgs/CompressedImage),
        visible/camera_info (sensor_msgs/CameraInfo, optional)
-  out: fused/image_raw (header = the visible frame's header), fused/camera_info (the latest visible
-       camera_info with the fused stamp, once one was received), /diagnostics
+  out: fused/image_raw (header = the visible frame's header), fused/image_raw/compressed (JPEG,
+       image_transport naming; encoded only while subscribed), fused/camera_info (the latest
+       visible camera_info with the fused stamp, once one was received), /diagnostics
 
 Threads: the executor (subscriptions, parameter services, timers) only records arrivals and pairs
 messages; each pair replaces the one waiting for a dedicated fusion worker thread, which decodes,
@@ -48,8 +49,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from fusion_ros.ros import parameters as P
 from fusion_ros.registration.alignment import AlignmentMonitor, alignment_check
 from fusion_ros.ros.diagnostics import OK, WARN, FusionDiagnostics, HealthConfig, diagnostic_array
-from fusion_ros.ros.image_msgs import (input_error_kind, message_encoding, message_to_numpy,
-                                       numpy_to_image, stamp_to_ns)
+from fusion_ros.ros.image_msgs import (compressed_image, input_error_kind, message_encoding,
+                                       message_to_numpy, numpy_to_image, stamp_to_ns)
 from fusion_ros.ros.input_qos import InputSubscription, update_all
 from fusion_ros.ros.model_switch import ModelSwitch
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
@@ -148,10 +149,12 @@ class FusionNode(Node):
         /diagnostics with its timer."""
         self.fused_pub = make_publisher(Image, "fused/image_raw", image_qos(),
                                         qos_overriding_options=overrides())
+        self.compressed_pub = make_publisher(CompressedImage, "fused/image_raw/compressed", image_qos(),
+                                             qos_overriding_options=overrides())
         self.info_pub = make_publisher(CameraInfo, "fused/camera_info", camera_info_qos(),
                                        qos_overriding_options=overrides())
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", diagnostics_qos())
-        self._outputs = [self.fused_pub, self.info_pub, self.diag_pub]
+        self._outputs = [self.fused_pub, self.compressed_pub, self.info_pub, self.diag_pub]
         self._diag_timer = self.create_timer(self._values["diagnostics_period"],
                                              self._publish_diagnostics)
 
@@ -341,6 +344,7 @@ class FusionNode(Node):
         self.diag.begin_stage("publish")
         out = numpy_to_image(frame.image, frame.encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
+        self._publish_compressed(frame, visible.msg.header)
         with self._info_lock:
             info = self._camera_info
         if info is not None:
@@ -357,6 +361,14 @@ class FusionNode(Node):
         for stage, ms in stages:
             self.diag.record_stage(stage, ms, now)
         self.diag.record_output(now)
+
+    def _publish_compressed(self, frame, header) -> None:
+        """JPEG on fused/image_raw/compressed, only while someone listens (as image_transport)."""
+        publisher = getattr(self, "compressed_pub", None)
+        if publisher is None or publisher.get_subscription_count() == 0:
+            return
+        publisher.publish(compressed_image(frame.image, frame.encoding, header,
+                                           self._values["fused_jpeg_quality"]))
 
     # ------------------------------------------------------------------ diagnostics
     def _health(self) -> HealthConfig:

@@ -13,7 +13,7 @@ from std_msgs.msg import Header
 
 from fusion_ros.runtime import (SUPPORTED_ENCODINGS, FusionInputError, decode_compressed,
                                 decode_image, decoded_encoding, encode_image)
-from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
+from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS, encode_compressed
 from fusion_ros.runtime.errors import ImageTooLargeError
 
 __all__ = [
@@ -103,4 +103,17 @@ def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = Non
     msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
     msg.encoding, msg.step, msg.data = encode_image(array, encoding)
     msg.is_bigendian = 0
+    return msg
+
+
+def compressed_image(array: np.ndarray, encoding: str, header: Header | None = None,
+                     jpeg_quality: int = 80) -> CompressedImage:
+    """An array as a sensor_msgs/CompressedImage the way image_transport's compressed transport
+    writes it: JPEG for 8-bit images, PNG for 16-bit ones (JPEG has no 16-bit mode)."""
+    msg = CompressedImage()
+    if header is not None:
+        msg.header = header
+    fmt = "png" if array.dtype.itemsize > 1 else "jpeg"
+    msg.format, data = encode_compressed(array, fmt, jpeg_quality, encoding=encoding)
+    msg.data = data
     return msg

@@ -26,6 +26,7 @@ PIPELINE = "pipeline"      # reload the model (validated by loading it)
 PROCESSING = "processing"  # ProcessingOptions of the running pipeline
 SYNC = "sync"              # rebuild the synchronizer (pending messages are dropped)
 HEALTH = "health"          # diagnostics thresholds, read when used
+OUTPUT = "output"          # how the fused image is published, read per frame
 STARTUP = "startup"        # read-only: fixed for the node's lifetime
 
 _TYPES = {
@@ -156,6 +157,11 @@ _SPECS: List[ParamSpec] = [
               "out as soon as its second frame arrives instead of waiting for the next frame "
               "(about one frame period of latency). Keep it below the fastest camera's period; "
               "0 = always wait (message_filters' default).", SYNC, min=0.0, max=1.0),
+    # --- output -------------------------------------------------------------------------------
+    ParamSpec("fused_jpeg_quality", 80, int,
+              "JPEG quality of fused/image_raw/compressed (image_transport's compressed "
+              "transport, for low-bandwidth links); encoded only while it has subscribers.",
+              OUTPUT, min=1, max=100),
     # --- health and diagnostics -----------------------------------------------------------
     ParamSpec("latency_budget_ms", 50.0, float,
               "Diagnostics turn WARN when the p95 end-to-end latency (publish time minus visible "
@@ -233,7 +239,7 @@ def processing_options(values: Mapping[str, Any]) -> ProcessingOptions:
 #: The parameters most users set, tabled in the README; every one is in docs/PARAMETERS.md.
 README_PARAMETERS: Tuple[str, ...] = ("model", "backend", "threads", "process_scale", "homography",
                                       "thermal_agc", "input_transport", "sync_slop",
-                                      "max_image_pixels", "latency_budget_ms")
+                                      "latency_budget_ms")
 
 
 def markdown_table(names: Optional[Iterable[str]] = None) -> str:
