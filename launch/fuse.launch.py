@@ -35,6 +35,9 @@ def _arguments():
                               description="visible camera_info topic"),
         DeclareLaunchArgument("thermal_topic", default_value="thermal/image_raw",
                               description="thermal camera image topic"),
+        DeclareLaunchArgument("thermal_info_topic", default_value="thermal/camera_info",
+                              description="thermal camera_info topic (its calibration undistorts "
+                                          "the thermal image)"),
         DeclareLaunchArgument("input_transport", default_value="raw",
                               description="raw | compressed (subscribes to <topic>/compressed)"),
         DeclareLaunchArgument("input_reliability", default_value="auto",
@@ -102,6 +105,7 @@ def generate_launch_description():
             ("visible/image_raw", LaunchConfiguration("visible_topic")),
             ("visible/camera_info", LaunchConfiguration("visible_info_topic")),
             ("thermal/image_raw", LaunchConfiguration("thermal_topic")),
+            ("thermal/camera_info", LaunchConfiguration("thermal_info_topic")),
             # image_transport naming: input_transport=compressed subscribes to <topic>/compressed
             ("visible/image_raw/compressed",
              [LaunchConfiguration("visible_topic"), "/compressed"]),

@@ -353,6 +353,52 @@ def test_compressed_fused_output_for_low_bandwidth_links(graph):
         h.node.destroy_subscription(sub)
 
 
+def test_thermal_camera_info_undistorts_the_thermal(graph):
+    """thermal/camera_info with a lens: the thermal is undistorted in the warp (diagnostics say
+    so, the fused image changes); an unusable calibration is a WARN naming the reason."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo
+
+    h, node = graph
+    pub = h.node.create_publisher(CameraInfo, "thermal/camera_info",
+                                  QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
+
+    def info(model, d):
+        msg = CameraInfo()
+        msg.width, msg.height, msg.distortion_model = W, H, model
+        msg.k = [60.0, 0.0, W / 2, 0.0, 60.0, H / 2, 0.0, 0.0, 1.0]
+        msg.d = d
+        return msg
+
+    def fused_after(info_msg):
+        start = h.fused_count()
+        for _ in range(3):
+            if info_msg is not None:
+                pub.publish(info_msg)
+            time.sleep(0.1)
+        stream_pairs(h, gray, thermal, 3, visible_encoding="mono8")
+        h.wait_for(lambda: len(h.fused) - start >= 2, 10, "fused frames", node)
+        return np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8).reshape(H, W)
+
+    vis, thermal = pattern_pair(H, W)
+    gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    try:
+        plain = fused_after(None)
+        bent = fused_after(info("plumb_bob", [-0.4, 0.15, 0.0, 0.0, 0.0]))
+        d = h.wait_diag(lambda d: d.get("thermal_undistort", "").startswith("on (plumb_bob)"), 5,
+                        "diagnostics: thermal undistorted", node)
+        assert np.abs(bent.astype(int) - plain.astype(int)).mean() > 2.0
+        fused_after(info("kannala_brandt_v2", [0.1, 0.0, 0.0, 0.0]))
+        d = h.wait_diag(lambda d: "thermal not undistorted" in d["_message"], 5, "WARN: bad lens", node)
+        assert "not supported" in d["_message"] and d["_level"] >= 1
+        again = fused_after(info("plumb_bob", [0.0] * 5))  # no distortion: back to the plain warp
+        assert np.array_equal(again, plain)
+        h.wait_diag(lambda d: d["thermal_undistort"].startswith("off") and
+                    "thermal not undistorted" not in d["_message"], 5, "lens off, WARN gone", node)
+    finally:
+        h.node.destroy_publisher(pub)
+
+
 def test_diagnostics_report_latency_and_rates(graph, models):
     h, node = graph
     vis, thermal = pattern_pair(H, W)

@@ -3,7 +3,8 @@
 Topics (node-relative, remappable):
   in:  visible/image_raw, thermal/image_raw (sensor_msgs/Image; with input_transport=compressed:
        visible/image_raw/compressed, thermal/image_raw/compressed, sensor_msgs/CompressedImage),
-       visible/camera_info (sensor_msgs/CameraInfo, optional)
+       visible/camera_info (sensor_msgs/CameraInfo, optional), thermal/camera_info (optional: its
+       calibration undistorts the thermal frame in the warp, parameter undistort_thermal)
   out: fused/image_raw (header = the visible frame's header), fused/image_raw/compressed (JPEG,
        image_transport naming; encoded only while subscribed), fused/camera_info (the latest
        visible camera_info with the fused stamp, once one was received), /diagnostics
@@ -57,6 +58,7 @@ from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, over
 from fusion_ros.ros.process import stop_once_on_signals
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
 from fusion_ros.runtime import FusionInputError, UnsupportedEncodingError, fuse_frame, load_pipeline
+from fusion_ros.runtime.lens import CameraLens
 from fusion_ros.runtime.loader import check_model_files
 
 INPUTS = ("visible", "thermal")
@@ -102,6 +104,9 @@ class FusionNode(Node):
         self.inputs: List[InputSubscription] = []
         self._qos_timer = None  # polls the cameras' publishers (InputSubscription.update)
         self._info_sub = None
+        self._thermal_info_sub = None
+        self._thermal_lens: Optional[CameraLens] = None
+        self._thermal_lens_key: Optional[tuple] = None
         self._outputs: List[Any] = []
         self._diag_timer = None
         self._worker: Optional[threading.Thread] = None
@@ -136,6 +141,7 @@ class FusionNode(Node):
                 "Running without a model; set a valid one with "
                 "`ros2 param set /fusion_node model <name|path.onnx>`.")
             return False
+        pipeline.set_thermal_lens(self._thermal_lens)
         with self._pipe_lock:
             self._pipeline, self._pipeline_model = pipeline, self._values["model"]
         self._last_load_ms = (time.perf_counter() - started) * 1e3
@@ -184,6 +190,9 @@ class FusionNode(Node):
         self._info_sub = self.create_subscription(
             CameraInfo, "visible/camera_info", self._on_camera_info, camera_info_qos(),
             qos_overriding_options=overrides(), callback_group=self._input_group)
+        self._thermal_info_sub = self.create_subscription(
+            CameraInfo, "thermal/camera_info", self._on_thermal_camera_info, camera_info_qos(),
+            qos_overriding_options=overrides(), callback_group=self._input_group)
         with self._slot_cv:
             self._stopping = False
         self._worker = threading.Thread(target=self._work_loop, name="fusion_worker", daemon=True)
@@ -202,6 +211,7 @@ class FusionNode(Node):
 
     def _install_switched(self, pipeline, values: Dict[str, Any], load_ms: float) -> None:
         """(loader thread) The new model loaded: swap it in after the frame in flight."""
+        pipeline.set_thermal_lens(self._thermal_lens)
         with self._pipe_lock:
             self._pipeline, self._pipeline_model = pipeline, values["model"]
         self._last_load_ms = load_ms
@@ -276,6 +286,29 @@ class FusionNode(Node):
     def _on_camera_info(self, msg: CameraInfo) -> None:
         with self._info_lock:
             self._camera_info = msg
+
+    def _on_thermal_camera_info(self, msg: CameraInfo) -> None:
+        """The thermal calibration: its lens goes into the warp (only when it changes)."""
+        key = (msg.width, msg.height, tuple(msg.k), tuple(msg.d), msg.distortion_model)
+        if key == self._thermal_lens_key:
+            return
+        self._thermal_lens_key = key
+        try:
+            lens = CameraLens.from_camera_info(msg.width, msg.height, msg.k, msg.d, msg.distortion_model)
+        except ValueError as exc:
+            lens = None
+            self.diag.set_condition("thermal_camera_info", WARN, f"thermal not undistorted: {exc}")
+            self.get_logger().warning(f"thermal/camera_info ignored: {exc}")
+        else:
+            self.diag.set_condition("thermal_camera_info", OK)
+            if lens is not None:
+                self.get_logger().info(f"thermal lens from camera_info ({lens.model}): undistorted in "
+                                       "the warp" + ("" if self._values["undistort_thermal"]
+                                                     else " once undistort_thermal is true"))
+        self._thermal_lens = lens
+        with self._pipe_lock:
+            if self._pipeline is not None:
+                self._pipeline.set_thermal_lens(lens)
 
     def _on_pair(self, visible: StampedMessage, thermal: StampedMessage) -> None:
         """Synchronizer output (executor thread): hand the pair to the worker, newest wins."""
@@ -385,6 +418,7 @@ class FusionNode(Node):
                  ("last_model_load_ms", f"{self._last_load_ms:.0f}"),
                  ("model_loading", self._switch.loading or "none"),
                  ("process_scale", _scale_text(pipe)),
+                 ("thermal_undistort", self._undistort_text()),
                  *self._alignment.values(),
                  ("input_transport", self._values["input_transport"]),
                  ("synchronizer", self._sync.backend),
@@ -399,6 +433,12 @@ class FusionNode(Node):
                                   ", ".join(f for f in self._frame_ids if f), self._health(),
                                   extra)
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
+
+    def _undistort_text(self) -> str:
+        lens = self._thermal_lens
+        if lens is None:
+            return "off (no thermal/camera_info with distortion)"
+        return f"{'on' if self._values['undistort_thermal'] else 'off (parameter)'} ({lens.model})"
 
     # ------------------------------------------------------------------ parameters
     def _on_set_parameters(self, params) -> SetParametersResult:
@@ -475,7 +515,8 @@ class FusionNode(Node):
         if self._qos_timer is not None:
             self.destroy_timer(self._qos_timer)
             self.destroy_subscription(self._info_sub)
-            self._qos_timer = self._info_sub = None
+            self.destroy_subscription(self._thermal_info_sub)
+            self._qos_timer = self._info_sub = self._thermal_info_sub = None
         self.stop()
 
     def destroy_node(self) -> None:
