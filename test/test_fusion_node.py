@@ -599,6 +599,9 @@ class _SlowPipeline:
     def update_options(self, options):
         pass
 
+    def set_thermal_lens(self, lens):
+        pass
+
     def fuse(self, visible, thermal, *, visible_order=None):
         import types
 
