@@ -52,6 +52,11 @@ def _arguments():
             description='thermal camera image topic',
         ),
         DeclareLaunchArgument(
+            'thermal_info_topic',
+            default_value='thermal/camera_info',
+            description='thermal camera_info topic (its calibration undistorts the thermal image)',
+        ),
+        DeclareLaunchArgument(
             'input_transport',
             default_value='raw',
             description='raw | compressed (subscribes to <topic>/compressed)',
@@ -159,6 +164,7 @@ def generate_launch_description():
             ('visible/image_raw', LaunchConfiguration('visible_topic')),
             ('visible/camera_info', LaunchConfiguration('visible_info_topic')),
             ('thermal/image_raw', LaunchConfiguration('thermal_topic')),
+            ('thermal/camera_info', LaunchConfiguration('thermal_info_topic')),
             # image_transport naming: input_transport=compressed subscribes to <topic>/compressed
             (
                 'visible/image_raw/compressed',

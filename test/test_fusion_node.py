@@ -365,6 +365,139 @@ def test_fused_content_follows_the_model(graph, models):
     assert abs(np.corrcoef(fused.ravel(), gray.ravel())[0, 1]) > 0.2
 
 
+def test_compressed_fused_output_for_low_bandwidth_links(graph):
+    """Check fused/image_raw/compressed: a JPEG of the fused frame at fused_jpeg_quality."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CompressedImage
+
+    h, node = graph
+    got = []
+    sub = h.node.create_subscription(
+        CompressedImage,
+        'fused/image_raw/compressed',
+        lambda m: got.append(m),
+        QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE),
+    )
+    try:
+        sizes, errors = {}, {}
+        for quality in (90, 20):
+            assert h.set_parameters(fused_jpeg_quality=quality)[0].successful
+            vis, thermal = pattern_pair(H, W)
+            h.wait_for(
+                lambda: h.node.count_subscribers('fused/image_raw/compressed') >= 1,
+                5,
+                'compressed subscriber',
+                node,
+            )
+            time.sleep(0.5)  # discovery: the node must see the subscriber before it encodes
+            start, n0 = h.fused_count(), len(got)
+            stream_pairs(h, vis, thermal, 4)
+            h.wait_for(
+                lambda: len(got) - n0 >= 2 and len(h.fused) - start >= 2,
+                10,
+                'compressed fused frames',
+                node,
+            )
+            msg = got[-1]
+            assert msg.format.endswith('jpeg compressed bgr8'), (
+                msg.format
+            )  # image_transport's form
+            stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+            h.wait_for(
+                lambda: (
+                    stamp
+                    in {
+                        m.header.stamp.sec * 10**9 + m.header.stamp.nanosec
+                        for _, m in h.fused[start:]
+                    }
+                ),
+                5,
+                'the raw twin',
+                node,
+            )
+            raw = {
+                m.header.stamp.sec * 10**9 + m.header.stamp.nanosec: m
+                for m in _fused_since(h, start)
+            }
+            twin = raw[stamp]
+            decoded = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_UNCHANGED)
+            ch = 3 if twin.encoding in ('bgr8', 'rgb8') else 1
+            original = np.frombuffer(bytes(twin.data), np.uint8).reshape(H, W, ch).squeeze()
+            assert decoded.shape == original.shape
+            assert np.corrcoef(decoded.ravel(), original.ravel())[0, 1] > 0.8  # the same picture
+            errors[quality] = np.abs(decoded.astype(int) - original.astype(int)).mean()
+            sizes[quality] = len(msg.data)
+        assert sizes[20] < sizes[90] < H * W * 3 and errors[90] < errors[20]
+        assert not h.set_parameters(fused_jpeg_quality=0)[0].successful  # range 1..100
+    finally:
+        h.node.destroy_subscription(sub)
+
+
+def test_thermal_camera_info_undistorts_the_thermal(graph):
+    """Undistort the thermal with a lens from thermal/camera_info.
+
+    Diagnostics say so and the fused image changes; an unusable calibration is a WARN naming
+    the reason.
+    """
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo
+
+    h, node = graph
+    pub = h.node.create_publisher(
+        CameraInfo,
+        'thermal/camera_info',
+        QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE),
+    )
+
+    def info(model, d):
+        msg = CameraInfo()
+        msg.width, msg.height, msg.distortion_model = W, H, model
+        msg.k = [60.0, 0.0, W / 2, 0.0, 60.0, H / 2, 0.0, 0.0, 1.0]
+        msg.d = d
+        return msg
+
+    def fused_after(info_msg):
+        start = h.fused_count()
+        for _ in range(3):
+            if info_msg is not None:
+                pub.publish(info_msg)
+            time.sleep(0.1)
+        stream_pairs(h, gray, thermal, 3, visible_encoding='mono8')
+        h.wait_for(lambda: len(h.fused) - start >= 2, 10, 'fused frames', node)
+        return np.frombuffer(bytes(_fused_since(h, start)[-1].data), np.uint8).reshape(H, W)
+
+    vis, thermal = pattern_pair(H, W)
+    gray = cv2.cvtColor(vis, cv2.COLOR_BGR2GRAY)
+    try:
+        plain = fused_after(None)
+        bent = fused_after(info('plumb_bob', [-0.4, 0.15, 0.0, 0.0, 0.0]))
+        d = h.wait_diag(
+            lambda d: d.get('thermal_undistort', '').startswith('on (plumb_bob)'),
+            5,
+            'diagnostics: thermal undistorted',
+            node,
+        )
+        assert np.abs(bent.astype(int) - plain.astype(int)).mean() > 2.0
+        fused_after(info('kannala_brandt_v2', [0.1, 0.0, 0.0, 0.0]))
+        d = h.wait_diag(
+            lambda d: 'thermal not undistorted' in d['_message'], 5, 'WARN: bad lens', node
+        )
+        assert 'not supported' in d['_message'] and d['_level'] >= 1
+        again = fused_after(info('plumb_bob', [0.0] * 5))  # no distortion: back to the plain warp
+        assert np.array_equal(again, plain)
+        h.wait_diag(
+            lambda d: (
+                d['thermal_undistort'].startswith('off')
+                and 'thermal not undistorted' not in d['_message']
+            ),
+            5,
+            'lens off, WARN gone',
+            node,
+        )
+    finally:
+        h.node.destroy_publisher(pub)
+
+
 def test_diagnostics_report_latency_and_rates(graph, models):
     h, node = graph
     vis, thermal = pattern_pair(H, W)
@@ -641,6 +774,9 @@ class _SlowPipeline:
         self.providers, self.warnings = ['FakeProvider'], []
 
     def update_options(self, options):
+        pass
+
+    def set_thermal_lens(self, lens):
         pass
 
     def fuse(self, visible, thermal, *, visible_order=None):

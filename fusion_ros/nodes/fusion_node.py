@@ -1,13 +1,13 @@
-# Copyright 2026 fusion_ros contributors
-# SPDX-License-Identifier: Apache-2.0
 """fusion_node: approximate-time synchronised visible + thermal cameras in, fused image out.
 
 Topics (node-relative, remappable):
   in:  visible/image_raw, thermal/image_raw (sensor_msgs/Image; with input_transport=compressed:
        visible/image_raw/compressed, thermal/image_raw/compressed, sensor_msgs/CompressedImage),
-       visible/camera_info (sensor_msgs/CameraInfo, optional)
-  out: fused/image_raw (header = the visible frame's header), fused/camera_info (the latest visible
-       camera_info with the fused stamp, once one was received), /diagnostics
+       visible/camera_info (sensor_msgs/CameraInfo, optional), thermal/camera_info (optional: its
+       calibration undistorts the thermal frame in the warp, parameter undistort_thermal)
+  out: fused/image_raw (header = the visible frame's header), fused/image_raw/compressed (JPEG,
+       image_transport naming; encoded only while subscribed), fused/camera_info (the latest
+       visible camera_info with the fused stamp, once one was received), /diagnostics
 
 Threads: the executor (subscriptions, parameter services, timers) only records arrivals and pairs
 messages; each pair replaces the one waiting for a dedicated fusion worker thread, which decodes,
@@ -42,6 +42,7 @@ from fusion_ros.registration.alignment import alignment_check, AlignmentMonitor
 from fusion_ros.ros import parameters as P
 from fusion_ros.ros.diagnostics import diagnostic_array, FusionDiagnostics, HealthConfig, OK, WARN
 from fusion_ros.ros.image_msgs import (
+    compressed_image,
     input_error_kind,
     message_encoding,
     message_to_numpy,
@@ -59,6 +60,7 @@ from fusion_ros.runtime import (
     load_pipeline,
     UnsupportedEncodingError,
 )
+from fusion_ros.runtime.lens import CameraLens
 from fusion_ros.runtime.loader import check_model_files
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
@@ -118,6 +120,9 @@ class FusionNode(Node):
         self.inputs: List[InputSubscription] = []
         self._qos_timer = None  # polls the cameras' publishers (InputSubscription.update)
         self._info_sub = None
+        self._thermal_info_sub = None
+        self._thermal_lens: Optional[CameraLens] = None
+        self._thermal_lens_key: Optional[tuple] = None
         self._outputs: List[Any] = []
         self._diag_timer = None
         self._worker: Optional[threading.Thread] = None
@@ -153,6 +158,7 @@ class FusionNode(Node):
                 '`ros2 param set /fusion_node model <name|path.onnx>`.'
             )
             return False
+        pipeline.set_thermal_lens(self._thermal_lens)
         with self._pipe_lock:
             self._pipeline, self._pipeline_model = pipeline, self._values['model']
         self._last_load_ms = (time.perf_counter() - started) * 1e3
@@ -169,11 +175,17 @@ class FusionNode(Node):
         self.fused_pub = make_publisher(
             Image, 'fused/image_raw', image_qos(), qos_overriding_options=overrides()
         )
+        self.compressed_pub = make_publisher(
+            CompressedImage,
+            'fused/image_raw/compressed',
+            image_qos(),
+            qos_overriding_options=overrides(),
+        )
         self.info_pub = make_publisher(
             CameraInfo, 'fused/camera_info', camera_info_qos(), qos_overriding_options=overrides()
         )
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', diagnostics_qos())
-        self._outputs = [self.fused_pub, self.info_pub, self.diag_pub]
+        self._outputs = [self.fused_pub, self.compressed_pub, self.info_pub, self.diag_pub]
         self._diag_timer = self.create_timer(
             self._values['diagnostics_period'], self._publish_diagnostics
         )
@@ -221,6 +233,14 @@ class FusionNode(Node):
             qos_overriding_options=overrides(),
             callback_group=self._input_group,
         )
+        self._thermal_info_sub = self.create_subscription(
+            CameraInfo,
+            'thermal/camera_info',
+            self._on_thermal_camera_info,
+            camera_info_qos(),
+            qos_overriding_options=overrides(),
+            callback_group=self._input_group,
+        )
         with self._slot_cv:
             self._stopping = False
         self._worker = threading.Thread(target=self._work_loop, name='fusion_worker', daemon=True)
@@ -244,6 +264,7 @@ class FusionNode(Node):
 
     def _install_switched(self, pipeline, values: Dict[str, Any], load_ms: float) -> None:
         """(loader thread) The new model loaded: swap it in after the frame in flight."""
+        pipeline.set_thermal_lens(self._thermal_lens)
         with self._pipe_lock:
             self._pipeline, self._pipeline_model = pipeline, values['model']
         self._last_load_ms = load_ms
@@ -330,6 +351,37 @@ class FusionNode(Node):
         with self._info_lock:
             self._camera_info = msg
 
+    def _on_thermal_camera_info(self, msg: CameraInfo) -> None:
+        """Put the thermal calibration's lens into the warp (only when it changes)."""
+        key = (msg.width, msg.height, tuple(msg.k), tuple(msg.d), msg.distortion_model)
+        if key == self._thermal_lens_key:
+            return
+        self._thermal_lens_key = key
+        try:
+            lens = CameraLens.from_camera_info(
+                msg.width, msg.height, msg.k, msg.d, msg.distortion_model
+            )
+        except ValueError as exc:
+            lens = None
+            self.diag.set_condition('thermal_camera_info', WARN, f'thermal not undistorted: {exc}')
+            self.get_logger().warning(f'thermal/camera_info ignored: {exc}')
+        else:
+            self.diag.set_condition('thermal_camera_info', OK)
+            if lens is not None:
+                self.get_logger().info(
+                    f'thermal lens from camera_info ({lens.model}): undistorted in '
+                    'the warp'
+                    + (
+                        ''
+                        if self._values['undistort_thermal']
+                        else ' once undistort_thermal is true'
+                    )
+                )
+        self._thermal_lens = lens
+        with self._pipe_lock:
+            if self._pipeline is not None:
+                self._pipeline.set_thermal_lens(lens)
+
     def _on_pair(self, visible: StampedMessage, thermal: StampedMessage) -> None:
         """Hand a synchronizer pair to the worker, newest wins (executor thread)."""
         sync_wait_ms = abs(visible.arrival_ns - thermal.arrival_ns) / 1e6
@@ -406,6 +458,7 @@ class FusionNode(Node):
         self.diag.begin_stage('publish')
         out = numpy_to_image(frame.image, frame.encoding, header=visible.msg.header)
         self.fused_pub.publish(out)
+        self._publish_compressed(frame, visible.msg.header)
         with self._info_lock:
             info = self._camera_info
         if info is not None:
@@ -427,6 +480,17 @@ class FusionNode(Node):
             self.diag.record_stage(stage, ms, now)
         self.diag.record_output(now)
 
+    def _publish_compressed(self, frame, header) -> None:
+        """JPEG on fused/image_raw/compressed, only while someone listens (as image_transport)."""
+        publisher = getattr(self, 'compressed_pub', None)
+        if publisher is None or publisher.get_subscription_count() == 0:
+            return
+        publisher.publish(
+            compressed_image(
+                frame.image, frame.encoding, header, self._values['fused_jpeg_quality']
+            )
+        )
+
     # ------------------------------------------------------------------ diagnostics
     def _health(self) -> HealthConfig:
         v = self._values
@@ -447,6 +511,7 @@ class FusionNode(Node):
             ('last_model_load_ms', f'{self._last_load_ms:.0f}'),
             ('model_loading', self._switch.loading or 'none'),
             ('process_scale', _scale_text(pipe)),
+            ('thermal_undistort', self._undistort_text()),
             *self._alignment.values(),
             ('input_transport', self._values['input_transport']),
             ('synchronizer', self._sync.backend),
@@ -466,6 +531,12 @@ class FusionNode(Node):
             extra,
         )
         self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
+
+    def _undistort_text(self) -> str:
+        lens = self._thermal_lens
+        if lens is None:
+            return 'off (no thermal/camera_info with distortion)'
+        return f'{"on" if self._values["undistort_thermal"] else "off (parameter)"} ({lens.model})'
 
     # ------------------------------------------------------------------ parameters
     def _on_set_parameters(self, params) -> SetParametersResult:
@@ -559,7 +630,8 @@ class FusionNode(Node):
         if self._qos_timer is not None:
             self.destroy_timer(self._qos_timer)
             self.destroy_subscription(self._info_sub)
-            self._qos_timer = self._info_sub = None
+            self.destroy_subscription(self._thermal_info_sub)
+            self._qos_timer = self._info_sub = self._thermal_info_sub = None
         self.stop()
 
     def destroy_node(self) -> None:

@@ -18,7 +18,7 @@ from fusion_ros.runtime import (
     FusionInputError,
     SUPPORTED_ENCODINGS,
 )
-from fusion_ros.runtime.encodings import MAX_IMAGE_PIXELS
+from fusion_ros.runtime.encodings import encode_compressed, MAX_IMAGE_PIXELS
 from fusion_ros.runtime.errors import ImageTooLargeError
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
@@ -137,4 +137,20 @@ def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = Non
     msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
     msg.encoding, msg.step, msg.data = encode_image(array, encoding)
     msg.is_bigendian = 0
+    return msg
+
+
+def compressed_image(
+    array: np.ndarray, encoding: str, header: Header | None = None, jpeg_quality: int = 80
+) -> CompressedImage:
+    """Build a sensor_msgs/CompressedImage as image_transport's compressed transport writes it.
+
+    JPEG for 8-bit images, PNG for 16-bit ones (JPEG has no 16-bit mode).
+    """
+    msg = CompressedImage()
+    if header is not None:
+        msg.header = header
+    fmt = 'png' if array.dtype.itemsize > 1 else 'jpeg'
+    msg.format, data = encode_compressed(array, fmt, jpeg_quality, encoding=encoding)
+    msg.data = data
     return msg

@@ -32,6 +32,7 @@ PIPELINE = 'pipeline'  # reload the model (validated by loading it)
 PROCESSING = 'processing'  # ProcessingOptions of the running pipeline
 SYNC = 'sync'  # rebuild the synchronizer (pending messages are dropped)
 HEALTH = 'health'  # diagnostics thresholds, read when used
+OUTPUT = 'output'  # how the fused image is published, read per frame
 STARTUP = 'startup'  # read-only: fixed for the node's lifetime
 
 _TYPES = {
@@ -238,6 +239,17 @@ _SPECS: List[ParamSpec] = [
         low=0.0,
         high=1.0,
     ),
+    # --- output -------------------------------------------------------------------------------
+    ParamSpec(
+        'fused_jpeg_quality',
+        80,
+        int,
+        "JPEG quality of fused/image_raw/compressed (image_transport's compressed "
+        'transport, for low-bandwidth links); encoded only while it has subscribers.',
+        OUTPUT,
+        low=1,
+        high=100,
+    ),
     # --- health and diagnostics -----------------------------------------------------------
     ParamSpec(
         'latency_budget_ms',
@@ -381,7 +393,6 @@ README_PARAMETERS: Tuple[str, ...] = (
     'thermal_agc',
     'input_transport',
     'sync_slop',
-    'max_image_pixels',
     'latency_budget_ms',
 )
 

@@ -38,7 +38,7 @@ class OptionSpec:
     """
 
     name: str
-    value_type: type  # str, float, int or tuple (of `length` floats)
+    value_type: type  # str, float, int, bool or tuple (of `length` floats)
     default: Any
     description: str
     choices: tuple[str, ...] = ()
@@ -150,6 +150,12 @@ class ProcessingOptions:
         'identity = cameras already registered.',
         length=9,
     )
+    undistort_thermal: bool = _option(
+        True,
+        'Undistort the thermal image with its calibration (thermal/camera_info: plumb_bob, '
+        'rational_polynomial or equidistant) in the same pass as the homography, which then maps '
+        'undistorted thermal pixels; off for input that is already rectified.',
+    )
     size_mismatch: str = _option(
         'resize',
         'Thermal size differs from the visible size: resize the thermal image (with a '
@@ -179,7 +185,11 @@ class ProcessingOptions:
         set_ = object.__setattr__  # frozen: normalise types once, here
         for spec in option_specs():
             value = getattr(self, spec.name)
-            if spec.choices:
+            if spec.value_type is bool:
+                if not isinstance(value, (bool, np.bool_)):
+                    raise ValueError(f'option {spec.name} must be true or false, got {value!r}')
+                set_(self, spec.name, bool(value))
+            elif spec.choices:
                 if not isinstance(value, str) or value.strip().lower() not in spec.choices:
                     raise ValueError(
                         f'option {spec.name}={value!r} is not one of {", ".join(spec.choices)}'
@@ -278,7 +288,7 @@ class ProcessingOptions:
         return tuple(f.name for f in fields(cls))
 
 
-_TYPES = {'str': str, 'float': float, 'int': int, 'tuple[float, ...]': tuple}
+_TYPES = {'str': str, 'float': float, 'int': int, 'bool': bool, 'tuple[float, ...]': tuple}
 
 
 def option_specs() -> tuple[OptionSpec, ...]:

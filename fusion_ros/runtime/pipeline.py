@@ -33,6 +33,7 @@ import numpy as np
 from .engine import OnnxEngine
 from .engine_choice import EngineChoice
 from .errors import FusionInputError
+from .lens import CameraLens
 from .model_card import ModelCard
 from .options import available_cores, ProcessingOptions
 
@@ -255,6 +256,8 @@ class FusionPipeline:
         self.frames = 0
         self.auto_scale = 1.0  # what process_scale 0 (auto) chose last
         self._auto_key: tuple | None = None
+        self.thermal_lens: CameraLens | None = None  # set_thermal_lens (thermal camera_info)
+        self._lens_maps: tuple[tuple, tuple[np.ndarray, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -274,6 +277,16 @@ class FusionPipeline:
         return f'FusionPipeline({self.name!r}, providers={self.providers}, options={self.options})'
 
     # ------------------------------------------------------------------ configuration
+    def set_thermal_lens(self, lens: CameraLens | None) -> None:
+        """Set the thermal camera's calibration (None: none known or no distortion).
+
+        With the undistort_thermal option on, the warp undistorts the thermal frame in the same
+        pass.
+        """
+        with self._lock:
+            if lens != self.thermal_lens:
+                self.thermal_lens, self._lens_maps = lens, None
+
     def update_options(self, options: ProcessingOptions | Mapping[str, Any]) -> ProcessingOptions:
         """Switch processing options without reloading the model; returns the options now in force.
 
@@ -353,6 +366,9 @@ class FusionPipeline:
     ) -> np.ndarray:
         """Thermal (raw dtype) brought into the visible frame at the processing size (pw x ph)."""
         th_h, th_w = raw.shape
+        lens = self.thermal_lens if plan.options.undistort_thermal else None
+        if lens is not None:
+            return self._undistort_and_warp(raw, lens, vis_h, vis_w, ph, pw, plan)
         if plan.identity:
             if (th_h, th_w) == (ph, pw):
                 return raw  # the hot path: registered cameras, same size, full scale
@@ -374,6 +390,31 @@ class FusionPipeline:
             )
         return cv2.warpPerspective(
             raw, m, (pw, ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
+
+    def _undistort_and_warp(
+        self,
+        raw: np.ndarray,
+        lens: CameraLens,
+        vis_h: int,
+        vis_w: int,
+        ph: int,
+        pw: int,
+        plan: _Plan,
+    ) -> np.ndarray:
+        """Undistort, warp and resize to the processing size in one cached remap."""
+        th_h, th_w = raw.shape
+        m = plan.homography
+        if plan.identity and (th_h, th_w) != (vis_h, vis_w):  # registered but another size
+            m = _pixel_scale(vis_w / th_w, vis_h / th_h)
+        if (ph, pw) != (vis_h, vis_w):
+            m = _pixel_scale(pw / vis_w, ph / vis_h) @ m
+        key = (lens, m.tobytes(), (th_w, th_h), (pw, ph))
+        if self._lens_maps is None or self._lens_maps[0] != key:
+            self._lens_maps = (key, lens.warp_maps(m, (th_w, th_h), (pw, ph)))
+        map1, map2 = self._lens_maps[1]
+        return cv2.remap(
+            raw, map1, map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
         )
 
     def _thermal_plane(
