@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Thermal undistortion from camera_info (issue 15).
 
 The remap tables against OpenCV's forward lens model, and a pipeline that straightens a

@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """Thermal lens distortion from a camera calibration, folded into the thermal -> visible warp.
 
 Why: thermal cores behind wide germanium lenses bend straight lines by several pixels at the
