@@ -234,12 +234,11 @@ def test_bad_model_at_startup_and_at_run_time(good_model, tmp_path):
             'WARN: the switch failed',
             node,
         )
-        h.wait_for(
-            lambda: h.get_parameters('model')[0] == str(good_model),
-            10,
-            'model parameter put back',
-            node,
-        )
+        # Polled outside wait_for: it holds the harness lock, which the service reply needs.
+        deadline = time.monotonic() + 10
+        while h.get_parameters('model')[0] != str(good_model) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert h.get_parameters('model')[0] == str(good_model), 'model parameter not put back'
         # A file that does not match its card's SHA-256 is refused at once.
         tampered = tmp_path / 'tampered.onnx'
         tampered.write_bytes(Path(good_model).read_bytes() + b'\0')

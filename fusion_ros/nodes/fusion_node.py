@@ -1,3 +1,5 @@
+# Copyright 2026 fusion_ros contributors
+# SPDX-License-Identifier: Apache-2.0
 """fusion_node: approximate-time synchronised visible + thermal cameras in, fused image out.
 
 Topics (node-relative, remappable):
