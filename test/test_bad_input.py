@@ -212,14 +212,19 @@ def test_bad_model_at_startup_and_at_run_time(good_model, tmp_path):
         # A good model is accepted and fusion starts.
         res = h.set_parameters(model=str(good_model))
         assert res[0].successful, res[0].reason
-        stream_pairs(h, vis, thermal, 4)
-        h.wait_for(lambda: len(h.fused) >= 2, 10, 'fusion after loading a good model', node)
+        # The session builds in the background: frames sent before it is ready are not fused.
         h.wait_diag(
-            lambda d: d['model'] == str(good_model) and 'no model' not in d['_message'],
-            5,
+            lambda d: (
+                d['model'] == str(good_model)
+                and d['model_loading'] == 'none'
+                and 'no model' not in d['_message']
+            ),
+            10,
             'diagnostics without the model error',
             node,
         )
+        stream_pairs(h, vis, thermal, 4)
+        h.wait_for(lambda: len(h.fused) >= 2, 10, 'fusion after loading a good model', node)
         # Corrupt file (card and hash fine) at run time: it loads in the background, fails, the
         # parameter is put back, /diagnostics warns, and the good model keeps running throughout.
         res = h.set_parameters(model=str(corrupt))

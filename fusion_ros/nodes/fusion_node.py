@@ -581,9 +581,13 @@ class FusionNode(Node):
                 self.get_logger().error(f'{reason}; keeping the running model')
                 return SetParametersResult(successful=False, reason=reason)
             self._switch.start(merged, previous=dict(self._values))
-            self.get_logger().info(
-                f"loading model '{merged['model']}' ({merged['backend']}); "
+            meanwhile = (
                 f"'{self._pipeline_model}' fuses meanwhile"
+                if self._pipeline is not None
+                else 'nothing fuses until it is ready'
+            )
+            self.get_logger().info(
+                f"loading model '{merged['model']}' ({merged['backend']}); {meanwhile}"
             )
         elif P.PROCESSING in groups and self._pipeline is not None:
             try:  # a new `threads` value rebuilds the engine first, then swaps it (frames go on)
