@@ -78,3 +78,38 @@ def test_bench_extra_tables(tmp_path: Path) -> None:
     )
     ratio = re.search(r'\| mmdrfuse \| [\d.]+ \| [\d.]+ \| ([\d.]+)x \|', text)
     assert ratio and float(ratio.group(1)) > 0
+
+
+def test_demo_and_bench_report_the_nodes_alignment_check() -> None:
+    """The alignment score comes from the model's own /diagnostics, 'not judged' stays None."""
+    from fusion_ros.cli.bench_cmd import alignment_lines
+    from fusion_ros.live.stats import alignment_text, summarise
+    from fusion_ros.nodes.demo_sink_node import Arrival, SinkRecord
+
+    arrivals = [
+        Arrival(i * 33_000_000, i * 33_000_000 + 9_000_000, 'f', 'bgr8', 64, 48) for i in range(4)
+    ]
+    record = SinkRecord(
+        arrivals=arrivals,
+        diagnostics=[
+            {
+                'model': 'mmdrfuse',
+                'alignment_residual_px': '0.73',
+                'alignment_correlation': '0.41',
+                'inference_p50_ms': '2.5',
+            },
+            {
+                'model': 'mobilefuse',
+                'alignment_residual_px': 'not judged',
+                'alignment_correlation': '-',
+            },
+        ],
+    )
+    student = summarise('mmdrfuse', 4, record)
+    assert (student.alignment_residual_px, student.alignment_correlation) == (0.73, 0.41)
+    assert alignment_text(student) == '0.73 px (edge correlation 0.41)'
+    other = summarise('mobilefuse', 4, record)
+    assert other.alignment_residual_px is None and alignment_text(other).startswith('not judged')
+    text = alignment_lines([('mmdrfuse', {}, student), ('mobilefuse', {}, other)])
+    assert 'mmdrfuse 0.73 px' in text and 'mobilefuse not judged' in text
+    assert alignment_lines([('mmdrfuse', {}, None)]) == ''

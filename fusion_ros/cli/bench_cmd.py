@@ -214,13 +214,29 @@ def run(args: argparse.Namespace) -> int:
         f'{" --out " + str(args.out) if args.out else ""}`'
     )
     text = (
-        meta + '\n\n' + '\n'.join(lines) + '\n' + extra_tables(args, [(m, p) for m, p, _ in rows])
+        meta
+        + '\n\n'
+        + '\n'.join(lines)
+        + '\n'
+        + alignment_lines(rows)
+        + extra_tables(args, [(m, p) for m, p, _ in rows])
     )
     console.print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text('# Benchmark\n\n' + text)
     return 0
+
+
+def alignment_lines(rows: list[tuple]) -> str:
+    """Report the node's online thermal/visible alignment check per model (empty: no node run)."""
+    from fusion_ros.live.stats import alignment_text
+
+    judged = [(model, node) for model, _, node in rows if node is not None]
+    if not judged:
+        return ''
+    items = '; '.join(f'{model} {alignment_text(node)}' for model, node in judged)
+    return f"\nThermal/visible alignment (the node's online check, median residual): {items}.\n"
 
 
 def extra_tables(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> str:

@@ -124,6 +124,7 @@ def _run_models(args: argparse.Namespace, console, live, keeper: _Keeper, frames
 
 
 def _print_summary(console, results: list) -> None:
+    from fusion_ros.live.stats import alignment_text
     from rich.table import Table
 
     table = Table(title='fusion_ros demo: 640x512 @ 30 Hz, fusion node in its own process')
@@ -158,6 +159,9 @@ def _print_summary(console, results: list) -> None:
     for s in results:
         stages = ', '.join(f'{k} {v:.1f}' for k, v in s.stages_p50_ms.items()) or '-'
         console.print(f'  {s.model}: node stage p50 ms: {stages}')
+    console.print("thermal/visible alignment (the node's online check, median residual):")
+    for s in results:
+        console.print(f'  {s.model}: {alignment_text(s)}')
 
 
 def _write_pictures(args: argparse.Namespace, results: list, series: dict, rows: list) -> list:

@@ -30,6 +30,8 @@ class RunStats:
     latency_max_ms: float
     stages_p50_ms: dict[str, float]
     node_peak_memory_mb: float | None = None
+    alignment_residual_px: float | None = None  # the node's online check (None: not judged)
+    alignment_correlation: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,10 +60,9 @@ def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
     lat = np.array([a.latency_ms for a in arrivals]) if arrivals else np.array([np.nan])
     span_s = (arrivals[-1].receive_ns - arrivals[0].receive_ns) / 1e9 if len(arrivals) > 1 else 0.0
     fps = (len(arrivals) - 1) / span_s if span_s > 0 else 0.0
-    own = [
-        d for d in record.diagnostics if d.get('_hardware_id', '') == model
-    ] or record.diagnostics
+    own = [d for d in record.diagnostics if d.get('model', '') == model] or record.diagnostics
     stages = stage_p50s(own[-1]) if own else {}
+    residual, correlation = _alignment(own[-1]) if own else (None, None)
     return RunStats(
         model,
         published,
@@ -71,4 +72,27 @@ def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
         float(np.nanpercentile(lat, 95)),
         float(np.nanmax(lat)),
         stages,
+        alignment_residual_px=residual,
+        alignment_correlation=correlation,
     )
+
+
+def _alignment(diagnostics: dict[str, str]) -> tuple[float | None, float | None]:
+    """Read the node's online alignment check as (residual px, correlation); None if not judged."""
+
+    def number(key: str) -> float | None:
+        try:
+            return float(diagnostics.get(key, ''))
+        except ValueError:  # 'not judged', '-'
+            return None
+
+    return number('alignment_residual_px'), number('alignment_correlation')
+
+
+def alignment_text(stats: RunStats) -> str:
+    """'0.42 px (edge correlation 0.31)', or why it was not judged."""
+    if stats.alignment_residual_px is None:
+        return 'not judged (too little common structure, or no check yet)'
+    corr = stats.alignment_correlation
+    corr_text = f' (edge correlation {corr:.2f})' if corr is not None else ''
+    return f'{stats.alignment_residual_px:.2f} px{corr_text}'
