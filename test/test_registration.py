@@ -286,17 +286,27 @@ def test_camera_info_yaml_undistorts_points(tmp_path):
         )
     )
     info = load_camera_info(tmp_path / 'cam.yaml')
-    assert info.size == (640, 480) and info.model == 'plumb_bob'
+    assert (info.width, info.height, info.model) == (640, 480, 'plumb_bob')
     ideal = np.array([[100.0, 80.0], [320.0, 240.0], [600.0, 450.0]])
     rays = np.c_[(ideal - (320.0, 240.0)) / (500.0, 505.0), np.ones(3)]
     distorted, _ = cv2.projectPoints(
         rays, np.zeros(3), np.zeros(3), np.reshape(k, (3, 3)), np.array(d)
     )
     assert np.abs(distorted.reshape(-1, 2) - ideal).max() > 5.0  # the lens really bends them
-    assert np.allclose(info.undistort(distorted.reshape(-1, 2)), ideal, atol=0.05)
+    assert np.allclose(
+        info.undistort_points(distorted.reshape(-1, 2), (640, 480)), ideal, atol=0.05
+    )
+    # The same lens at half resolution (a binned stream): K scales with the frame.
+    half = info.undistort_points(distorted.reshape(-1, 2) / 2 - 0.25, (320, 240))
+    assert np.allclose(half, ideal / 2 - 0.25, atol=0.05)
     (tmp_path / 'bad.yaml').write_text('image_width: 640\n')
     with pytest.raises(ValueError, match='camera_matrix'):
         load_camera_info(tmp_path / 'bad.yaml')
+    (tmp_path / 'sizeless.yaml').write_text(yaml.safe_dump({'k': k, 'd': d}))
+    with pytest.raises(ValueError, match='image_width'):
+        load_camera_info(tmp_path / 'sizeless.yaml')
+    (tmp_path / 'pinhole.yaml').write_text(yaml.safe_dump({'k': k, 'd': [0.0] * 5}))
+    assert load_camera_info(tmp_path / 'pinhole.yaml') is None  # nothing to undistort
 
 
 def test_register_bench_writes_its_table(tmp_path, demo):

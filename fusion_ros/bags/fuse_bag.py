@@ -14,6 +14,9 @@ message (same log times):
   log time = the later of the two input log times (when a live node could have fused it);
 * ``<fused namespace>/camera_info``: the latest visible camera_info restamped, when the bag has
   one;
+
+and, as the node does with ``thermal/camera_info``, a thermal camera_info beside the thermal topic
+undistorts the thermal frames before the homography (``undistort_thermal`` option);
 * ``/diagnostics`` (DiagnosticArray, one status per fused frame): decode / preprocess / inference /
   postprocess / encode / total milliseconds, the pair's stamps and stamp difference.
 
@@ -30,6 +33,7 @@ import posixpath
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from fusion_ros.bags.camera_info import camera_info_topic, lens_from_message
 from fusion_ros.bags.io import (
     BagError,
     BagReader,
@@ -72,6 +76,7 @@ class FuseBagResult:
     fuse_s: float = 0.0  # time spent decoding + fusing + encoding the pairs
     stage_ms: Dict[str, float] = field(default_factory=dict)  # mean per stage
     errors: List[str] = field(default_factory=list)
+    thermal_lens: str = ''  # e.g. 'plumb_bob from /thermal/camera_info', or why it was not used
 
     @property
     def fps(self) -> float:
@@ -91,6 +96,8 @@ class FuseBagResult:
             f'{self.fps:.1f} frames/s overall, {self.fusion_fps:.1f} frames/s fusion '
             f'(mean ms: {stages}); unpaired visible {self.dropped[0]}, thermal {self.dropped[1]}'
         )
+        if self.thermal_lens:
+            text += f'; thermal lens: {self.thermal_lens}'
         if self.failed:
             text += f'; {self.failed} pairs failed (first: {self.errors[0]})'
         return text
@@ -109,6 +116,7 @@ class _Topics:
     fused: str
     info_in: Optional[str]
     info_out: Optional[str]
+    thermal_info: Optional[str]
     diagnostics: Optional[str]
 
 
@@ -137,6 +145,7 @@ def _plan_topics(
         fused_topic,
         info_in,
         info_out,
+        camera_info_topic(reader, th_topic),
         DIAGNOSTICS_TOPIC if diagnostics else None,
     )
 
@@ -160,6 +169,21 @@ class _PairFuser:
         self.on_frame = on_frame
         self.latest_info: Any = None
         self.sums = dict.fromkeys(STAGES, 0.0)
+
+    def set_thermal_lens(self, message: Any) -> None:
+        """Undistort the thermal frames with this CameraInfo, as the node does."""
+        try:
+            lens = lens_from_message(message.decode())
+        except ValueError as exc:  # unusable calibration: fuse without it, say why
+            lens, text = None, f'not used ({exc})'
+        else:
+            text = (
+                f'{lens.model} from {message.topic}'
+                if lens is not None
+                else f'none ({message.topic} has no distortion)'
+            )
+        self.pipeline.set_thermal_lens(lens)
+        self.result.thermal_lens = text
 
     def __call__(self, vis: Any, th: Any) -> None:
         from fusion_ros.runtime import fuse_frame, FusionInputError
@@ -251,7 +275,11 @@ def _stream(
     """Copy (optionally) every message, pair the camera frames and fuse each pair, in bag order."""
     result = fuse.result
     wanted = (
-        None if copy_topics else [t for t in (topics.visible, topics.thermal, topics.info_in) if t]
+        None
+        if copy_topics
+        else [
+            t for t in (topics.visible, topics.thermal, topics.info_in, topics.thermal_info) if t
+        ]
     )
     for m in reader.messages(wanted):
         if copy_topics:
@@ -259,6 +287,9 @@ def _stream(
             result.copied += 1
         if m.topic == topics.info_in:
             fuse.latest_info = m.decode()
+            continue
+        if m.topic == topics.thermal_info:
+            fuse.set_thermal_lens(m)
             continue
         if m.topic not in (topics.visible, topics.thermal):
             continue

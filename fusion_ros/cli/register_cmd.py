@@ -24,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument(
         '--thermal-topic', default='/thermal/image_raw', help='thermal topic in --bag'
     )
+    src.add_argument(
+        '--thermal-info-topic',
+        default='auto',
+        help="thermal CameraInfo topic in --bag ('auto': camera_info beside --thermal-topic; "
+        "'none': do not undistort)",
+    )
     src.add_argument('--every', type=int, default=10, help='use every N-th synchronised bag pair')
     src.add_argument(
         '--max-pairs',
@@ -48,8 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tgt.add_argument(
         '--square', type=float, help='square (or circle spacing) size in mm, recorded'
     )
-    tgt.add_argument(
-        '--thermal-info', type=Path, help='thermal camera_info YAML (undistort points)'
+    parser.add_argument(
+        '--thermal-info',
+        type=Path,
+        help='thermal camera_info YAML: undistort as the node does (else from the bag)',
     )
     tgt.add_argument(
         '--visible-info', type=Path, help='visible camera_info YAML (undistort points)'
@@ -82,14 +90,36 @@ def _load(args: argparse.Namespace):
     return pairs_from_folders(args.ir, args.vis, limit)
 
 
-def _estimate(args: argparse.Namespace, names, thermals, visibles):
+def _thermal_lens(args: argparse.Namespace):
+    """Return (the thermal lens or None, where it came from): --thermal-info, else the bag's."""
+    from fusion_ros.registration.target import load_camera_info
+
+    if args.thermal_info is not None:
+        return load_camera_info(args.thermal_info), str(args.thermal_info)
+    if args.bag is None or args.thermal_info_topic == 'none':
+        return None, None
+    from fusion_ros.bags.camera_info import camera_info_topic, first_lens
+    from fusion_ros.bags.io import BagReader, resolve_image_topic
+
+    with BagReader(args.bag) as reader:
+        topic = args.thermal_info_topic
+        if topic == 'auto':
+            topic = camera_info_topic(reader, resolve_image_topic(reader, args.thermal_topic))
+            if topic is None:
+                return None, None
+        return first_lens(reader, topic), topic
+
+
+def _estimate(args: argparse.Namespace, names, thermals, visibles, thermal_lens):
+    """Target-free on the undistorted thermal frames, or target points undistorted."""
     from fusion_ros.registration import register_pairs
     from fusion_ros.registration.target import load_camera_info, parse_pattern, register_target
 
     if args.target == 'none':
+        if thermal_lens is not None:
+            thermals = [thermal_lens.undistort_image(t) for t in thermals]
         reg = register_pairs(thermals, visibles, names, tuple(args.fov_range), args.max_width)
         return reg, 'visible px (own estimate vs consensus)'
-    t_info = load_camera_info(args.thermal_info) if args.thermal_info else None
     v_info = load_camera_info(args.visible_info) if args.visible_info else None
     reg = register_target(
         thermals,
@@ -98,7 +128,7 @@ def _estimate(args: argparse.Namespace, names, thermals, visibles):
         parse_pattern(args.pattern),
         args.square,
         names,
-        t_info,
+        thermal_lens,
         v_info,
     )
     return reg, 'visible px rms (board points vs fit)'
@@ -113,13 +143,16 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         names, thermals, visibles = _load(args)
-        reg, unit = _estimate(args, names, thermals, visibles)
+        lens, lens_source = _thermal_lens(args)
+        reg, unit = _estimate(args, names, thermals, visibles, lens)
     except (RuntimeError, ValueError, OSError, yaml.YAMLError) as exc:
         # RegistrationError (the pairs disagree) and BagError (an unreadable bag) are RuntimeErrors
         print(f'fusion-ros register: {exc}\nno params file written', file=sys.stderr)
         return 1
     picture = args.picture or args.out.with_name(args.out.stem + '_check.png')
     best = max(range(len(names)), key=lambda k: (reg.pairs[k].inlier, reg.pairs[k].blocks))
+    if lens is not None:  # the homography maps undistorted thermal px: show it on those
+        thermals = [lens.undistort_image(t) if k == best else t for k, t in enumerate(thermals)]
     residuals = [p.deviation for p in reg.pairs]
     save_image(
         picture,
@@ -140,11 +173,14 @@ def run(args: argparse.Namespace) -> int:
         f'median per-pair residual: {np.nanmedian(residuals):.2f} {unit}; check picture: '
         f'{picture}',
     ]
-    if args.target != 'none' and (args.thermal_info or args.visible_info):
+    if lens is not None:
         comments.append(
-            'points were undistorted: this homography maps RECTIFIED thermal px to '
-            'rectified visible px'
+            f'thermal undistorted with the calibration of {lens_source} ({lens.model}): this '
+            'homography maps UNDISTORTED thermal px, as fusion_node uses it with '
+            'thermal/camera_info and undistort_thermal true'
         )
+    if args.target != 'none' and args.visible_info:
+        comments.append('visible points were undistorted too: feed the node rectified visible')
     write_params(args.out, reg.homography, comments, args.base_params)
     for p in reg.pairs:
         state = 'ok ' if p.inlier else 'REJ'

@@ -14,7 +14,6 @@ plane only: hold the board at the working distance, or far away (parallax shrink
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
 from pathlib import Path
 from typing import Sequence
@@ -23,6 +22,7 @@ import cv2
 from fusion_ros.registration.blocks import fit_homography
 from fusion_ros.registration.geometry import check_plausible, RegistrationError, transform
 from fusion_ros.registration.targetfree import PairEstimate, Registration
+from fusion_ros.runtime.lens import CameraLens
 import numpy as np
 
 KINDS = ('checkerboard', 'circles')
@@ -42,52 +42,42 @@ def parse_pattern(text: str) -> tuple[int, int]:
     return cols, rows
 
 
-@dataclass(frozen=True)
-class Intrinsics:
-    """A camera_info's K and distortion (plumb_bob / rational_polynomial / equidistant)."""
+def load_camera_info(path: Path) -> CameraLens | None:
+    """Read a camera_info YAML (camera_calibration's file, or a sensor_msgs/CameraInfo dump).
 
-    k: np.ndarray
-    d: np.ndarray
-    model: str
-    size: tuple[int, int]
-
-    def undistort(self, points: np.ndarray) -> np.ndarray:
-        pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
-        if self.model == 'equidistant':
-            return cv2.fisheye.undistortPoints(pts, self.k, self.d[:4], P=self.k).reshape(-1, 2)
-        return cv2.undistortPoints(pts, self.k, self.d, P=self.k).reshape(-1, 2)
-
-
-def load_camera_info(path: Path) -> Intrinsics:
-    """Read a camera_info YAML (camera_calibration's file, or a sensor_msgs/CameraInfo dump)."""
+    None when the calibration has no distortion (nothing to undistort); the lens is the same
+    :class:`CameraLens` the fusion node builds from a CameraInfo message, so both undistort alike.
+    """
     import yaml
 
     data = yaml.safe_load(Path(path).read_text()) or {}
-    k = (
-        data.get('camera_matrix', {}).get('data')
-        if isinstance(data.get('camera_matrix'), dict)
-        else None
-    )
-    k = k if k is not None else data.get('k', data.get('K'))
-    d = (
-        data.get('distortion_coefficients', {}).get('data')
-        if isinstance(data.get('distortion_coefficients'), dict)
-        else None
-    )
-    d = d if d is not None else data.get('d', data.get('D', []))
+    k = _matrix_data(data, 'camera_matrix', ('k', 'K'))
     if k is None or len(k) != 9:
         raise ValueError(f'{path}: no 3x3 camera_matrix / k in this camera_info YAML')
-    model = str(data.get('distortion_model', 'plumb_bob'))
-    size = (
-        int(data.get('image_width', data.get('width', 0))),
-        int(data.get('image_height', data.get('height', 0))),
-    )
-    return Intrinsics(
-        np.asarray(k, np.float64).reshape(3, 3),
-        np.asarray(d or [0.0] * 5, np.float64),
-        model,
-        size,
-    )
+    d = _matrix_data(data, 'distortion_coefficients', ('d', 'D')) or []
+    width = int(data.get('image_width', data.get('width', 0)))
+    height = int(data.get('image_height', data.get('height', 0)))
+    try:
+        return CameraLens.from_camera_info(
+            width, height, k, d, str(data.get('distortion_model', 'plumb_bob'))
+        )
+    except ValueError as exc:
+        raise ValueError(f'{path}: {exc} (image_width / image_height are needed too)') from exc
+
+
+def _matrix_data(data: dict, calibration_key: str, message_keys: tuple[str, ...]) -> list | None:
+    """Return a camera_calibration ``{rows, cols, data}`` block, else the CameraInfo field."""
+    block = data.get(calibration_key)
+    if isinstance(block, dict) and block.get('data') is not None:
+        return list(block['data'])
+    for key in message_keys:
+        if data.get(key) is not None:
+            return list(data[key])
+    return None
+
+
+def _undistort(lens: CameraLens | None, points: np.ndarray, image: np.ndarray) -> np.ndarray:
+    return lens.undistort_points(points, (image.shape[1], image.shape[0])) if lens else points
 
 
 def normalise_contrast(image: np.ndarray) -> np.ndarray:
@@ -153,8 +143,8 @@ def register_target(
     pattern: tuple[int, int],
     square_mm: float | None = None,
     names: Sequence[str] | None = None,
-    thermal_info: Intrinsics | None = None,
-    visible_info: Intrinsics | None = None,
+    thermal_info: CameraLens | None = None,
+    visible_info: CameraLens | None = None,
 ) -> Registration:
     """Homography from board points found in both images of each pair (all pairs together)."""
     names = list(names) if names is not None else [f'pair{k:03d}' for k in range(len(thermals))]
@@ -169,8 +159,8 @@ def register_target(
                 + ' image'
             )
         else:
-            t_pts = thermal_info.undistort(t_pts) if thermal_info else t_pts
-            v_pts = visible_info.undistort(v_pts) if visible_info else v_pts
+            t_pts = _undistort(thermal_info, t_pts, ir)
+            v_pts = _undistort(visible_info, v_pts, vis)
             t_pts = _same_order(t_pts, v_pts)
             th_all.append(t_pts)
             vis_all.append(v_pts)

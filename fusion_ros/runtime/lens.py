@@ -97,6 +97,28 @@ class CameraLens:
             )
         return cv2.initUndistortRectifyMap(k, d, None, new_camera, out_size, cv2.CV_16SC2)
 
+    def undistort_points(self, points: np.ndarray, raw_size: tuple[int, int]) -> np.ndarray:
+        """Map raw (distorted) pixel coordinates (N x 2) to undistorted ones (the same K frame).
+
+        What target-based registration does to board corners before fitting the homography.
+        """
+        k = self.intrinsics_for(*raw_size)
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 1, 2)
+        d = np.asarray(self.d, dtype=np.float64)
+        if self.model == 'equidistant':
+            return cv2.fisheye.undistortPoints(pts, k, d, P=k).reshape(-1, 2)
+        return cv2.undistortPoints(pts, k, d, P=k).reshape(-1, 2)
+
+    def undistort_image(self, image: np.ndarray) -> np.ndarray:
+        """Return the frame as the node sees it before the homography (undistorted, same size).
+
+        Target-free registration estimates the homography on these frames, so it maps
+        undistorted thermal pixels, the node's convention when it undistorts.
+        """
+        h, w = image.shape[:2]
+        maps = self.warp_maps(np.eye(3), (w, h), (w, h))
+        return cv2.remap(image, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
     def distort_points(self, points: np.ndarray, raw_size: tuple[int, int]) -> np.ndarray:
         """Map undistorted pixel coordinates (N x 2) to raw (distorted) ones.
 
