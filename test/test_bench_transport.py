@@ -22,7 +22,7 @@ def test_reliable_small_frames_all_arrive_through_the_shipped_profile(tmp_path: 
     assert result.sent == 20 and result.received == 20
     assert result.p50_ms is not None and 0.0 < result.p50_ms <= result.p99_ms < 1000.0
     md = bt.to_markdown([result], args)
-    assert '| reliable (node default) | config/fastdds.xml (32 MiB SHM + UDPv4) | 20 of 20 |' in md
+    assert '| reliable | config/fastdds.xml (32 MiB SHM + UDPv4) | 20 of 20 |' in md
     assert 'Command: `fusion-ros bench-transport`' in md
 
 

@@ -131,7 +131,8 @@ def to_markdown(results: list[TransportResult], args: argparse.Namespace) -> str
         f'{args.width}x{args.height} bgr8 at '
         f'{args.rate:g} Hz for {args.seconds:g} s per run, publisher and subscriber in separate '
         'processes, '
-        'Fast DDS, localhost discovery.',
+        "Fast DDS, localhost discovery. The node takes its publishers' reliability "
+        '(`input_reliability` auto), so both rows are what a camera driver of that QoS gets.',
         'Command: `fusion-ros bench-transport'
         + (f' --repeat {args.repeat}' if args.repeat > 1 else '')
         + '`',
@@ -140,7 +141,7 @@ def to_markdown(results: list[TransportResult], args: argparse.Namespace) -> str
         '|---|---|---|---|',
     ]
     for r in results:
-        qos = 'reliable (node default)' if r.qos == 'reliable' else 'best effort (sensor data)'
+        qos = 'reliable' if r.qos == 'reliable' else 'best effort (sensor data)'
         transports = (
             'config/fastdds.xml (32 MiB SHM + UDPv4)'
             if r.profile == 'fastdds.xml'
