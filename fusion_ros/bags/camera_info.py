@@ -16,12 +16,17 @@ from fusion_ros.bags.io import BagReader, CAMERA_INFO
 from fusion_ros.runtime.lens import CameraLens
 
 
+def sibling_topic(topic: str, name: str) -> str:
+    """Return ``name`` in the namespace of ``topic`` (``/cam/image_raw`` -> ``/cam/<name>``)."""
+    return posixpath.join(posixpath.dirname(topic.rstrip('/')) or '/', name)
+
+
 def camera_info_topic(reader: BagReader, image_topic: str) -> Optional[str]:
     """Return ``<dir of image_topic>/camera_info`` if the bag has it as a CameraInfo topic."""
     base = (
         image_topic[: -len('/compressed')] if image_topic.endswith('/compressed') else image_topic
     )
-    topic = posixpath.join(posixpath.dirname(base.rstrip('/')) or '/', 'camera_info')
+    topic = sibling_topic(base, 'camera_info')
     info = reader.topics.get(topic)
     return topic if info is not None and info.msgtype == CAMERA_INFO else None
 

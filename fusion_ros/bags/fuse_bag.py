@@ -14,11 +14,11 @@ message (same log times):
   log time = the later of the two input log times (when a live node could have fused it);
 * ``<fused namespace>/camera_info``: the latest visible camera_info restamped, when the bag has
   one;
-
-and, as the node does with ``thermal/camera_info``, a thermal camera_info beside the thermal topic
-undistorts the thermal frames before the homography (``undistort_thermal`` option);
 * ``/diagnostics`` (DiagnosticArray, one status per fused frame): decode / preprocess / inference /
   postprocess / encode / total milliseconds, the pair's stamps and stamp difference.
+
+As the node does with ``thermal/camera_info``, a thermal camera_info beside the thermal topic
+undistorts the thermal frames before the homography (``undistort_thermal`` option).
 
 The fused image data is deterministic (same input and model -> byte-identical fused images), which
 ``test_bags`` checks. The output appears only when complete (see :class:`BagWriter`).
@@ -29,11 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
-import posixpath
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from fusion_ros.bags.camera_info import camera_info_topic, lens_from_message
+from fusion_ros.bags.camera_info import camera_info_topic, lens_from_message, sibling_topic
 from fusion_ros.bags.io import (
     BagError,
     BagReader,
@@ -103,10 +102,6 @@ class FuseBagResult:
         return text
 
 
-def _sibling(topic: str, name: str) -> str:
-    return posixpath.join(posixpath.dirname(topic.rstrip('/')) or '/', name)
-
-
 @dataclass(frozen=True)
 class _Topics:
     """Where fuse_bag reads and writes (None: not read / not written)."""
@@ -131,12 +126,8 @@ def _plan_topics(
         raise BagError(
             f'{reader.path} already has a topic {fused_topic}; choose another --fused-topic'
         )
-    info_in = _sibling(
-        vis_topic if not vis_topic.endswith('/compressed') else vis_topic[: -len('/compressed')],
-        'camera_info',
-    )
-    info_in = info_in if topics.get(info_in) and topics[info_in].msgtype == CAMERA_INFO else None
-    info_out = _sibling(fused_topic, 'camera_info') if info_in else None
+    info_in = camera_info_topic(reader, vis_topic)
+    info_out = sibling_topic(fused_topic, 'camera_info') if info_in else None
     if info_out in topics:
         info_out = None
     return _Topics(
