@@ -287,6 +287,7 @@ class Harness:
         self.fused: List = []
         self.fused_infos: List = []
         self.diagnostics: List[dict] = []
+        self.topic_tasks: dict = {}  # the node's latest '<topic> topic status' entries by name
         self.node.create_subscription(Image, 'fused/image_raw', self._on_fused, qos)
         self.node.create_subscription(CameraInfo, 'fused/camera_info', self._on_info, qos)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, 10)
@@ -326,6 +327,8 @@ class Harness:
             for status in msg.status:
                 if status.name == self.status_name:
                     self.diagnostics.append(diag_entry(status))
+                elif status.name.endswith(' topic status'):
+                    self.topic_tasks[status.name] = diag_entry(status)
 
     # -- waiting ---------------------------------------------------------------------------
     def wait_for(

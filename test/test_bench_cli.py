@@ -113,3 +113,38 @@ def test_demo_and_bench_report_the_nodes_alignment_check() -> None:
     text = alignment_lines([('mmdrfuse', {}, student), ('mobilefuse', {}, other)])
     assert 'mmdrfuse 0.73 px' in text and 'mobilefuse not judged' in text
     assert alignment_lines([('mmdrfuse', {}, None)]) == ''
+
+
+def test_per_hop_table_adds_up_to_the_sinks_latency() -> None:
+    """Hops in a frame's order from the node's /diagnostics; node -> sink closes the sum."""
+    from fusion_ros.cli.bench_cmd import hop_lines
+    from fusion_ros.live.stats import HOPS, summarise
+    from fusion_ros.nodes.demo_sink_node import Arrival, SinkRecord
+
+    # sink: 30 ms from capture to receipt for every frame
+    arrivals = [
+        Arrival(i * 33_000_000, i * 33_000_000 + 30_000_000, 'f', 'bgr8', 64, 48) for i in range(5)
+    ]
+    hops = {
+        'receive': 3.0,
+        'sync_wait': 1.0,
+        'queue': 0.5,
+        'decode': 0.5,
+        'preprocess': 1.0,
+        'inference': 4.0,
+        'postprocess': 1.0,
+        'publish': 1.0,
+    }
+    diagnostics = {f'{k}_p50_ms': f'{v:.2f}' for k, v in reversed(hops.items())}
+    diagnostics |= {'end_to_end_p50_ms': '12.00', 'inference_p95_ms': '9.0', 'model': 'mmdrfuse'}
+    stats = summarise('mmdrfuse', 5, SinkRecord(arrivals=arrivals, diagnostics=[diagnostics]))
+    assert list(stats.stages_p50_ms) == list(HOPS)  # the frame's order, end_to_end apart
+    assert stats.node_end_to_end_p50_ms == 12.0 and stats.delivery_hop_ms() == 18.0
+    text = hop_lines([('mmdrfuse', {'total_p99': 7.5}, stats)])
+    assert '### Where the time goes through the node' in text
+    row = next(line for line in text.splitlines() if line.startswith('| mmdrfuse |'))
+    cells = [c.strip().strip('*') for c in row.strip('|').split('|')]
+    # camera->node, sync, queue, decode, pipeline (pre+inference+post), publish, node->sink, sum
+    assert [float(c) for c in cells[1:9]] == [3.0, 1.0, 0.5, 0.5, 6.0, 1.0, 18.0, 30.0]
+    assert float(cells[9]) == 30.0 and float(cells[11]) == 7.5
+    assert hop_lines([('mmdrfuse', {}, None)]) == ''

@@ -79,3 +79,16 @@ def test_folders_with_nothing_to_fuse_are_a_clear_error(
     assert main(['fuse', '--ir', str(ir), '--vis', str(vis), '--out', str(tmp_path / 'out')]) == 2
     err = capsys.readouterr().err
     assert message in err and 'Traceback' not in err
+
+
+def test_output_stretch_flag(tmp_path: Path) -> None:
+    """--output-stretch minmax: each fused luminance spans 0..255; none: the network's range."""
+    ir, vis = _folders(tmp_path)
+    outs = {}
+    for mode in ('none', 'minmax'):
+        out = tmp_path / mode
+        args = ['fuse', '--ir', str(ir), '--vis', str(vis), '--out', str(out)]
+        assert main([*args, '--output-stretch', mode]) == 0
+        outs[mode] = cv2.cvtColor(cv2.imread(str(out / '01.png')), cv2.COLOR_BGR2YCrCb)[..., 0]
+    assert outs['minmax'].min() <= 1 and outs['minmax'].max() >= 254  # colour round trip: +-1
+    assert outs['none'].max() - outs['none'].min() < outs['minmax'].max() - outs['minmax'].min()

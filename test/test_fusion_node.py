@@ -513,7 +513,9 @@ def test_diagnostics_report_latency_and_rates(graph, models):
     # hardware_id: the cameras (their frame ids), not the model
     assert d['_hardware_id'] == f'{VISIBLE_FRAME_ID}, camera_thermal_optical_frame'
     for stage in (
+        'receive',
         'sync_wait',
+        'queue',
         'decode',
         'preprocess',
         'inference',
@@ -524,6 +526,9 @@ def test_diagnostics_report_latency_and_rates(graph, models):
         for stat in ('p50', 'p95', 'max'):
             assert float(d[f'{stage}_{stat}_ms']) >= 0.0
     assert float(d['end_to_end_p50_ms']) < 1000.0
+    # the hops lie inside end_to_end: the camera's hop and the fusing itself are parts of it
+    assert float(d['receive_p50_ms']) <= float(d['end_to_end_p50_ms'])
+    assert float(d['inference_p50_ms']) <= float(d['end_to_end_p50_ms'])
     for key in (
         'rate_visible_hz',
         'rate_thermal_hz',
@@ -536,6 +541,25 @@ def test_diagnostics_report_latency_and_rates(graph, models):
     ):
         assert key in d
     assert d['errors_total'] == '0' and d['_level'] == 0, d['_message']
+    # diagnostic_updater-style tasks beside it: each camera topic and the fused output
+    with h.lock:
+        tasks = dict(h.topic_tasks)
+    for topic, frame_id in (
+        ('/visible/image_raw', VISIBLE_FRAME_ID),
+        ('/thermal/image_raw', 'camera_thermal_optical_frame'),
+        ('/fused/image_raw', VISIBLE_FRAME_ID),
+    ):
+        task = tasks[f'fusion_node: {topic} topic status']
+        assert task['_level'] == 0 and task['_hardware_id'] == frame_id, task
+        least = 1 if topic == '/fused/image_raw' else 15  # the model may skip pairs
+        assert int(task['Events since startup']) >= least
+        assert float(task['Actual frequency (Hz)']) > 0
+        assert (
+            -1.0
+            < float(task['Earliest timestamp delay'])
+            <= float(task['Latest timestamp delay'])
+            < 5.0
+        )
 
 
 def test_switch_model_at_run_time(graph, models):

@@ -465,3 +465,48 @@ def test_process_scale_auto_fits_the_budget():
     assert tight._auto_key is engine_key  # not re-timed for the same size
     with pytest.raises(ValueError, match='0 \\(auto\\)'):
         ProcessingOptions(process_scale=0.05)
+
+
+# ------------------------------------------------------------------------------ output stretch
+def test_output_stretch_follows_the_card_and_the_option(tmp_path):
+    """A card with output.stretch minmax gets its frame's min..max at 0..255; the option wins."""
+    write_model(
+        tmp_path, 'ir_mm', 'ir', output={'name': 'fused', 'range': [0, 1], 'stretch': 'minmax'}
+    )
+    write_model(tmp_path, 'ir_plain', 'ir')
+    th = np.tile(np.linspace(64, 192, 128).astype(np.uint8), (96, 1))  # 64..192: half the range
+    vis = np.full((96, 128), 100, np.uint8)
+
+    def fused(name, **options):
+        return (
+            load_pipeline(name, weights_dir=tmp_path, options=ProcessingOptions(**options))
+            .fuse(vis, th)
+            .image
+        )
+
+    plain, stretched = fused('ir_plain'), fused('ir_mm')
+    assert (plain.min(), plain.max()) == (64, 192)  # the identity-like model: the thermal
+    assert (stretched.min(), stretched.max()) == (0, 255)
+    expected = (th.astype(float) - 64) * 255.0 / 128.0
+    assert np.abs(stretched.astype(float) - expected).max() <= 1.0  # linear, order kept
+    assert np.array_equal(fused('ir_mm', output_stretch='none'), plain)
+    assert np.array_equal(fused('ir_plain', output_stretch='minmax'), stretched)
+
+
+def test_output_stretch_leaves_a_flat_frame_flat(tmp_path):
+    write_model(
+        tmp_path, 'ir_mm', 'ir', output={'name': 'fused', 'range': [0, 1], 'stretch': 'minmax'}
+    )
+    th = np.full((64, 80), 120, np.uint8)
+    th[::7, ::5] = 125  # 5 grey levels of texture: would be 255 levels at full stretch
+    out = load_pipeline('ir_mm', weights_dir=tmp_path).fuse(np.zeros((64, 80), np.uint8), th).image
+    assert out.max() - out.min() <= 5 * 8 + 1  # at most 8x gain
+
+
+def test_card_refuses_an_unknown_output_stretch(tmp_path):
+    from fusion_ros.runtime import ModelLoadError
+
+    with pytest.raises(ModelLoadError, match="'output.stretch' must be one of"):
+        write_model(
+            tmp_path, 'odd', 'ir', output={'name': 'fused', 'range': [0, 1], 'stretch': 'gamma'}
+        )

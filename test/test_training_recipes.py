@@ -36,6 +36,8 @@ def trained(tmp_path_factory):
     out = {}
     for model in ('mobilefuse', 'aenetv2'):
         cfg = load_config(model, 'tiny')
+        if model == 'aenetv2':  # a card that asks the runtime for min-max output
+            cfg.output_stretch = 'minmax'
         hooks = HistoryHooks()
         run = tmp_path_factory.mktemp(model)
         result = run_training(cfg, hooks, out_dir=run / 'run', export_dir=run / 'export')
@@ -96,6 +98,7 @@ def test_export_and_runtime_fuse_a_demo_pair(trained, model):
     card = json.loads(card_path.read_text())
     assert card['name'] == model and card['training']['recipe'] == model
     assert card['onnx'] == onnx_path.name
+    assert card['output']['stretch'] == cfg.output_stretch  # the runtime makes the same image
 
     runtime = pytest.importorskip('fusion_ros.runtime')
     if not hasattr(runtime, 'load_pipeline'):
@@ -243,3 +246,15 @@ def test_aenetv2_middle_block_is_a_config_key(tmp_path):
         assert kind in summary['architecture']
         counts[kind] = sum(p.numel() for p in model.parameters())
     assert len(set(counts.values())) == len(MIDDLE_BLOCKS), counts  # five different networks
+
+
+def test_validation_scores_the_image_the_runtime_makes() -> None:
+    """fused_to_uint8 (training's validation) and the pipeline's output stretch agree."""
+    from fusion_ros.training.trainer import fused_to_uint8
+
+    plane = np.linspace(0.25, 0.75, 200, dtype=np.float32).reshape(10, 20)
+    plain, stretched = fused_to_uint8(plane), fused_to_uint8(plane, 'minmax')
+    assert (plain.min(), plain.max()) == (64, 191)
+    assert (stretched.min(), stretched.max()) == (0, 255)
+    flat = np.full((4, 4), 0.5, np.float32)
+    assert np.array_equal(fused_to_uint8(flat, 'minmax'), fused_to_uint8(flat))

@@ -113,6 +113,7 @@ def bench_pipeline(
         'post_p50': float(np.median(post)),
         'total_p50': float(np.median(total)),
         'total_p95': float(np.percentile(total, 95)),
+        'total_p99': float(np.percentile(total, 99)),
         'providers': ','.join(pipeline.providers),
         'engine': f'{pipeline.providers[0]} x{pipeline.engine.threads}',
     }
@@ -219,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         + '\n'.join(lines)
         + '\n'
         + alignment_lines(rows)
+        + hop_lines(rows)
         + extra_tables(args, [(m, p) for m, p, _ in rows])
     )
     console.print(text)
@@ -237,6 +239,21 @@ def alignment_lines(rows: list[tuple]) -> str:
         return ''
     items = '; '.join(f'{model} {alignment_text(node)}' for model, node in judged)
     return f"\nThermal/visible alignment (the node's online check, median residual): {items}.\n"
+
+
+def hop_lines(rows: list[tuple]) -> str:
+    """Return the per-hop section (empty when no model ran through the node)."""
+    from fusion_ros.cli.bench_tables import hop_table
+
+    if not any(node is not None for _, _, node in rows):
+        return ''
+    return (
+        '\n### Where the time goes through the node (p50 ms per hop)\n\n'
+        "From the node's own /diagnostics (camera -> node: visible capture stamp -> arrival; "
+        'sync wait: first -> second message of the pair; queue: pair complete -> the fusion '
+        'worker takes it) and the sink (node -> sink: its end-to-end p50 minus the '
+        "node's).\n\n" + '\n'.join(hop_table(rows)) + '\n'
+    )
 
 
 def extra_tables(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> str:

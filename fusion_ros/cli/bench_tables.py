@@ -1,9 +1,9 @@
 # Copyright 2026 fusion_ros contributors
 # SPDX-License-Identifier: Apache-2.0
-"""The optional tables of `fusion-ros bench`.
+"""The extra tables of `fusion-ros bench`.
 
-Cost per pixel across frame sizes, several camera pairs on one machine, and the same architecture
-run the authors' way (PyTorch eager).
+Where a frame's time goes through the node (per hop), cost per pixel across frame sizes, several
+camera pairs on one machine, and the same architecture run the authors' way (PyTorch eager).
 
 Why each: a robot integrator needs to know whether a 1920x1080 camera costs 6x a 640x512 one
 (linear in pixels) or more; whether two camera pairs fit on one small computer; and how much the
@@ -20,6 +20,54 @@ from typing import Callable, Sequence
 import numpy as np
 
 Progress = Callable[[], None] | None
+
+_HOP_COLUMNS = (
+    ('receive', 'camera -> node'),
+    ('sync_wait', 'sync wait'),
+    ('queue', 'queue'),
+    ('decode', 'message -> numpy'),
+    ('pipeline', 'pipeline'),
+    ('publish', 'numpy -> message + publish'),
+)
+
+
+def hop_table(rows: Sequence[tuple]) -> list[str]:
+    """Return Markdown lines: each hop's p50 through the node, per model with a live run.
+
+    ``rows`` are (model, pipeline dict, RunStats or None). The pipeline column is the node's
+    pre + inference + post; node -> sink is the sink's end-to-end p50 minus the node's own
+    (capture stamp -> published), so the hops add up to about the sink's p50 (a sum of p50s
+    is not the p50 of a sum).
+    """
+    header = (
+        '| model | '
+        + ' | '.join(label for _, label in _HOP_COLUMNS)
+        + ' | node -> sink | **sum of hops** | sink e2e p50 | sink e2e p99 | pipeline p99 '
+        '(in-process) |'
+    )
+    lines = [header, '|---' * (header.count('|') - 1) + '|']
+    for model, pipe, node in rows:
+        if node is None:
+            continue
+        stages = dict(node.stages_p50_ms)
+        pipeline_parts = [stages.get(k) for k in ('preprocess', 'inference', 'postprocess')]
+        if all(v is not None for v in pipeline_parts):
+            stages['pipeline'] = sum(pipeline_parts)
+        cells = [stages.get(key) for key, _ in _HOP_COLUMNS]
+        delivery = node.delivery_hop_ms()
+        known = [v for v in (*cells, delivery) if v is not None]
+        p99 = node.latency_p99_ms
+        lines.append(
+            f'| {model} | '
+            + ' | '.join(_ms(v) for v in cells)
+            + f' | {_ms(delivery)} | **{_ms(sum(known) if known else None)}** | '
+            f'{node.latency_p50_ms:.2f} | {_ms(p99)} | {_ms(pipe.get("total_p99"))} |'
+        )
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return '-' if value is None else f'{value:.2f}'
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:

@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--backend', default='cpu', choices=BACKEND_NAMES)
     parser.add_argument('--ext', default='.png', help='output image extension')
     parser.add_argument(
+        '--output-stretch',
+        default='model',
+        choices=('model', 'none', 'minmax'),
+        help="8-bit output: as the model card says (default), none, or each image's min..max "
+        "to 0..255 (the node's output_stretch)",
+    )
+    parser.add_argument(
         '--mosaic',
         action='store_true',
         help='also write <stem>_mosaic.png (visible | thermal | fused)',
@@ -115,7 +122,7 @@ def _fuse_one(
 
 
 def run(args: argparse.Namespace) -> int:
-    from fusion_ros.runtime import load_pipeline
+    from fusion_ros.runtime import load_pipeline, ProcessingOptions
     import numpy as np
     from tqdm import tqdm
 
@@ -124,7 +131,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    pipeline = load_pipeline(args.model, backend=args.backend)
+    pipeline = load_pipeline(
+        args.model,
+        backend=args.backend,
+        options=ProcessingOptions(output_stretch=args.output_stretch),
+    )
     for line in [*pipeline.warnings, *notes]:
         print(f'warning: {line}', file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,19 @@ if TYPE_CHECKING:  # numbers only: no rclpy at run time
     from fusion_ros.nodes.demo_sink_node import SinkRecord
 
 _P50_KEY = re.compile(r'^(?P<stage>.+?)[ _]*p50', re.IGNORECASE)
-_STAGE_WORDS = ('sync', 'pre', 'infer', 'post')
+# A frame's way through the node, in order (fusion_ros.ros.diagnostics.STAGES without end_to_end,
+# which spans them all): the camera's DDS hop, pairing, waiting for the worker, message -> arrays,
+# the pipeline, arrays -> message + publish.
+HOPS = (
+    'receive',
+    'sync_wait',
+    'queue',
+    'decode',
+    'preprocess',
+    'inference',
+    'postprocess',
+    'publish',
+)
 
 
 @dataclass
@@ -28,30 +40,41 @@ class RunStats:
     latency_p50_ms: float
     latency_p95_ms: float
     latency_max_ms: float
-    stages_p50_ms: dict[str, float]
+    stages_p50_ms: dict[str, float]  # HOPS present in the node's diagnostics, in that order
     node_peak_memory_mb: float | None = None
     alignment_residual_px: float | None = None  # the node's online check (None: not judged)
     alignment_correlation: float | None = None
+    node_end_to_end_p50_ms: float | None = None  # capture stamp -> the node has published
+    latency_p99_ms: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def delivery_hop_ms(self) -> float | None:
+        """Node publish -> sink receive, as the difference of the two p50s (None: not known)."""
+        if self.node_end_to_end_p50_ms is None:
+            return None
+        return self.latency_p50_ms - self.node_end_to_end_p50_ms
 
-def stage_p50s(diagnostics: dict[str, str]) -> dict[str, float]:
-    """Per-stage p50 latencies from one fusion-node diagnostic status.
 
-    Keys like 'inference p50 ms'.
+def stage_p50s(diagnostics: dict[str, str], stages: tuple[str, ...] = HOPS) -> dict[str, float]:
+    """Per-stage p50 latencies from one fusion-node diagnostic status, in ``stages`` order.
+
+    Keys like 'inference_p50_ms' (or 'inference p50 ms').
     """
-    stages: dict[str, float] = {}
+    found: dict[str, float] = {}
     for key, value in diagnostics.items():
         match = _P50_KEY.match(key)
-        if not match or not any(w in key.lower() for w in _STAGE_WORDS):
+        if not match:
+            continue
+        stage = match.group('stage').strip(' _:').replace('_ms', '')
+        if stage not in stages:
             continue
         try:
-            stages[match.group('stage').strip(' _:').replace('_ms', '')] = float(value)
+            found[stage] = float(value)
         except ValueError:
             continue
-    return stages
+    return {stage: found[stage] for stage in stages if stage in found}
 
 
 def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
@@ -62,6 +85,7 @@ def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
     fps = (len(arrivals) - 1) / span_s if span_s > 0 else 0.0
     own = [d for d in record.diagnostics if d.get('model', '') == model] or record.diagnostics
     stages = stage_p50s(own[-1]) if own else {}
+    node_e2e = stage_p50s(own[-1], ('end_to_end',)).get('end_to_end') if own else None
     residual, correlation = _alignment(own[-1]) if own else (None, None)
     return RunStats(
         model,
@@ -74,6 +98,8 @@ def summarise(model: str, published: int, record: 'SinkRecord') -> RunStats:
         stages,
         alignment_residual_px=residual,
         alignment_correlation=correlation,
+        node_end_to_end_p50_ms=node_e2e,
+        latency_p99_ms=float(np.nanpercentile(lat, 99)),
     )
 
 

@@ -86,7 +86,7 @@ class DemoSinkNode(Node):
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
-            if 'fusion' not in status.name:
+            if not status.name.endswith(': fusion'):  # not the per-topic tasks
                 continue
             entry = {kv.key: kv.value for kv in status.values}
             entry.update(

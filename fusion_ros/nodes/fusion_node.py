@@ -39,7 +39,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from fusion_ros.registration.alignment import alignment_check, AlignmentMonitor
 from fusion_ros.ros import parameters as P
 from fusion_ros.ros.diagnostics import diagnostic_array, FusionDiagnostics, HealthConfig, OK, WARN
@@ -56,6 +56,7 @@ from fusion_ros.ros.model_switch import ModelSwitch
 from fusion_ros.ros.process import stop_once_on_signals
 from fusion_ros.ros.qos import camera_info_qos, diagnostics_qos, image_qos, overrides
 from fusion_ros.ros.synchronizer import PairSynchronizer, StampedMessage
+from fusion_ros.ros.topic_status import TopicStatus
 from fusion_ros.runtime import (
     fuse_frame,
     FusionInputError,
@@ -92,6 +93,9 @@ class FusionNode(Node):
         super().__init__('fusion_node', **kwargs)
         self._values: Dict[str, Any] = P.declare_all(self)
         self.diag = FusionDiagnostics(INPUTS, window_s=self._values['diagnostics_window'])
+        # diagnostic_updater-style "<topic> topic status" tasks: each camera, and the fused output
+        self._input_status = [TopicStatus(self._values['diagnostics_window']) for _ in INPUTS]
+        self._output_status = TopicStatus(self._values['diagnostics_window'])
         self._log_times: Dict[str, float] = {}
         self._suppressed: Dict[str, int] = {}
 
@@ -110,7 +114,8 @@ class FusionNode(Node):
             inter_message_lower_bound_s=self._values['sync_inter_message_lower_bound'],
         )
         self._slot_cv = threading.Condition()
-        self._slot: Optional[Tuple[StampedMessage, StampedMessage, float]] = None
+        # (visible, thermal, sync wait ms, perf_counter when paired): the newest pair, newest wins
+        self._slot: Optional[Tuple[StampedMessage, StampedMessage, float, float]] = None
         self._stopping = False
         self._camera_info: Optional[CameraInfo] = None
         self._info_lock = threading.Lock()
@@ -342,6 +347,13 @@ class FusionNode(Node):
         self._frame_ids[index] = msg.header.frame_id
         stamp_ns = stamp_to_ns(msg.header.stamp)
         self.diag.record_input(INPUTS[index], stamp_s=stamp_ns * 1e-9)
+        clock_ns = self.get_clock().now().nanoseconds  # 0: simulated time has not started
+        delay_ms = (clock_ns - stamp_ns) / 1e6 if clock_ns > 0 else None
+        self._input_status[index].tick(
+            self.diag.now(), None if delay_ms is None else delay_ms / 1e3
+        )
+        if index == 0 and delay_ms is not None:  # the camera's hop, from end_to_end's stamp
+            self.diag.record_stage('receive', delay_ms)
         with self._sync_lock:
             if self._sync.add(index, msg, stamp_ns, arrival_ns):
                 self.get_logger().warning(
@@ -390,7 +402,7 @@ class FusionNode(Node):
         with self._slot_cv:
             if self._slot is not None:
                 self.diag.record_skipped()
-            self._slot = (visible, thermal, sync_wait_ms)
+            self._slot = (visible, thermal, sync_wait_ms, time.perf_counter())
             self._slot_cv.notify()
 
     # ------------------------------------------------------------------ worker side
@@ -401,8 +413,9 @@ class FusionNode(Node):
                     self._slot_cv.wait()
                 if self._stopping:
                     return
-                visible, thermal, sync_wait_ms = self._slot
+                visible, thermal, sync_wait_ms, paired_at = self._slot
                 self._slot = None
+            self.diag.record_stage('queue', (time.perf_counter() - paired_at) * 1e3)
             try:
                 self._fuse_and_publish(visible, thermal, sync_wait_ms)
             except Exception as exc:  # never let the worker die
@@ -478,6 +491,7 @@ class FusionNode(Node):
         ]
         if clock_ns > 0:  # 0: simulated time has not started (no /clock yet)
             stages.append(('end_to_end', (clock_ns - visible.stamp_ns) / 1e6))
+        self._output_status.tick(now, stages[-1][1] / 1e3 if clock_ns > 0 else None)
         for stage, ms in stages:
             self.diag.record_stage(stage, ms, now)
         self.diag.record_output(now)
@@ -532,7 +546,25 @@ class FusionNode(Node):
             self._health(),
             extra,
         )
-        self.diag_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), [status]))
+        self.diag_pub.publish(
+            diagnostic_array(self.get_clock().now().to_msg(), [status, *self._topic_statuses()])
+        )
+
+    def _topic_statuses(self) -> List[DiagnosticStatus]:
+        """One diagnostic_updater-style task per camera input and one for the fused output."""
+        node_name = self.get_fully_qualified_name().lstrip('/')
+        timeout, now = self._values['input_timeout'], self.diag.now()
+        tasks = [
+            task.status(node_name, topic, frame_id, timeout, now)
+            for task, topic, frame_id in zip(
+                self._input_status, self.input_topics, self._frame_ids
+            )
+        ]
+        fused_topic = self.resolve_topic_name('fused/image_raw')
+        tasks.append(
+            self._output_status.status(node_name, fused_topic, self._frame_ids[0], timeout, now)
+        )
+        return tasks
 
     def _undistort_text(self) -> str:
         lens = self._thermal_lens

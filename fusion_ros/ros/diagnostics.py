@@ -9,10 +9,12 @@ monotonic clock passed in by the caller (so tests can drive it).
 Published as one ``diagnostic_msgs/DiagnosticStatus`` (standard messages only, no
 diagnostic_updater needed) whose KeyValues are machine-friendly:
 
-* ``<stage>_p50_ms``, ``<stage>_p95_ms``, ``<stage>_max_ms`` for the stages ``sync_wait`` (arrival
-  of the pair's first message to arrival of its second), ``decode`` (messages -> arrays),
-  ``preprocess``, ``inference``, ``postprocess`` (from the runtime), ``publish`` (array -> message
-  + publish) and ``end_to_end`` (publish time minus the visible capture stamp);
+* ``<stage>_p50_ms``, ``<stage>_p95_ms``, ``<stage>_max_ms`` for the stages, in a frame's order:
+  ``receive`` (visible capture stamp -> its arrival at the node: the camera's DDS hop),
+  ``sync_wait`` (arrival of the pair's first message to arrival of its second), ``queue`` (pair
+  complete -> the fusion worker takes it), ``decode`` (messages -> arrays), ``preprocess``,
+  ``inference``, ``postprocess`` (from the runtime), ``publish`` (array -> message + publish)
+  and ``end_to_end`` (publish time minus the visible capture stamp);
 * ``rate_<input>_hz`` per input topic and ``rate_output_hz``;
 * counters: ``frames_published``, ``pairs_synced``, ``sync_dropped_<input>``, ``frames_skipped``
   (pairs replaced by a newer one while the model was busy), ``errors_total``,
@@ -42,8 +44,23 @@ _LEVEL_BYTES = {
     STALE: DiagnosticStatus.STALE,
 }
 
-STAGES = ('sync_wait', 'decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
+STAGES = (
+    'receive',
+    'sync_wait',
+    'queue',
+    'decode',
+    'preprocess',
+    'inference',
+    'postprocess',
+    'publish',
+    'end_to_end',
+)
 _MAX_SAMPLES = 100_000  # hard cap per window, whatever the rate
+
+
+def status_level(level: int) -> bytes:
+    """Return OK/WARN/ERROR/STALE as the byte a DiagnosticStatus.level holds."""
+    return _LEVEL_BYTES[level]
 
 
 def level_value(level) -> int:

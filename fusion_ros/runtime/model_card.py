@@ -13,7 +13,7 @@ Example::
       "name": "mmdrfuse", "architecture": "MMDRFuse student (113 parameters)", "version": "1.0.0",
       "onnx": "mmdrfuse.onnx",
       "input": {"name": "input", "channels": ["ir", "vis_y"], "range": [0, 1]},
-      "output": {"name": "fused", "range": [0, 1]},
+      "output": {"name": "fused", "range": [0, 1], "stretch": "none"},
       "size_multiple": 1, "parameters": 113,
       "training": {"recipe": "...", "data": "...", "config": {...}},
       "metrics": {"tno": {"SD": 40.1}},
@@ -36,6 +36,10 @@ from typing import Any
 from .errors import ModelLoadError
 
 INPUT_CHANNELS = ('ir', 'vis_y')
+# How the fused plane becomes 8-bit: 'none' = x255 as it comes out; 'minmax' = the plane's own
+# min..max stretched to 0..255 (MMDRFuse's released test script saves its output that way: scipy's
+# imsave byte-scales each float image). The runtime option output_stretch overrides it.
+OUTPUT_STRETCHES = ('none', 'minmax')
 CARD_KEYS = (
     'name',
     'architecture',
@@ -101,6 +105,11 @@ class ModelCard:
         return str(self.output.get('name', 'fused'))
 
     @property
+    def output_stretch(self) -> str:
+        """The model's own output convention, ``output.stretch`` (see OUTPUT_STRETCHES)."""
+        return str(self.output.get('stretch', 'none'))
+
+    @property
     def ir_channel(self) -> int:
         """Index of the infrared plane in the input tensor (0 by the project convention)."""
         return list(self.input.get('channels', INPUT_CHANNELS)).index('ir')
@@ -145,6 +154,11 @@ class ModelCard:
                     f"'{key}.range' must be [0, 1] (the only range this runtime speaks), got "
                     f'{rng!r}'
                 )
+        if self.output.get('stretch', 'none') not in OUTPUT_STRETCHES:
+            raise bad(
+                f"'output.stretch' must be one of {list(OUTPUT_STRETCHES)}, got "
+                f'{self.output.get("stretch")!r}'
+            )
         channels = self.input.get('channels', list(INPUT_CHANNELS))
         if not isinstance(channels, (list, tuple)) or sorted(channels) != sorted(INPUT_CHANNELS):
             raise bad(

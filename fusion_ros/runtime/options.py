@@ -162,6 +162,13 @@ class ProcessingOptions:
         'homography the warp does it), or reject the pair (counted as an error).',
         choices=('resize', 'reject'),
     )
+    output_stretch: str = _option(
+        'model',
+        'How the fused luminance becomes 8-bit: model = as its model card says (output.stretch), '
+        "none = as the network outputs it, minmax = the frame's own min..max stretched to "
+        "0..255 (MMDRFuse's published outputs are saved that way), at most 8x.",
+        choices=('model', 'none', 'minmax'),
+    )
     process_scale: float = _option(
         1.0,
         'Fuse at this fraction of the visible resolution (the fused luminance is upsampled '

@@ -42,6 +42,7 @@ PERCENTILE_SAMPLES = (
     16384  # about this many pixels (>= it) are looked at to estimate the AGC percentiles
 )
 MIN_PADDED = 4  # tensors are at least this big (reflection padding needs > 1 pixel)
+MIN_STRETCH_SPAN = 1.0 / 8.0  # output_stretch minmax: at most 8x gain, so a flat frame stays flat
 _AGC_FIELDS = (
     'thermal_agc',
     'thermal_agc_8bit',
@@ -197,6 +198,24 @@ def reflect_index(n: int, start: int, count: int) -> np.ndarray:
     period = 2 * (n - 1)
     m = np.mod(i, period)
     return np.where(m < n, m, period - m)
+
+
+def output_gain(fused: np.ndarray, stretch: str) -> tuple[float, float]:
+    """Return (alpha, beta) such that alpha * fused + beta is the 8-bit image (saturating).
+
+    ``fused`` is the network's float32 plane, >= 0. ``stretch`` 'none': x255; 'minmax': the
+    plane's own min..max (capped at 1) to 0..255, at most 1 / MIN_STRETCH_SPAN gain. Shared by the
+    pipeline and the training's validation so both score the same image.
+    """
+    if stretch != 'minmax':
+        return 255.0, 0.0
+    lo, hi, _, _ = cv2.minMaxLoc(fused)
+    hi = min(hi, 1.0)  # above 1 saturates anyway
+    span = hi - lo
+    if not span >= MIN_STRETCH_SPAN:  # flat frame (or NaN): do not stretch noise
+        return 255.0, 0.0
+    alpha = 255.0 / span
+    return alpha, -lo * alpha
 
 
 def _pixel_scale(sx: float, sy: float) -> np.ndarray:
@@ -360,6 +379,11 @@ class FusionPipeline:
             hi = a * self._agc_prev[1] + (1.0 - a) * hi
         self._agc_prev, self._agc_key = (lo, hi), key
         return lo, hi
+
+    def _output_gain(self, fused: np.ndarray, plan: _Plan) -> tuple[float, float]:
+        """Return (alpha, beta) taking the fused plane to 0..255 (the output_stretch option)."""
+        mode = plan.options.output_stretch
+        return output_gain(fused, self.card.output_stretch if mode == 'model' else mode)
 
     def _register(
         self, raw: np.ndarray, vis_h: int, vis_w: int, ph: int, pw: int, plan: _Plan
@@ -547,7 +571,8 @@ class FusionPipeline:
 
         fused = out[0, 0, :ph, :pw]
         np.maximum(fused, 0.0, out=fused)  # negatives -> 0 (NaN stays, becomes 0 below)
-        f8 = cv2.convertScaleAbs(fused, alpha=255.0)  # x255, round, saturate at 255: one pass
+        alpha, beta = self._output_gain(fused, plan)
+        f8 = cv2.convertScaleAbs(fused, alpha=alpha, beta=beta)  # scale, round, saturate: one pass
         if (ph, pw) != (vis_h, vis_w):
             f8 = cv2.resize(f8, (vis_w, vis_h), interpolation=cv2.INTER_LINEAR)
         if colour:

@@ -67,6 +67,9 @@ class TrainConfig:
     limit_pairs: int | None = None  # per source, first N by stem
     max_side: int | None = 640  # resize pairs so the longer side is at most this (None = keep)
     val_max_side: int | None = 320  # validation images are scored at this size (speed)
+    # the exported card's output.stretch: how the runtime makes the fused plane 8-bit (none |
+    # minmax); validation scores the image that way too
+    output_stretch: str = 'none'
     val_metrics: list[str] = field(
         default_factory=lambda: ['EN', 'SD', 'SF', 'AG', 'SSIM', 'Qabf', 'VIF', 'SCD', 'CC']
     )
@@ -82,6 +85,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not self.recipe:
             self.recipe = self.model
+        if self.output_stretch not in ('none', 'minmax'):
+            raise ValueError(f'output_stretch must be none or minmax, not {self.output_stretch!r}')
         if self.lr_schedule not in ('constant', 'cosine', 'step'):
             raise ValueError(
                 f'lr_schedule must be constant, cosine or step, not {self.lr_schedule!r}'

@@ -164,7 +164,7 @@ def run_training(
     torch.save(model.state_dict(), weights)
     hooks.on_end({**summary, 'duration_s': duration})
 
-    from .export import export_onnx, git_commit
+    from .export import export_onnx, git_commit, OUTPUT_DESC
 
     training = {
         'recipe': cfg.recipe,
@@ -185,6 +185,7 @@ def run_training(
         'summary': {k: v for k, v in summary.items() if k != 'val_metrics'},
     }
     fields = {
+        'output': {**OUTPUT_DESC, 'stretch': cfg.output_stretch},
         'training': training,
         'metrics': {
             'validation': summary.get('val_metrics', {}),

@@ -295,6 +295,16 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
+def fused_to_uint8(fused: np.ndarray, stretch: str = 'none') -> np.ndarray:
+    """Return the 8-bit image the runtime makes of a fused [0, 1] plane (its output_stretch)."""
+    import cv2
+    from fusion_ros.runtime.pipeline import output_gain
+
+    plane = np.maximum(np.asarray(fused, np.float32), 0.0)
+    alpha, beta = output_gain(plane, stretch)
+    return cv2.convertScaleAbs(plane, alpha=alpha, beta=beta)
+
+
 @torch.no_grad()
 def fuse_pair(model: nn.Module, pair: Pair, size_multiple: int = 1) -> np.ndarray:
     """Fused float32 HxW in [0, 1] for a whole pair (cropped to the size multiple)."""
@@ -325,7 +335,7 @@ def evaluate(
         scores = score_images(
             to_uint8(small.ir[:h, :w]),
             to_uint8(small.vis[:h, :w]),
-            to_uint8(fused),
+            fused_to_uint8(fused, cfg.output_stretch),
             cfg.val_metrics,
         )
         for k, v in scores.items():
