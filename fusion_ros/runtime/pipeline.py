@@ -211,10 +211,12 @@ def output_gain(fused: np.ndarray, stretch: str) -> tuple[float, float]:
         return 255.0, 0.0
     lo, hi, _, _ = cv2.minMaxLoc(fused)
     hi = min(hi, 1.0)  # above 1 saturates anyway
-    span = hi - lo
-    if not span >= MIN_STRETCH_SPAN:  # flat frame (or NaN): do not stretch noise
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         return 255.0, 0.0
-    alpha = 255.0 / span
+    if hi - lo < MIN_STRETCH_SPAN:  # a flat frame: a window of the smallest span around it
+        lo = min(max(0.0, 0.5 * (lo + hi) - 0.5 * MIN_STRETCH_SPAN), 1.0 - MIN_STRETCH_SPAN)
+        hi = lo + MIN_STRETCH_SPAN
+    alpha = 255.0 / (hi - lo)
     return alpha, -lo * alpha
 
 
