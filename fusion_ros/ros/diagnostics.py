@@ -116,10 +116,15 @@ class RateMeter:
         self.last = now
         self.count += 1
 
-    def rate(self, now: float) -> float:
+    def in_window(self, now: float) -> int:
+        """Return how many events fall in the last ``window_s`` seconds."""
         limit = now - self.window_s
         while self._events and self._events[0] < limit:
             self._events.popleft()
+        return len(self._events)
+
+    def rate(self, now: float) -> float:
+        self.in_window(now)
         if self.first is None or len(self._events) < 2:
             return 0.0
         span = min(self.window_s, now - self.first)

@@ -19,7 +19,7 @@ from typing import Deque, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
-from .diagnostics import ERROR, OK, status_level, WARN
+from .diagnostics import ERROR, OK, RateMeter, status_level, WARN
 
 # diagnostic_updater's TimeStampStatusParam defaults: stamps more than 1 s ahead of the receiving
 # clock, or more than 5 s behind it, are flagged.
@@ -28,39 +28,35 @@ MAX_DELAY_S = 5.0
 
 
 class TopicStatus:
-    """Frequency and timestamp delay of one topic over a sliding window (thread-safe)."""
+    """Frequency (a RateMeter) and timestamp delay of one topic over a window (thread-safe)."""
 
     def __init__(self, window_s: float = 10.0) -> None:
         self.window_s = float(window_s)
         self._lock = threading.Lock()
-        self._events: Deque[Tuple[float, Optional[float]]] = deque(maxlen=100_000)
-        self.total = 0
-        self.first: Optional[float] = None
-        self.last: Optional[float] = None
+        self._meter = RateMeter(window_s)
+        self._delays: Deque[Tuple[float, float]] = deque(maxlen=100_000)
 
     def tick(self, now: float, stamp_delay_s: Optional[float] = None) -> None:
         """Record one message at monotonic ``now``; ``stamp_delay_s`` = receive time - stamp."""
         with self._lock:
-            self._events.append((now, stamp_delay_s))
-            self.total += 1
-            if self.first is None:
-                self.first = now
-            self.last = now
+            self._meter.tick(now)
+            if stamp_delay_s is not None:
+                self._delays.append((now, stamp_delay_s))
 
     def status(
         self, node_name: str, topic: str, hardware_id: str, timeout_s: float, now: float
     ) -> DiagnosticStatus:
         """Return this task's DiagnosticStatus as of monotonic ``now``."""
         with self._lock:
-            while self._events and self._events[0][0] < now - self.window_s:
-                self._events.popleft()
-            events = list(self._events)
-            total, first, last = self.total, self.first, self.last
+            while self._delays and self._delays[0][0] < now - self.window_s:
+                self._delays.popleft()
+            delays = [d for _, d in self._delays]
+            meter = self._meter
+            in_window, rate = meter.in_window(now), meter.rate(now)
+            total, first, last = meter.count, meter.first, meter.last
         span = min(self.window_s, now - first) if first is not None else 0.0
-        rate = (len(events) - 1) / span if len(events) > 1 and span > 0 else 0.0
-        delays = [d for _, d in events if d is not None]
         values = [
-            ('Events in window', str(len(events))),
+            ('Events in window', str(in_window)),
             ('Events since startup', str(total)),
             ('Duration of window (s)', f'{span:.2f}'),
             ('Actual frequency (Hz)', f'{rate:.2f}'),
