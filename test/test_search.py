@@ -130,10 +130,35 @@ def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
     )
 
     pipeline = load_pipeline(tmp_path / 'searched.onnx', backend='cpu')
+    assert pipeline.card.output_stretch == cfg.output_stretch == 'minmax'
     frame = DemoSequence().frame(0)
     result = pipeline.fuse(frame.visible, frame.thermal)
     assert result.image.shape[:2] == frame.visible.shape[:2]
     assert result.image.std() > 0  # not a blank frame
+
+
+def test_search_holds_out_the_projects_validation_pairs():
+    """The search trains and searches only on pairs `fusion-ros eval --set validation` skips.
+
+    Same stem-hash split as the training recipes, whatever the seed.
+    """
+    from fusion_ros.nas.config import load_search_config
+    from fusion_ros.nas.run import load_data
+    from fusion_ros.training.data import load_pairs_from_source
+    from fusion_ros.training.validation import split_by_stem
+
+    cfg = load_search_config('tiny')
+    everything = load_pairs_from_source(cfg.train_sources[0], limit=cfg.limit_pairs)
+    _, want_val = split_by_stem(everything, [p.name for p in everything], cfg.val_fraction)
+    for seed in (0, 1):
+        cfg.seed = seed
+        w_pairs, a_pairs, val = load_data(cfg, lambda line: None)
+        searched = {p.name for p in w_pairs} | {p.name for p in a_pairs}
+        assert {p.name for p in val} == {p.name for p in want_val} and want_val
+        assert not searched & {p.name for p in val}
+        assert len(searched) == len(everything) - len(want_val)
+    with pytest.raises(ValueError, match='output_stretch'):
+        load_search_config('tiny', output_stretch='gamma')
 
 
 def test_search_refuses_test_sets_as_sources():

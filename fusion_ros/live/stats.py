@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import re
 from typing import TYPE_CHECKING
 
+from fusion_ros.runtime.frame import NODE_HOPS
 import numpy as np
 
 if TYPE_CHECKING:  # numbers only: no rclpy at run time
@@ -17,16 +18,7 @@ _P50_KEY = re.compile(r'^(?P<stage>.+?)[ _]*p50', re.IGNORECASE)
 # A frame's way through the node, in order (fusion_ros.ros.diagnostics.STAGES without end_to_end,
 # which spans them all): the camera's DDS hop, pairing, waiting for the worker, message -> arrays,
 # the pipeline, arrays -> message + publish.
-HOPS = (
-    'receive',
-    'sync_wait',
-    'queue',
-    'decode',
-    'preprocess',
-    'inference',
-    'postprocess',
-    'publish',
-)
+HOPS = NODE_HOPS
 
 
 @dataclass

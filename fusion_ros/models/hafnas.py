@@ -26,7 +26,10 @@ Our version, sized for 640x512 on a 2-core CPU (choices not fixed by the paper a
   spatial-attention head of the object-level module: conv 1x1 -> sigmoid gives a mask M, upsampled
   bilinearly to full resolution, and fused = M * infrared + (1 - M) * visible. The target branch
   (infrared) and the detail branch (visible) are the sources themselves: a blend cannot
-  hallucinate content and keeps every full-resolution pixel (MobileFuse's finding).
+  hallucinate content and keeps every full-resolution pixel (MobileFuse's finding). `head:
+  weights` instead gives two free per-pixel weights, fused = A * infrared + B * visible (A, B in
+  (0, 2)): it can add the sources the way MMDRFuse's student does (validation: see
+  docs/SEARCH.md).
 - **Candidate operators per edge** (`OPS`): conv 3x3, dilated conv 3x3 (dilation 2), depthwise-
   separable 3x3 and 5x5, group conv 3x3 + channel shuffle (AE-Netv2's GCB, 2 channels per group),
   skip (identity) and zero (edge removed). AE-Netv2's middle-block variants "conv", "dsconv" and
@@ -51,6 +54,8 @@ from .blocks import ConvBNReLU, GroupConvShuffle, split_sources
 OPS: tuple[str, ...] = ('conv3', 'dil3', 'sep3', 'sep5', 'gcb', 'skip', 'zero')
 EDGES: tuple[str, ...] = ('e1', 'e2', 'e3')  # per cell: h->n1, h->n2, n1->n2
 FREE_OPS = ('skip', 'zero')  # no computation of their own (the latency table gives them 0 ms)
+# object-level aggregation (the head classes below)
+HEADS: tuple[str, ...] = ('blend', 'weights')
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,11 @@ class SearchSpace:
     scales: tuple[int, ...] = (1, 2, 3)  # feature-fusion cell k runs at 1 / 2**scales[k]
     out_cells: int = 1
     ops: tuple[str, ...] = OPS
+    head: str = 'blend'
 
     def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f'unknown HAF-NAS head {self.head!r}; choose from {HEADS}')
         unknown = set(self.ops) - set(OPS)
         if unknown:
             raise ValueError(f'unknown HAF-NAS operators {sorted(unknown)}; choose from {OPS}')
@@ -105,6 +113,7 @@ class SearchSpace:
             scales=tuple(data['scales']),
             out_cells=int(data['out_cells']),
             ops=tuple(data['ops']),
+            head=str(data.get('head', 'blend')),  # searches before the head was a choice
         )
 
 
@@ -235,6 +244,39 @@ class BlendHead(nn.Module):
         return vis + m * (ir - vis)
 
 
+class WeightedSumHead(nn.Module):
+    """Two per-pixel weights instead of one mask: fused = A * ir + B * vis, A, B in (0, 2).
+
+    A blend (A + B = 1) keeps every pixel between its sources, so it cannot add the two the way
+    MMDRFuse's student does (its output is a sum of ReLU features of both sources); with free
+    weights it can, and the min-max output stretch maps the sum back to the 8-bit range. Costs one
+    more channel through the full-resolution resize than the blend; starts as the pixel mean
+    (A = B = 0.5).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.mask = nn.Conv2d(channels, 2, 1)
+        with torch.no_grad():
+            self.mask.bias.fill_(-1.0986)  # 2 * sigmoid(-1.0986) = 0.5
+
+    def forward(self, feat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ir, vis = split_sources(x)
+        weights = F.interpolate(
+            2.0 * torch.sigmoid(self.mask(feat)[:, 0:2]),  # the Slice: see BlendHead
+            size=x.shape[-2:],
+            mode='bilinear',
+            align_corners=False,
+        )
+        return weights[:, 0:1] * ir + weights[:, 1:2] * vis
+
+
+HEAD_CLASSES: dict[str, type[nn.Module]] = {
+    'blend': BlendHead,
+    'weights': WeightedSumHead,
+}
+
+
 class _Skeleton(nn.Module):
     """Stem, multi-scale feature-fusion cells, aggregation, output-fusion cells, blend head."""
 
@@ -243,7 +285,7 @@ class _Skeleton(nn.Module):
         self.space = space
         self.stem = ConvBNReLU(2, space.width, stride=2)
         self.cells = nn.ModuleDict({name: make_cell(name) for name, _ in space.cells()})
-        self.head = BlendHead(space.width)
+        self.head = HEAD_CLASSES[space.head](space.width)
 
     def run_cell(self, name: str, h: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

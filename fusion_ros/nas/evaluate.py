@@ -23,7 +23,6 @@ from fusion_ros.images.folders import resize_max_side
 from fusion_ros.training.data import Pair
 import numpy as np
 
-SHIPPED = ('mmdrfuse', 'mobilefuse', 'aenetv2')
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     'pixel_max': np.maximum,
     'pixel_mean': lambda a, b: 0.5 * (a + b),
@@ -92,7 +91,9 @@ def baseline_ms(name: str, size: tuple[int, int] = (512, 640), repeats: int = 30
 
 
 def _fuse_onnx(model: str | Path, pairs: Sequence[Pair]) -> list[np.ndarray]:
+    """Return the 8-bit images the runtime makes (the output with the card's output stretch)."""
     from fusion_ros.runtime import load_pipeline
+    from fusion_ros.training.trainer import fused_to_uint8
 
     pipeline = load_pipeline(model, backend='cpu', threads=1)
     m = pipeline.card.size_multiple
@@ -100,7 +101,7 @@ def _fuse_onnx(model: str | Path, pairs: Sequence[Pair]) -> list[np.ndarray]:
     for p in pairs:
         h, w = p.shape[0] - p.shape[0] % m, p.shape[1] - p.shape[1] % m
         x = np.ascontiguousarray(p.stacked()[None, :, :h, :w])
-        outs.append(pipeline.engine.run(x)[0, 0])
+        outs.append(fused_to_uint8(pipeline.engine.run(x)[0, 0], pipeline.card.output_stretch))
     return outs
 
 
@@ -130,14 +131,12 @@ def validation_rows(
         name: _fuse_onnx(src, small) for name, src in models.items()
     }
     for name, fn in BASELINES.items():
-        fused[name] = [fn(p.ir, p.vis) for p in small]
+        fused[name] = [to_uint8(fn(p.ir, p.vis)) for p in small]
     rows = []
     for method, images in fused.items():
         for p, f in zip(small, images):
             h, w = f.shape
-            scores = score_images(
-                to_uint8(p.ir[:h, :w]), to_uint8(p.vis[:h, :w]), to_uint8(f), metrics
-            )
+            scores = score_images(to_uint8(p.ir[:h, :w]), to_uint8(p.vis[:h, :w]), f, metrics)
             rows.append({'scene': p.name, 'method': method, **scores})
     return rows
 

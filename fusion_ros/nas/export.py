@@ -33,6 +33,7 @@ def export_searched(
     out_dir: str | os.PathLike,
     name: str = 'searched',
     card_fields: dict[str, Any] | None = None,
+    output_stretch: str = 'none',
 ) -> tuple[Path, Path, dict[str, Any]]:
     """Write `<name>.onnx` (checked against torch) and `<name>.json`.
 
@@ -66,7 +67,7 @@ def export_searched(
         'version': '1',
         'onnx': onnx_path.name,
         'input': INPUT_DESC,
-        'output': OUTPUT_DESC,
+        'output': {**OUTPUT_DESC, 'stretch': output_stretch},
         'size_multiple': m,
         'parameters': count_parameters(net),
         'training': {},

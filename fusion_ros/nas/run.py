@@ -18,8 +18,10 @@ from pathlib import Path
 import time
 from typing import Any, Callable
 
-from fusion_ros.training.data import load_sources, Pair, split_pairs
+from fusion_ros.runtime.loader import SHIPPED_MODELS
+from fusion_ros.training.data import load_pairs_from_source, load_sources, Pair, split_pairs
 from fusion_ros.training.export import git_commit, write_card
+from fusion_ros.training.validation import expand_val_sets, split_by_stem
 import torch
 
 from .bilevel import fit_budget, retrain, search, SearchResult
@@ -30,13 +32,13 @@ from .evaluate import (
     leaderboard,
     measure_model,
     pareto_plot,
-    SHIPPED,
     validation_rows,
 )
 from .export import export_searched
 from .latency import LatencyTable, measure_table, predict_ms, predict_terms, skeleton_ms
 
 Log = Callable[[str], None]
+MEASURE_ROUNDS = 3  # the searched net and the shipped models timed in this many interleaved rounds
 Progress = Callable[[str, int, dict], None]
 
 
@@ -58,18 +60,30 @@ class SearchRequest:
 def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list[Pair]]:
     """(weight split, architecture split, validation pairs).
 
-    Validation = a held-out part of the training sources + `val_sources`; never trained or searched
-    on.
+    The project's validation discipline (`fusion_ros.training.validation`): each training source
+    is split by stem hash, the held-out part is validation, so the pairs `fusion-ros eval --set
+    validation` scores are never trained or searched on; `val_sources` ("standard" = the whole
+    held-out validation sets) are added to the validation pairs.
     """
-    pairs = load_sources(cfg.train_sources, max_side=cfg.max_side, limit=cfg.limit_pairs)
-    rest, val = split_pairs(pairs, cfg.val_fraction, cfg.seed)
-    if cfg.val_sources:
-        val += load_sources(cfg.val_sources, max_side=cfg.max_side)
+    rest: list[Pair] = []
+    val: list[Pair] = []
+    for spec in cfg.train_sources:
+        pairs = load_pairs_from_source(spec, max_side=cfg.max_side, limit=cfg.limit_pairs)
+        train_part, val_part = split_by_stem(pairs, [p.name for p in pairs], cfg.val_fraction)
+        rest += train_part
+        val += val_part
+    if not rest:
+        raise ValueError('no training pairs were loaded')
+    held_out_split = len(val)
+    for spec in expand_val_sets(cfg.val_sources):
+        spec = dict(spec) if isinstance(spec, dict) else spec
+        every = int(spec.pop('every', 1)) if isinstance(spec, dict) else 1
+        val += load_sources([spec], max_side=cfg.max_side)[::every]
     w_pairs, a_pairs = split_pairs(rest, cfg.arch_fraction, cfg.seed + 1)
     log(
-        f'data: {len(pairs)} training pairs -> {len(w_pairs)} weight split, {len(a_pairs)} '
-        'architecture split; '
-        f'{len(val)} validation pairs ({len(cfg.val_sources)} extra validation sources)'
+        f'data: {len(w_pairs)} weight split, {len(a_pairs)} architecture split; {len(val)} '
+        f'validation pairs ({held_out_split} held out of the training sources by stem hash, '
+        f'{len(val) - held_out_split} from the validation sets)'
     )
     return w_pairs, a_pairs, val
 
@@ -83,10 +97,12 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
     if not cfg.widths:
         return
     target = cfg.skeleton_share * cfg.budget_margin * req.budget_ms
-    times = {
-        w: skeleton_ms(cfg.space(w), req.size, req.backend, req.threads)
-        for w in sorted(cfg.widths)
-    }
+    times = {w: float('inf') for w in sorted(cfg.widths)}
+    for _ in range(MEASURE_ROUNDS):  # interleaved rounds, min: one slow spell must not pick
+        for w in times:
+            times[w] = min(
+                times[w], skeleton_ms(cfg.space(w), req.size, req.backend, req.threads)
+            )
     fitting = [w for w, ms in times.items() if ms <= target]
     cfg.width = max(fitting) if fitting else min(times)
     log(
@@ -134,18 +150,17 @@ def compare(
     """
     models: dict[str, str | Path] = {'searched': onnx_path}
     if req.compare_shipped:
-        models.update({name: name for name in SHIPPED})
-    latency = {
-        name: measure_model(
-            src,
-            req.backend,
-            req.threads,
-            req.size,
-            cfg.repeats,
-            req.bench_frames if name == 'searched' else 0,
-        )
-        for name, src in models.items()
-    }
+        models.update({name: name for name in SHIPPED_MODELS})
+    latency: dict[str, dict[str, Any]] = {}
+    for round_ in range(MEASURE_ROUNDS):  # interleaved: every model sees the same machine load
+        for name, src in models.items():
+            frames = req.bench_frames if name == 'searched' and not round_ else 0
+            m = measure_model(src, req.backend, req.threads, req.size, cfg.repeats, frames)
+            if name not in latency:
+                latency[name] = {**m, 'rounds': MEASURE_ROUNDS}
+                continue
+            for key in ('inference_min_ms', 'wall_min_ms'):
+                latency[name][key] = min(latency[name][key], m[key])
     for name in BASELINES:
         latency[name] = {'inference_min_ms': baseline_ms(name, req.size, cfg.repeats)}
     rows = validation_rows(models, val, cfg.val_metrics, cfg.val_max_side)
@@ -319,7 +334,9 @@ def run_search(
             'git_commit': git_commit(),
         }
     }
-    onnx_path, card_path, fields = export_searched(net, req.out, card_fields=fields)
+    onnx_path, card_path, fields = export_searched(
+        net, req.out, card_fields=fields, output_stretch=cfg.output_stretch
+    )
     verify = verify_latency(req.out, res.arch, req.size, req.backend, req.threads, cfg.repeats)
     log(
         'verify (table and net re-timed in the same rounds): predicted '

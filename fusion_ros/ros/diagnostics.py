@@ -31,6 +31,7 @@ import time
 from typing import Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from fusion_ros.runtime.frame import NODE_HOPS
 import numpy as np
 
 OK = 0
@@ -44,17 +45,7 @@ _LEVEL_BYTES = {
     STALE: DiagnosticStatus.STALE,
 }
 
-STAGES = (
-    'receive',
-    'sync_wait',
-    'queue',
-    'decode',
-    'preprocess',
-    'inference',
-    'postprocess',
-    'publish',
-    'end_to_end',
-)
+STAGES = (*NODE_HOPS, 'end_to_end')
 _MAX_SAMPLES = 100_000  # hard cap per window, whatever the rate
 
 

@@ -21,6 +21,9 @@ from .encodings import fused_encoding, prepare_visible
 
 #: Stage times reported for every fused frame (callers add their own encode/publish stage).
 FRAME_STAGES = ('decode', 'preprocess', 'inference', 'postprocess')
+# Every hop of a pair through the fusion node, in order (its /diagnostics stages and the bench's
+# per-hop table): stamp -> arrival, pairing, wait for the worker, the frame stages, publish.
+NODE_HOPS = ('receive', 'sync_wait', 'queue', *FRAME_STAGES, 'publish')
 
 
 def decoded_encoding(array: np.ndarray) -> str:
