@@ -33,7 +33,7 @@ from pathlib import Path
 import platform
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Sequence
 import warnings
 
 from fusion_ros.models.hafnas import (
@@ -49,6 +49,11 @@ import torch
 from torch import nn
 
 TABLE_VERSION = 1
+# Every timing is the minimum over ROUNDS interleaved passes, ROUND_PAUSE_S apart: on the shared
+# 2-core build machine the same skeleton timed 3.5 ms and 5.9 ms a few seconds apart (2026-12-07),
+# so a measurement must span more than one slow spell.
+ROUNDS = 6
+ROUND_PAUSE_S = 1.0
 
 
 @dataclass
@@ -354,6 +359,15 @@ def device_description(backend: str, providers: list, threads: int) -> dict:
     }
 
 
+def _interleaved(timed: Sequence['TimedSession'], repeats: int, rounds: int) -> None:
+    """Run `rounds` passes over all sessions, `repeats // rounds` runs each, pausing between."""
+    for r in range(max(1, rounds)):
+        if r:
+            time.sleep(ROUND_PAUSE_S)
+        for t in timed:
+            t.best(max(1, repeats // max(1, rounds)))
+
+
 def measure_table(
     space: SearchSpace,
     size: tuple[int, int] = (512, 640),
@@ -361,7 +375,7 @@ def measure_table(
     threads: int = 1,
     repeats: int = 30,
     progress: Callable[[str], None] | None = None,
-    rounds: int = 3,
+    rounds: int = ROUNDS,
     clock: str = 'auto',
     models: dict[str, Path] | None = None,
 ) -> LatencyTable:
@@ -385,8 +399,8 @@ def measure_table(
     entries = _provider_entries(providers)
     with tempfile.TemporaryDirectory(prefix='hafnas_lut_') as tmp:
         sessions = _sessions(space, size, entries, threads, clock, Path(tmp), progress, models)
-        for _ in range(max(1, rounds)):
-            ms = {key: s.best(max(1, repeats // max(1, rounds))) for key, s in sessions.items()}
+        _interleaved(list(sessions.values()), repeats, rounds)
+        ms = {key: s.min_ms for key, s in sessions.items()}
     models_ms = {k.split(':', 1)[1]: ms.pop(k) for k in list(ms) if k.startswith('model:')}
     call = ms.pop('call')
     skeleton = ms.pop('skeleton')
@@ -407,6 +421,35 @@ def measure_table(
     return LatencyTable(space, (h, w), ops, adds, skeleton, call, device, models_ms)
 
 
+def skeleton_times(
+    spaces: Sequence[SearchSpace],
+    size: tuple[int, int] = (512, 640),
+    backend: str = 'cpu',
+    threads: int = 1,
+    repeats: int = 30,
+    rounds: int = ROUNDS,
+    clock: str = 'auto',
+) -> list[float]:
+    """Minimum time of the bare skeleton (every edge zero) of each space at `size`.
+
+    What any network of that width costs before its searched operators. All skeletons are timed in
+    the same interleaved rounds, spread over time like the table's (`ROUND_PAUSE_S`): on a shared
+    machine a slow spell of a few seconds must not decide between two widths.
+    """
+    from fusion_ros.runtime.engine import _provider_entries, _resolve
+
+    x = np.random.default_rng(0).random((1, 2, *size), dtype=np.float32)
+    entries = _provider_entries(_resolve(backend)[0])
+    with tempfile.TemporaryDirectory(prefix='hafnas_skel_') as tmp:
+        timed = []
+        for i, space in enumerate(spaces):
+            path = Path(tmp) / f'skeleton{i}.onnx'
+            _export(DerivedNet(uniform_architecture(space, 'zero')), (torch.from_numpy(x),), path)
+            timed.append(TimedSession(path, {'x0': x}, entries, threads, clock))
+        _interleaved(timed, repeats, rounds)
+        return [t.min_ms for t in timed]
+
+
 def skeleton_ms(
     space: SearchSpace,
     size: tuple[int, int] = (512, 640),
@@ -415,17 +458,5 @@ def skeleton_ms(
     repeats: int = 30,
     clock: str = 'auto',
 ) -> float:
-    """Minimum time of the bare skeleton (every edge zero) of `space` at `size`.
-
-    What any network of this width costs before its searched operators.
-    """
-    from fusion_ros.runtime.engine import _provider_entries, _resolve
-
-    x = np.random.default_rng(0).random((1, 2, *size), dtype=np.float32)
-    with tempfile.TemporaryDirectory(prefix='hafnas_skel_') as tmp:
-        path = Path(tmp) / 'skeleton.onnx'
-        _export(DerivedNet(uniform_architecture(space, 'zero')), (torch.from_numpy(x),), path)
-        timed = TimedSession(
-            path, {'x0': x}, _provider_entries(_resolve(backend)[0]), threads, clock
-        )
-        return timed.best(repeats)
+    """Minimum time of the bare skeleton of one space (see `skeleton_times`)."""
+    return skeleton_times([space], size, backend, threads, repeats, clock=clock)[0]

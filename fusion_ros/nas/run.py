@@ -35,7 +35,14 @@ from .evaluate import (
     validation_rows,
 )
 from .export import export_searched
-from .latency import LatencyTable, measure_table, predict_ms, predict_terms, skeleton_ms
+from .latency import (
+    LatencyTable,
+    measure_table,
+    predict_ms,
+    predict_terms,
+    ROUNDS,
+    skeleton_times,
+)
 
 Log = Callable[[str], None]
 MEASURE_ROUNDS = 3  # the searched net and the shipped models timed in this many interleaved rounds
@@ -97,12 +104,13 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
     if not cfg.widths:
         return
     target = cfg.skeleton_share * cfg.budget_margin * req.budget_ms
-    times = {w: float('inf') for w in sorted(cfg.widths)}
-    for _ in range(MEASURE_ROUNDS):  # interleaved rounds, min: one slow spell must not pick
-        for w in times:
-            times[w] = min(
-                times[w], skeleton_ms(cfg.space(w), req.size, req.backend, req.threads)
-            )
+    widths = sorted(cfg.widths)
+    times = dict(
+        zip(
+            widths,
+            skeleton_times([cfg.space(w) for w in widths], req.size, req.backend, req.threads),
+        )
+    )
     fitting = [w for w, ms in times.items() if ms <= target]
     cfg.width = max(fitting) if fitting else min(times)
     log(
@@ -187,7 +195,7 @@ def verify_latency(
     backend: str,
     threads: int,
     repeats: int = 30,
-    rounds: int = 3,
+    rounds: int = ROUNDS,
 ) -> dict[str, Any]:
     """Compare the latency table's prediction with a measurement of `out_dir/searched.onnx`.
 
