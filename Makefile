@@ -54,7 +54,7 @@ train: $(VENV)/.dev
 	$(VENV)/bin/fusion-ros export --model mmdrfuse_teacher --checkpoint runs/mmdrfuse/checkpoints/teacher_weights.pth \
 	  --out fusion_ros/weights
 
-EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --baselines
+EVAL_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --model mmdrfuse_teacher --model hafnas8 --baselines
 CLASSIC_MODELS := --model mmdrfuse --model mobilefuse --model aenetv2 --classic all --baselines
 # $(call eval_sets,ARGS,PREFIX): the four test sets, written to docs/PREFIX{tno,llvip_test,msrs_test,vifb}
 define eval_sets

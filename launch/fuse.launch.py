@@ -31,7 +31,7 @@ def _arguments():
         DeclareLaunchArgument(
             'model',
             default_value='mmdrfuse',
-            description='mmdrfuse | mobilefuse | aenetv2 | path/to/model.onnx',
+            description='mmdrfuse | mobilefuse | aenetv2 | hafnas8 | path/to/model.onnx',
         ),
         DeclareLaunchArgument(
             'backend', default_value='auto', description='auto | cpu | cuda | tensorrt | opencv'

@@ -182,3 +182,23 @@ def test_cli_refuses_bad_budget_and_size(tmp_path, capsys):
     with pytest.raises(SystemExit, match='--budget-ms must be positive'):
         main(['search', '--budget-ms', '0', '--config', 'tiny', '--out', str(tmp_path)])
     assert not (tmp_path / 'searched.onnx').exists()
+
+
+def test_the_shipped_searched_model_loads_by_name_and_matches_its_card():
+    """`hafnas8` (issue 14's shipped search result): its card's architecture rebuilds the net."""
+    from fusion_ros.images.demo_sequence import DemoSequence
+    from fusion_ros.models import count_parameters
+    from fusion_ros.runtime import load_pipeline
+    from fusion_ros.runtime.loader import locate_model
+
+    _, card_path = locate_model('hafnas8')
+    card = json.loads(card_path.read_text())
+    search = card['search']
+    assert search['budget_ms'] == 8.0 and search['size'] == [640, 512]
+    net = DerivedNet(Architecture.from_dict(search['architecture']))
+    assert count_parameters(net) == card['parameters']
+    assert net.space.head == 'weights' and card['output']['stretch'] == 'minmax'
+    pipeline = load_pipeline('hafnas8', backend='cpu')
+    frame = DemoSequence().frame(0)
+    fused = pipeline.fuse(frame.visible, frame.thermal).image
+    assert fused.shape[:2] == frame.visible.shape[:2] and fused.std() > 10

@@ -99,7 +99,7 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
     """With `cfg.widths`, set `cfg.width` to the widest that leaves room for the operators.
 
     That is the widest whose bare skeleton (measured now) takes at most `skeleton_share` of the
-    target latency, leaving the rest to the searched operators.
+    target latency, leaving the rest to the searched operators; if none does, the fastest.
     """
     if not cfg.widths:
         return
@@ -112,12 +112,12 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
         )
     )
     fitting = [w for w, ms in times.items() if ms <= target]
-    cfg.width = max(fitting) if fitting else min(times)
+    cfg.width = max(fitting) if fitting else min(times, key=times.__getitem__)
     log(
         'width: '
         + ', '.join(f'{w}: skeleton {ms:.2f} ms' for w, ms in times.items())
         + f' -> {cfg.width} (skeleton <= {target:.2f} '
-        f'ms{"" if fitting else ": none fits, the narrowest"})'
+        f'ms{"" if fitting else ": none fits, the fastest"})'
     )
 
 

@@ -145,9 +145,9 @@ _SPECS: List[ParamSpec] = [
         'model',
         'mmdrfuse',
         str,
-        'Fusion network: a shipped model name (mmdrfuse, mobilefuse, aenetv2) or the path of '
-        'an .onnx file with its model card (.json) beside it. A change loads in the background '
-        'while the running model fuses; a failed load puts it back (WARN).',
+        'Fusion network: a shipped model name (mmdrfuse, mobilefuse, aenetv2, hafnas8) or the '
+        'path of an .onnx file with its model card (.json) beside it. A change loads in the '
+        'background while the running model fuses; a failed load puts it back (WARN).',
         PIPELINE,
     ),
     ParamSpec(
