@@ -137,6 +137,23 @@ def test_tiny_search_exports_a_model_the_runtime_loads_and_fuses(tmp_path):
     assert result.image.std() > 0  # not a blank frame
 
 
+@pytest.mark.parametrize('head', ['weights', 'weights_nearest'])
+def test_weighted_sum_heads_start_as_the_pixel_mean_and_can_leave_the_blend_range(head):
+    """The bias starts A = B = 0.5 (pixel mean); unlike a blend, the output may exceed both."""
+    from fusion_ros.models.hafnas import HEADS
+
+    assert head in HEADS
+    net = DerivedNet(uniform_architecture(SearchSpace(width=4, head=head), 'sep3')).eval()
+    x = torch.rand(1, 2, 32, 40)
+    with torch.no_grad():
+        net.head.mask.weight.zero_()  # the bias alone: what the features add starts small
+        torch.testing.assert_close(net(x), x.mean(dim=1, keepdim=True), atol=1e-5, rtol=0)
+        net.head.mask.bias.fill_(2.0)  # A = B = 2 * sigmoid(2) = 1.76: a sum, not a blend
+        assert (net(x) > x.max(dim=1, keepdim=True).values + 1e-3).float().mean() > 0.5
+    with pytest.raises(ValueError, match='head'):
+        SearchSpace(width=4, head='mask')
+
+
 def test_search_holds_out_the_projects_validation_pairs():
     """The search trains and searches only on pairs `fusion-ros eval --set validation` skips.
 
