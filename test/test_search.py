@@ -154,6 +154,23 @@ def test_weighted_sum_heads_start_as_the_pixel_mean_and_can_leave_the_blend_rang
         SearchSpace(width=4, head='mask')
 
 
+def test_width_and_head_choice_prefers_the_first_head_at_its_widest_fitting_width(tmp_path):
+    """Skeletons are timed for real at a small size.
+
+    A loose budget keeps the first head and the widest width; an impossible one falls back to the
+    fastest skeleton and says so.
+    """
+    from fusion_ros.nas.config import load_search_config
+    from fusion_ros.nas.run import choose_width, SearchRequest
+
+    cfg = load_search_config('tiny', widths=(2, 4), heads=('weights', 'weights_nearest'))
+    lines: list[str] = []
+    choose_width(cfg, SearchRequest(budget_ms=1e4, out=tmp_path, size=(32, 40)), lines.append)
+    assert (cfg.head, cfg.width) == ('weights', 4) and cfg.space().head == 'weights'
+    choose_width(cfg, SearchRequest(budget_ms=1e-6, out=tmp_path, size=(32, 40)), lines.append)
+    assert 'none fits, the fastest' in lines[-1] and cfg.width in (2, 4)
+
+
 def test_search_holds_out_the_projects_validation_pairs():
     """The search trains and searches only on pairs `fusion-ros eval --set validation` skips.
 

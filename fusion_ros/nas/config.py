@@ -38,7 +38,8 @@ class SearchConfig:
     scales: tuple[int, ...] = (1, 2, 3)
     out_cells: int = 1
     ops: tuple[str, ...] = OPS
-    head: str = 'blend'  # object-level aggregation: 'blend' or 'weights' (models.hafnas)
+    head: str = 'blend'  # object-level aggregation: one of models.hafnas.HEADS
+    heads: tuple[str, ...] = ()  # if given, the head is chosen among these with the width
     train_sources: list[Any] = field(default_factory=list)
     val_sources: list[Any] = field(default_factory=list)  # validation only ("standard": the
     # project's held-out validation sets); never trained on
@@ -82,6 +83,7 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d['scales'], d['ops'], d['widths'] = list(self.scales), list(self.ops), list(self.widths)
+        d['heads'] = list(self.heads)
         return d
 
 
@@ -116,8 +118,10 @@ BUILTIN: dict[str, dict[str, Any]] = {
         ],
         'val_sources': ['standard'],
         # chosen on the search's validation pairs (docs/SEARCH.md, 2026-12-07): the weighted-sum
-        # head (rank 2.60 vs 3.20-3.30 for the blend), SCD weight 0.5, a longer retrain
+        # head (rank 2.50-2.80 vs 3.20-3.30 for the blend), its cheaper nearest-upsampled variant
+        # where the budget leaves no room for the bilinear one, SCD weight 0.5, a longer retrain
         'head': 'weights',
+        'heads': ('weights', 'weights_nearest'),
         'w_scd': 0.5,
         'retrain_steps': 4000,
     },
@@ -158,11 +162,13 @@ def load_search_config(which: str = 'default', **overrides: Any) -> SearchConfig
         raise ValueError(f'unknown search settings {sorted(unknown)}; known: {sorted(known)}')
     cfg = SearchConfig(**data)
     cfg.scales, cfg.ops, cfg.widths = tuple(cfg.scales), tuple(cfg.ops), tuple(cfg.widths)
+    cfg.heads = tuple(cfg.heads)
     _check_sources(list(cfg.train_sources) + list(cfg.val_sources))
     if cfg.output_stretch not in OUTPUT_STRETCHES:
         raise ValueError(
             f'output_stretch {cfg.output_stretch!r}: use one of {", ".join(OUTPUT_STRETCHES)}'
         )
     for width in cfg.widths or (cfg.width,):
-        cfg.space(width)  # validates the space
+        for head in cfg.heads or (cfg.head,):
+            dataclasses.replace(cfg.space(width), head=head)  # validates the space
     return cfg

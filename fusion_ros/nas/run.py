@@ -12,6 +12,7 @@ Files written to the output folder: `searched.onnx` + `searched.json` (the model
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 import json
 from pathlib import Path
@@ -96,28 +97,35 @@ def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list
 
 
 def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
-    """With `cfg.widths`, set `cfg.width` to the widest that leaves room for the operators.
+    """With `cfg.widths`, set `cfg.width` (and with `cfg.heads`, `cfg.head`) for the budget.
 
-    That is the widest whose bare skeleton (measured now) takes at most `skeleton_share` of the
-    target latency, leaving the rest to the searched operators; if none does, the fastest.
+    Heads are tried in order (the first is preferred); for each, the widest width whose bare
+    skeleton (measured now) takes at most `skeleton_share` of the target latency, leaving the rest
+    to the searched operators. If no pair fits, the fastest skeleton.
     """
     if not cfg.widths:
         return
     target = cfg.skeleton_share * cfg.budget_margin * req.budget_ms
-    widths = sorted(cfg.widths)
+    heads = list(cfg.heads) or [cfg.head]
+    pairs = [(h, w) for h in heads for w in sorted(cfg.widths)]
+    spaces = [dataclasses.replace(cfg.space(w), head=h) for h, w in pairs]
     times = dict(
-        zip(
-            widths,
-            skeleton_times([cfg.space(w) for w in widths], req.size, req.backend, req.threads),
-        )
+        zip(pairs, skeleton_times(spaces, req.size, req.backend, req.threads))
     )
-    fitting = [w for w, ms in times.items() if ms <= target]
-    cfg.width = max(fitting) if fitting else min(times, key=times.__getitem__)
+    fitting = [
+        max((p for p in pairs if p[0] == h and times[p] <= target), key=lambda p: p[1])
+        for h in heads
+        if any(p[0] == h and times[p] <= target for p in pairs)
+    ]
+    cfg.head, cfg.width = fitting[0] if fitting else min(times, key=times.__getitem__)
     log(
         'width: '
-        + ', '.join(f'{w}: skeleton {ms:.2f} ms' for w, ms in times.items())
-        + f' -> {cfg.width} (skeleton <= {target:.2f} '
-        f'ms{"" if fitting else ": none fits, the fastest"})'
+        + ', '.join(
+            f'{w}{"" if len(heads) == 1 else f" ({h})"}: skeleton {ms:.2f} ms'
+            for (h, w), ms in times.items()
+        )
+        + f' -> {cfg.width}{"" if len(heads) == 1 else f", head {cfg.head}"} (skeleton <= '
+        f'{target:.2f} ms{"" if fitting else ": none fits, the fastest"})'
     )
 
 
