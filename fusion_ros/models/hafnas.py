@@ -264,13 +264,12 @@ class WeightedSumHead(nn.Module):
 
     def forward(self, feat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ir, vis = split_sources(x)
-        weights = 2.0 * torch.sigmoid(self.mask(feat)[:, 0:2])  # the Slice: see BlendHead
-        if self.upsample == 'nearest':
-            weights = F.interpolate(weights, size=x.shape[-2:], mode='nearest')
-        else:
-            weights = F.interpolate(
-                weights, size=x.shape[-2:], mode='bilinear', align_corners=False
-            )
+        weights = F.interpolate(
+            2.0 * torch.sigmoid(self.mask(feat)[:, 0:2]),  # the Slice: see BlendHead
+            size=x.shape[-2:],
+            mode=self.upsample,
+            align_corners=False if self.upsample == 'bilinear' else None,
+        )
         return weights[:, 0:1] * ir + weights[:, 1:2] * vis
 
 

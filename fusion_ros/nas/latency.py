@@ -448,15 +448,3 @@ def skeleton_times(
             timed.append(TimedSession(path, {'x0': x}, entries, threads, clock))
         _interleaved(timed, repeats, rounds)
         return [t.min_ms for t in timed]
-
-
-def skeleton_ms(
-    space: SearchSpace,
-    size: tuple[int, int] = (512, 640),
-    backend: str = 'cpu',
-    threads: int = 1,
-    repeats: int = 30,
-    clock: str = 'auto',
-) -> float:
-    """Minimum time of the bare skeleton of one space (see `skeleton_times`)."""
-    return skeleton_times([space], size, backend, threads, repeats, clock=clock)[0]

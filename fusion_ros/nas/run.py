@@ -20,9 +20,9 @@ import time
 from typing import Any, Callable
 
 from fusion_ros.runtime.loader import SHIPPED_MODELS
-from fusion_ros.training.data import load_pairs_from_source, load_sources, Pair, split_pairs
+from fusion_ros.training.data import Pair, split_pairs
 from fusion_ros.training.export import git_commit, write_card
-from fusion_ros.training.validation import expand_val_sets, split_by_stem
+from fusion_ros.training.runner import load_named_val_sets, split_sources_by_stem
 import torch
 
 from .bilevel import fit_budget, retrain, search, SearchResult
@@ -71,22 +71,15 @@ def load_data(cfg: SearchConfig, log: Log) -> tuple[list[Pair], list[Pair], list
     The project's validation discipline (`fusion_ros.training.validation`): each training source
     is split by stem hash, the held-out part is validation, so the pairs `fusion-ros eval --set
     validation` scores are never trained or searched on; `val_sources` ("standard" = the whole
-    held-out validation sets) are added to the validation pairs.
+    held-out validation sets; a missing folder is skipped, as in training) are added to the
+    validation pairs.
     """
-    rest: list[Pair] = []
-    val: list[Pair] = []
-    for spec in cfg.train_sources:
-        pairs = load_pairs_from_source(spec, max_side=cfg.max_side, limit=cfg.limit_pairs)
-        train_part, val_part = split_by_stem(pairs, [p.name for p in pairs], cfg.val_fraction)
-        rest += train_part
-        val += val_part
-    if not rest:
-        raise ValueError('no training pairs were loaded')
+    rest, val = split_sources_by_stem(
+        cfg.train_sources, cfg.val_fraction, max_side=cfg.max_side, limit=cfg.limit_pairs
+    )
     held_out_split = len(val)
-    for spec in expand_val_sets(cfg.val_sources):
-        spec = dict(spec) if isinstance(spec, dict) else spec
-        every = int(spec.pop('every', 1)) if isinstance(spec, dict) else 1
-        val += load_sources([spec], max_side=cfg.max_side)[::every]
+    for pairs in load_named_val_sets(cfg.val_sources, cfg.max_side).values():
+        val += pairs
     w_pairs, a_pairs = split_pairs(rest, cfg.arch_fraction, cfg.seed + 1)
     log(
         f'data: {len(w_pairs)} weight split, {len(a_pairs)} architecture split; {len(val)} '
@@ -112,11 +105,8 @@ def choose_width(cfg: SearchConfig, req: SearchRequest, log: Log) -> None:
     times = dict(
         zip(pairs, skeleton_times(spaces, req.size, req.backend, req.threads))
     )
-    fitting = [
-        max((p for p in pairs if p[0] == h and times[p] <= target), key=lambda p: p[1])
-        for h in heads
-        if any(p[0] == h and times[p] <= target for p in pairs)
-    ]
+    fits = {h: [w for hh, w in pairs if hh == h and times[(hh, w)] <= target] for h in heads}
+    fitting = [(h, max(ws)) for h, ws in fits.items() if ws]
     cfg.head, cfg.width = fitting[0] if fitting else min(times, key=times.__getitem__)
     log(
         'width: '

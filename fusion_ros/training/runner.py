@@ -17,7 +17,7 @@ import json
 import os
 from pathlib import Path
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -33,6 +33,27 @@ def describe_sources(sources: list[Any]) -> list[Any]:
     return [s if isinstance(s, (str, dict, list, tuple)) else repr(s) for s in sources]
 
 
+def split_sources_by_stem(
+    specs: Sequence[Any], fraction: float, **defaults: Any
+) -> tuple[list[Pair], list[Pair]]:
+    """(train, validation) pairs: each source split by stem hash (the validation discipline).
+
+    A dict spec's own `val_fraction` overrides `fraction`. Shared by training and the search, so
+    both hold out exactly the pairs `fusion-ros eval --set validation` scores.
+    """
+    train: list[Pair] = []
+    val: list[Pair] = []
+    for spec in specs:
+        pairs = load_pairs_from_source(spec, **defaults)
+        frac = spec.get('val_fraction', fraction) if isinstance(spec, dict) else fraction
+        t, v = split_by_stem(pairs, [p.name for p in pairs], float(frac))
+        train += t
+        val += v
+    if not train:
+        raise ValueError('no training pairs were loaded')
+    return train, val
+
+
 def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
     """Training and validation pairs for a config.
 
@@ -44,38 +65,29 @@ def load_data(cfg: TrainConfig) -> tuple[list[Pair], list[Pair]]:
         return load_sources(cfg.train_sources, **defaults), load_sources(
             cfg.val_sources, **defaults
         )
-    train: list[Pair] = []
-    val: list[Pair] = []
-    for spec in cfg.train_sources:
-        pairs = load_pairs_from_source(spec, **defaults)
-        fraction = (
-            spec.get('val_fraction', cfg.val_fraction)
-            if isinstance(spec, dict)
-            else cfg.val_fraction
-        )
-        t, v = split_by_stem(pairs, [p.name for p in pairs], float(fraction))
-        train += t
-        val += v
-    if not train:
-        raise ValueError('no training pairs were loaded')
-    return train, val
+    return split_sources_by_stem(cfg.train_sources, cfg.val_fraction, **defaults)
 
 
-def load_val_sets(cfg: TrainConfig) -> dict[str, list[Pair]]:
-    """cfg.val_sets ("standard" = mixed_day + m3svd) as {name: pairs}.
+def load_named_val_sets(specs: Sequence[Any], max_side: int | None) -> dict[str, list[Pair]]:
+    """Return validation set specs ("standard" = mixed_day + m3svd) as {name: pairs}.
 
     A set whose folder is missing is skipped. A dict spec's `every` keeps every n-th pair (video
     frames).
     """
     out: dict[str, list[Pair]] = {}
-    for spec in expand_val_sets(cfg.val_sets):
+    for spec in expand_val_sets(specs):
         spec = dict(spec) if isinstance(spec, dict) else spec
         every = int(spec.pop('every', 1)) if isinstance(spec, dict) else 1
         try:
-            out[source_name(spec)] = load_pairs_from_source(spec, max_side=cfg.max_side)[::every]
+            out[source_name(spec)] = load_pairs_from_source(spec, max_side=max_side)[::every]
         except FileNotFoundError:
             continue
     return out
+
+
+def load_val_sets(cfg: TrainConfig) -> dict[str, list[Pair]]:
+    """cfg.val_sets as {name: pairs} (see `load_named_val_sets`)."""
+    return load_named_val_sets(cfg.val_sets, cfg.max_side)
 
 
 def validation_report(
